@@ -1,0 +1,136 @@
+"""One typed settings object, read from environment variables and an optional ``.env``.
+
+Every option is documented in ``docs/configuration.md``. Secrets have no defaults outside
+development mode: in development a random secret is generated once and kept in the data
+directory so restarts keep sessions valid; in production a missing secret is an error.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+    test = "test"
+
+
+class Settings(BaseSettings):
+    """All configuration of an Intrvuer process."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    env: Environment = Environment.development
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./data")
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+
+    # Storage
+    database_url: str = ""  # empty: SQLite file in data_dir
+    database_ssl: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    database_ssl_root_cert: Path | None = None
+    database_pool_min: int = 1
+    database_pool_max: int = 10
+    redis_url: str = ""
+
+    # Queue
+    queue_max_attempts: int = 5
+    queue_visibility_timeout_s: float = 60.0
+    queue_poll_interval_s: float = 0.5
+    queue_inprocess_worker: bool = True
+
+    # Tokens
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "intrvuer"
+    access_token_ttl_s: int = 15 * 60
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+
+    # Login throttling
+    login_rate_limit: int = 10
+    login_rate_window_s: int = 60
+
+    # HTTP
+    max_json_body_bytes: int = 1024 * 1024
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    trust_proxy_headers: bool = False
+
+    # Identity providers
+    auth_provider: Literal["local", "supabase"] = "local"
+    google_client_id: str = ""
+    google_client_secret: SecretStr | None = None
+    google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
+    github_client_id: str = ""
+    github_client_secret: SecretStr | None = None
+    github_authorize_url: str = "https://github.com/login/oauth/authorize"
+    github_token_url: str = "https://github.com/login/oauth/access_token"
+    github_api_url: str = "https://api.github.com"
+    oauth_timeout_s: float = 10.0
+
+    supabase_url: str = ""
+    supabase_jwt_secret: SecretStr | None = None
+    supabase_jwks_url: str = ""
+    supabase_audience: str = "authenticated"
+    supabase_issuer: str = ""
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Settings:
+        if self.env is Environment.production:
+            if self.jwt_secret is None or len(self.jwt_secret.get_secret_value()) < 32:
+                raise ValueError("JWT_SECRET must be set (at least 32 characters) in production")
+            if self.auth_provider == "supabase" and not (
+                self.supabase_jwt_secret or self.supabase_jwks_url
+            ):
+                raise ValueError("AUTH_PROVIDER=supabase needs SUPABASE_JWT_SECRET or JWKS URL")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'intrvuer.db').resolve()}"
+
+    @property
+    def origins(self) -> list[str]:
+        """Origins allowed for browser requests: the configured ones plus our own."""
+        return [*self.allowed_origins, self.public_url.rstrip("/")]
+
+    def signing_secret(self) -> str:
+        """The JWT signing secret; generated once per data directory in development."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / "jwt-secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(value)
+        return value
+
+    @property
+    def google_enabled(self) -> bool:
+        return bool(self.google_client_id and self.google_client_secret)
+
+    @property
+    def github_enabled(self) -> bool:
+        return bool(self.github_client_id and self.github_client_secret)

@@ -1,0 +1,69 @@
+"""The audit log: who did what, from where, and when — never the content."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from storage._util import utcnow
+from storage.database import Executor
+from storage.types import AuditEvent, Row
+
+
+def _event(row: Row) -> AuditEvent:
+    return AuditEvent(
+        id=int(row["id"]),
+        user_id=row["user_id"],
+        action=row["action"],
+        target_id=row["target_id"],
+        ip=row["ip"],
+        user_agent=row["user_agent"],
+        created_at=row["created_at"],
+        details=json.loads(row["details"]),
+    )
+
+
+class AuditRepository:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def record(
+        self,
+        action: str,
+        *,
+        user_id: str | None,
+        target_id: str | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        details: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO audit_events (user_id, action, target_id, ip, user_agent, details,"
+            " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            user_id,
+            action,
+            target_id,
+            ip,
+            (user_agent or "")[:512] or None,
+            json.dumps(details or {}, sort_keys=True),
+            at or utcnow(),
+        )
+
+    async def list_for_user(
+        self, user_id: str, *, limit: int = 50, before_id: int | None = None
+    ) -> list[AuditEvent]:
+        rows = await self._db.fetch(
+            "SELECT * FROM audit_events WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+            user_id,
+            before_id if before_id is not None else 2**62,
+            limit,
+        )
+        return [_event(row) for row in rows]
+
+    async def list_by_action(self, action: str) -> list[AuditEvent]:
+        rows = await self._db.fetch(
+            "SELECT * FROM audit_events WHERE action = $1 ORDER BY id", action
+        )
+        return [_event(row) for row in rows]

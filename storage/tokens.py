@@ -1,0 +1,113 @@
+"""Refresh tokens (stored hashed, rotated on use, revoked by family) and OAuth states."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage._util import new_id, utcnow
+from storage.database import Executor
+from storage.types import OAuthState, RefreshToken, Row
+
+
+def _token(row: Row) -> RefreshToken:
+    return RefreshToken(
+        id=row["id"],
+        user_id=row["user_id"],
+        family_id=row["family_id"],
+        token_hash=row["token_hash"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        used_at=row["used_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class RefreshTokenRepository:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def add(
+        self, *, user_id: str, family_id: str, token_hash: str, expires_at: datetime
+    ) -> RefreshToken:
+        row = await self._db.fetchrow(
+            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at,"
+            " expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            new_id(),
+            user_id,
+            family_id,
+            token_hash,
+            utcnow(),
+            expires_at,
+        )
+        assert row is not None
+        return _token(row)
+
+    async def get_by_hash(self, token_hash: str) -> RefreshToken | None:
+        row = await self._db.fetchrow(
+            "SELECT * FROM refresh_tokens WHERE token_hash = $1", token_hash
+        )
+        return _token(row) if row else None
+
+    async def consume(self, token_id: str) -> bool:
+        """Mark a token used; False if it was already used or revoked (a reuse)."""
+        changed = await self._db.execute(
+            "UPDATE refresh_tokens SET used_at = $2"
+            " WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+            token_id,
+            utcnow(),
+        )
+        return changed == 1
+
+    async def revoke_family(self, family_id: str) -> int:
+        return await self._db.execute(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
+            family_id,
+            utcnow(),
+        )
+
+    async def revoke_user(self, user_id: str) -> int:
+        return await self._db.execute(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            user_id,
+            utcnow(),
+        )
+
+    async def delete_expired(self, before: datetime) -> int:
+        return await self._db.execute("DELETE FROM refresh_tokens WHERE expires_at < $1", before)
+
+
+class OAuthStateRepository:
+    """Pending authorization-code flows; a state is taken exactly once."""
+
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def put(self, state: OAuthState) -> None:
+        await self._db.execute(
+            "INSERT INTO oauth_states (state, provider, code_verifier, redirect_to, created_at,"
+            " expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            state.state,
+            state.provider,
+            state.code_verifier,
+            state.redirect_to,
+            state.created_at,
+            state.expires_at,
+        )
+
+    async def take(self, state: str) -> OAuthState | None:
+        row = await self._db.fetchrow(
+            "DELETE FROM oauth_states WHERE state = $1 RETURNING *", state
+        )
+        if row is None or row["expires_at"] < utcnow():
+            return None
+        return OAuthState(
+            state=row["state"],
+            provider=row["provider"],
+            code_verifier=row["code_verifier"],
+            redirect_to=row["redirect_to"],
+            created_at=row["created_at"],
+            expires_at=row["expires_at"],
+        )
+
+    async def delete_expired(self) -> int:
+        return await self._db.execute("DELETE FROM oauth_states WHERE expires_at < $1", utcnow())

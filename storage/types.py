@@ -1,0 +1,57 @@
+"""Records returned by the repositories, and the row type the backends hand back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    email_verified: bool
+    name: str
+    password_hash: str | None
+    preferences: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    last_login_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    id: str
+    user_id: str
+    family_id: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int
+    user_id: str | None
+    action: str
+    target_id: str | None
+    ip: str | None
+    user_agent: str | None
+    created_at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthState:
+    state: str
+    provider: str
+    code_verifier: str
+    redirect_to: str
+    created_at: datetime
+    expires_at: datetime
