@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     port: int = 8000
     data_dir: Path = Path("./data")
     public_url: str = "http://127.0.0.1:8000"
+    web_dir: Path = Path(__file__).resolve().parent.parent / "web"
     log_level: str = "INFO"
 
     # Storage
@@ -70,12 +71,12 @@ class Settings(BaseSettings):
     google_client_id: str = ""
     google_client_secret: SecretStr | None = None
     google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
-    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105
     google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
     github_client_id: str = ""
     github_client_secret: SecretStr | None = None
     github_authorize_url: str = "https://github.com/login/oauth/authorize"
-    github_token_url: str = "https://github.com/login/oauth/access_token"
+    github_token_url: str = "https://github.com/login/oauth/access_token"  # noqa: S105
     github_api_url: str = "https://api.github.com"
     oauth_timeout_s: float = 10.0
 

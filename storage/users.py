@@ -65,9 +65,7 @@ class UserRepository:
         return _user(row) if row else None
 
     async def get_by_email(self, email: str) -> User | None:
-        row = await self._db.fetchrow(
-            "SELECT * FROM users WHERE email = $1", email.strip().lower()
-        )
+        row = await self._db.fetchrow("SELECT * FROM users WHERE email = $1", email.strip().lower())
         return _user(row) if row else None
 
     async def update_profile(

@@ -23,7 +23,8 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("INTRVUER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TEMPLATE_DB = "intrvuer_test_template"
+# One template per test process, so that concurrent test runs never share one.
+TEMPLATE_DB = f"intrvuer_tpl_{os.getpid()}"
 
 
 def service_missing(name: str, error: BaseException) -> None:
@@ -84,6 +85,20 @@ async def drop_postgres_database(name: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _template_ready.get(TEMPLATE_DB):
+        return
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(drop())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -157,7 +157,9 @@ class SQLiteDatabase:
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                 " applied_at TIMESTAMPTZ NOT NULL)"
             )
-            done = {row["version"] for row in await tx.fetch("SELECT version FROM schema_migrations")}
+            done = {
+                row["version"] for row in await tx.fetch("SELECT version FROM schema_migrations")
+            }
             for path in migration_files("sqlite"):
                 version = int(path.name[:4])
                 if version in done:

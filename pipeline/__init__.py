@@ -1,0 +1,1 @@
+"""The interview engine: live sessions, interviewer, parsing, questions, feedback."""

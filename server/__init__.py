@@ -1,0 +1,1 @@
+"""The Intrvuer HTTP and WebSocket server."""

@@ -1,0 +1,149 @@
+"""Access tokens (short-lived JWTs, one pinned algorithm) and refresh-token rotation.
+
+Refresh tokens are opaque random strings; only their SHA-256 is stored. Each use rotates
+the token within its family; presenting a token that was already rotated means it leaked,
+so the whole family is revoked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+from storage._util import utcnow
+from storage.database import Database
+from storage.tokens import RefreshTokenRepository
+
+ALGORITHM = "HS256"
+AUDIENCE = "intrvuer"
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, or not ours."""
+
+
+class TokenReuse(Exception):
+    """A rotated refresh token was presented again; its family is now revoked."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__("refresh token reuse")
+        self.user_id = user_id
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: str
+    issued_at: datetime
+    expires_at: datetime
+    auth_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user_id: str
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenService:
+    def __init__(self, *, secret: str, issuer: str, access_ttl_s: int, refresh_ttl_s: int) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self.access_ttl_s = access_ttl_s
+        self.refresh_ttl_s = refresh_ttl_s
+
+    def issue_access(self, user_id: str, *, auth_time: datetime | None = None) -> str:
+        now = utcnow()
+        claims: dict[str, Any] = {
+            "sub": user_id,
+            "iss": self._issuer,
+            "aud": AUDIENCE,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=self.access_ttl_s)).timestamp()),
+            "auth_time": int((auth_time or now).timestamp()),
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify_access(self, token: str) -> AccessClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],  # pinned: "none" and asymmetric confusion are refused
+                audience=AUDIENCE,
+                issuer=self._issuer,
+                options={"require": ["sub", "exp", "iat", "aud", "iss"]},
+            )
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error)) from None
+        if claims.get("typ") != "access" or not isinstance(claims.get("sub"), str):
+            raise InvalidToken("not an access token")
+        return AccessClaims(
+            user_id=claims["sub"],
+            issued_at=datetime.fromtimestamp(claims["iat"], tz=utcnow().tzinfo),
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=utcnow().tzinfo),
+            auth_time=datetime.fromtimestamp(
+                claims.get("auth_time", claims["iat"]), tz=utcnow().tzinfo
+            ),
+        )
+
+    async def issue(
+        self,
+        db: Database,
+        user_id: str,
+        *,
+        family_id: str | None = None,
+        auth_time: datetime | None = None,
+    ) -> IssuedTokens:
+        refresh = secrets.token_urlsafe(32)
+        await RefreshTokenRepository(db).add(
+            user_id=user_id,
+            family_id=family_id or uuid.uuid4().hex,
+            token_hash=hash_refresh_token(refresh),
+            expires_at=utcnow() + timedelta(seconds=self.refresh_ttl_s),
+        )
+        return IssuedTokens(
+            access_token=self.issue_access(user_id, auth_time=auth_time),
+            refresh_token=refresh,
+            expires_in=self.access_ttl_s,
+            user_id=user_id,
+        )
+
+    async def rotate(self, db: Database, refresh_token: str) -> IssuedTokens:
+        """Exchange a refresh token for a new pair; raises on invalid or reused tokens."""
+        tokens = RefreshTokenRepository(db)
+        stored = await tokens.get_by_hash(hash_refresh_token(refresh_token))
+        if stored is None:
+            raise InvalidToken("unknown refresh token")
+        if stored.revoked_at is not None or stored.used_at is not None:
+            await tokens.revoke_family(stored.family_id)
+            raise TokenReuse(stored.user_id)
+        if stored.expires_at <= utcnow():
+            raise InvalidToken("refresh token expired")
+        if not await tokens.consume(stored.id):
+            # Lost a race with another use of the same token: that is reuse too.
+            await tokens.revoke_family(stored.family_id)
+            raise TokenReuse(stored.user_id)
+        return await self.issue(db, stored.user_id, family_id=stored.family_id)
+
+    async def revoke(self, db: Database, refresh_token: str) -> str | None:
+        """Revoke the family of a refresh token; returns its user id if it was known."""
+        tokens = RefreshTokenRepository(db)
+        stored = await tokens.get_by_hash(hash_refresh_token(refresh_token))
+        if stored is None:
+            return None
+        await tokens.revoke_family(stored.family_id)
+        return stored.user_id

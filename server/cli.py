@@ -1,0 +1,185 @@
+"""The ``intrvuer`` command: serve, migrate, worker, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from server.logs import configure_logging
+from server.settings import Settings
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        print("intrvuer: invalid settings:", file=sys.stderr)
+        for item in error.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+            print(f"  {where}: {item['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = _load_settings()
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    configure_logging(settings.log_level)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=settings.trust_proxy_headers,
+        ws_max_size=64 * 1024 + 1024,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+async def _migrate() -> int:
+    from server.services import open_database
+
+    settings = _load_settings()
+    db = await open_database(settings)
+    try:
+        applied = await db.migrate()
+        print(f"database: {_describe_database(settings)}")
+        print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    finally:
+        await db.close()
+    return 0
+
+
+async def _worker(once: bool) -> int:
+    from server import jobs
+    from server.services import open_services
+
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    svc = await open_services(settings)
+    try:
+        handlers = jobs.handlers(svc)
+        consumer = jobs.consumer_name("worker")
+        if once:
+            count = await svc.queue.process_available(handlers, consumer=consumer)
+            print(f"processed {count} job(s)")
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await svc.queue.run_worker(handlers, consumer=consumer, stop=stop)
+    finally:
+        await svc.close()
+    return 0
+
+
+def _describe_database(settings: Settings) -> str:
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:"):
+        return f"SQLite file {url.removeprefix('sqlite:///')}"
+    host = url.split("@")[-1]
+    return f"PostgreSQL at {host}"
+
+
+async def _doctor() -> int:
+    from server.services import open_database
+
+    settings = _load_settings()
+    problems = 0
+    print(f"environment:   {settings.env.value}")
+    print(f"data directory: {settings.data_dir.resolve()}")
+    print(f"database:      {_describe_database(settings)}")
+    try:
+        db = await open_database(settings)
+    except Exception as error:  # report any connection failure, whatever its kind
+        print(f"  ! cannot connect: {error.__class__.__name__}: {error}")
+        problems += 1
+    else:
+        try:
+            from storage.database import migration_files
+
+            applied = await _applied_or_empty(db)
+            known = [path.stem for path in migration_files(db.dialect)]
+            pending = [name for name in known if name not in applied]
+            print(f"  migrations applied: {len(applied)}, pending: {', '.join(pending) or 'none'}")
+        finally:
+            await db.close()
+    if settings.redis_url:
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(settings.redis_url)
+        try:
+            await asyncio.wait_for(client.ping(), timeout=3)
+            print("queue:         Redis Streams (REDIS_URL is set); Redis answers")
+        except Exception as error:  # report any Redis failure
+            print(f"queue:         Redis Streams, but Redis does not answer: {error}")
+            problems += 1
+        finally:
+            await client.aclose()
+    else:
+        print("queue:         database outbox (REDIS_URL is not set)")
+    secret = "set" if settings.jwt_secret else "generated in the data directory (development)"
+    print(f"JWT secret:    {secret}")
+    print(f"sign-in:       {settings.auth_provider}")
+    for provider, enabled in (
+        ("Google", settings.google_enabled),
+        ("GitHub", settings.github_enabled),
+    ):
+        state = "on" if enabled else f"off ({provider.upper()}_CLIENT_ID/SECRET unset)"
+        print(f"  {provider + ':':<13}{state}")
+    print("status:        " + ("ok" if problems == 0 else f"{problems} problem(s)"))
+    return 0 if problems == 0 else 1
+
+
+async def _applied_or_empty(db: Any) -> list[str]:
+    try:
+        return list(await db.applied_migrations())
+    except Exception:  # no schema_migrations table yet: nothing applied
+        return []
+
+
+def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(coro_factory())
+    return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="intrvuer", description="Intrvuer interview server")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP and WebSocket server")
+    serve.add_argument("--host", help="address to bind (default: HOST setting)")
+    serve.add_argument("--port", type=int, help="port to bind (default: PORT setting)")
+    commands.add_parser("migrate", help="apply database migrations")
+    worker = commands.add_parser("worker", help="consume the durable job queue")
+    worker.add_argument("--once", action="store_true", help="process what is ready, then exit")
+    commands.add_parser("doctor", help="check configuration, database, queue and providers")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args)
+    if args.command == "migrate":
+        return _run(_migrate)
+    if args.command == "worker":
+        return _run(lambda: _worker(args.once))
+    return _run(_doctor)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""What a running server holds: settings, database, queue, Redis, token service.
+
+Opened in the application lifespan (never at import), closed on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+import redis.asyncio as aioredis
+from storage.queue import JobQueue, open_queue
+
+from server.auth.ratelimit import FailureLimiter, MemoryFailureLimiter, RedisFailureLimiter
+from server.auth.supabase import SupabaseAuthenticator
+from server.auth.tokens import TokenService
+from server.settings import Settings
+from storage import Database, connect
+from storage.types import User
+
+log = logging.getLogger("intrvuer.services")
+
+
+class ExternalAuthenticator(Protocol):
+    async def authenticate(self, db: Database, token: str) -> User | None:
+        """The local user for a token of the external provider, or None if it is not one."""
+        ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    queue: JobQueue
+    tokens: TokenService
+    login_limiter: FailureLimiter
+    http: httpx.AsyncClient
+    redis: aioredis.Redis | None = None
+    # Accepts access tokens issued by another identity provider (Supabase mode).
+    external_auth: ExternalAuthenticator | None = None
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.queue.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.close()
+
+
+async def open_database(settings: Settings) -> Database:
+    return await connect(
+        settings.resolved_database_url,
+        ssl_mode=settings.database_ssl,
+        ssl_root_cert=settings.database_ssl_root_cert,
+        pool_min=settings.database_pool_min,
+        pool_max=settings.database_pool_max,
+    )
+
+
+async def open_services(settings: Settings, *, migrate: bool = True) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = await open_database(settings)
+    try:
+        if migrate:
+            applied = await db.migrate()
+            if applied:
+                log.info("applied migrations", extra={"migrations": applied})
+        redis_client = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        queue = await open_queue(
+            db=db,
+            redis_url=settings.redis_url,
+            max_attempts=settings.queue_max_attempts,
+            visibility_timeout_s=settings.queue_visibility_timeout_s,
+            poll_interval_s=settings.queue_poll_interval_s,
+        )
+    except BaseException:
+        await db.close()
+        raise
+    limiter: FailureLimiter
+    if redis_client is not None:
+        limiter = RedisFailureLimiter(
+            redis_client, limit=settings.login_rate_limit, window_s=settings.login_rate_window_s
+        )
+    else:
+        limiter = MemoryFailureLimiter(
+            limit=settings.login_rate_limit, window_s=settings.login_rate_window_s
+        )
+    services = Services(
+        settings=settings,
+        db=db,
+        queue=queue,
+        tokens=TokenService(
+            secret=settings.signing_secret(),
+            issuer=settings.jwt_issuer,
+            access_ttl_s=settings.access_token_ttl_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+        ),
+        login_limiter=limiter,
+        http=httpx.AsyncClient(timeout=settings.oauth_timeout_s, follow_redirects=False),
+        redis=redis_client,
+    )
+    if settings.auth_provider == "supabase":
+        services.external_auth = SupabaseAuthenticator.from_settings(settings, services.http)
+    return services

@@ -1,0 +1,97 @@
+"""The ``intrvuer`` command as a user runs it: serve on embedded defaults, migrate, doctor."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    return {**keep, **extra}
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _run(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "intrvuer"), *args, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode or 0, output.decode()
+
+
+async def test_serve_on_embedded_defaults_answers_healthz(tmp_path: Path) -> None:
+    # The README's first command runs `intrvuer serve` with no settings at all: port 8000,
+    # SQLite in ./data. Use 8000 when it is free, as a newcomer would.
+    port = 8000 if _port_free(8000) else _free_port()
+    env = _clean_env() if port == 8000 else _clean_env(PORT=str(port))
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "intrvuer"), "serve", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            response = None
+            async with asyncio.timeout(30):
+                while response is None:
+                    try:
+                        response = await client.get("/healthz")
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+            assert response.status_code == 200 and response.json() == {"status": "ok"}
+            ready = await client.get("/readyz")
+            assert ready.json()["checks"] == {"database": "ok"}
+        assert (tmp_path / "data" / "intrvuer.db").exists()
+    finally:
+        process.terminate()
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught.
+    assert process.returncode in (0, -15), stderr.decode()[-3000:]
+    assert "Application shutdown complete" in stderr.decode()
+
+
+async def test_migrate_then_doctor(tmp_path: Path) -> None:
+    env = _clean_env(DATA_DIR=str(tmp_path / "d"))
+    code, output = await _run("migrate", cwd=tmp_path, env=env)
+    assert code == 0, output
+    assert "0001_initial" in output
+    code, output = await _run("migrate", cwd=tmp_path, env=env)
+    assert code == 0 and "up to date" in output
+    code, output = await _run("doctor", cwd=tmp_path, env=env)
+    assert code == 0, output
+    assert "SQLite" in output and "pending: none" in output and "status:        ok" in output
+
+
+async def test_doctor_reports_an_unreachable_database(tmp_path: Path) -> None:
+    env = _clean_env(DATABASE_URL=f"postgresql://nobody@127.0.0.1:{_free_port()}/none")
+    code, output = await _run("doctor", cwd=tmp_path, env=env)
+    assert code == 1
+    assert "cannot connect" in output
+
+
+async def test_invalid_settings_are_explained(tmp_path: Path) -> None:
+    code, output = await _run("migrate", cwd=tmp_path, env=_clean_env(ENV="production"))
+    assert code == 2
+    assert "JWT_SECRET" in output and "Traceback" not in output

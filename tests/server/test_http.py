@@ -1,0 +1,147 @@
+"""Cross-cutting HTTP behaviour: the error shape for bad input, limits, headers, probes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.server.test_auth import register
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b"{not json", "application/json", 400, "invalid_json"),
+        (b"", "application/json", 400, "invalid_json"),
+        (b"\xff\xfe", "application/json", 400, "invalid_json"),
+        (b'["a list"]', "application/json", 422, "validation_error"),
+        (b'{"email": 5, "password": []}', "application/json", 422, "validation_error"),
+        (b'{"email": "a@example.org"}', "application/json", 422, "validation_error"),
+        (
+            b'{"email": "a@example.org", "password": "x", "extra": 1}',
+            "application/json",
+            422,
+            "validation_error",
+        ),
+        (b"email=a", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+    ],
+)
+async def test_bad_bodies_get_clear_errors(
+    client: httpx.AsyncClient, body: bytes, content_type: str, status: int, code: str
+) -> None:
+    response = await client.post(
+        "/v1/auth/login", content=body, headers={"content-type": content_type}
+    )
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    if status == 422:
+        assert error["details"] and all("field" in d for d in error["details"])
+
+
+async def test_five_mebibyte_body_is_refused(client: httpx.AsyncClient) -> None:
+    big = b'{"email": "' + b"a" * (5 * 1024 * 1024) + b'"}'
+    response = await client.post(
+        "/v1/auth/login", content=big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_chunked_body_over_the_limit_is_refused(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 65536
+
+    response = await client.post(
+        "/v1/auth/login", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+async def test_unknown_route_and_method(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong = await client.delete("/v1/auth/login")
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_every_response_has_request_id_and_security_headers(
+    client: httpx.AsyncClient,
+) -> None:
+    for response in (
+        await client.get("/healthz"),
+        await client.get("/v1/nothing"),
+        await client.get("/"),
+    ):
+        assert len(response.headers["x-request-id"]) >= 8
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+    kept = await client.get("/healthz", headers={"x-request-id": "trace-12345678"})
+    assert kept.headers["x-request-id"] == "trace-12345678"
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] == "ok"
+
+
+async def test_openapi_describes_every_route(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    paths = document["paths"]
+    for path, method in [
+        ("/v1/auth/register", "post"),
+        ("/v1/auth/login", "post"),
+        ("/v1/auth/refresh", "post"),
+        ("/v1/auth/logout", "post"),
+        ("/v1/me", "get"),
+        ("/v1/me", "patch"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ]:
+        assert method in paths[path], (path, method)
+    app_routes = {
+        (endpoint.path, endpoint.method.lower())
+        for router in client_app_routers()
+        for endpoint in router.endpoints
+    }
+    documented = {(path, method) for path, methods in paths.items() for method in methods}
+    assert app_routes <= documented
+
+
+def client_app_routers():  # type: ignore[no-untyped-def]
+    from server.app import ROUTERS
+
+    return ROUTERS
+
+
+async def test_logs_never_contain_passwords_or_tokens(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    from server.logs import quiet_libraries
+
+    quiet_libraries()  # what `intrvuer serve` does at start-up, whatever LOG_LEVEL says
+    caplog.set_level("DEBUG")
+    tokens = await register(client, "logs@example.org")
+    await client.post(
+        "/v1/auth/login", json={"email": "logs@example.org", "password": "wrong-password-1"}
+    )
+    await client.get("/v1/me", headers={"authorization": f"Bearer {tokens['access_token']}"})
+    from server.logs import JsonFormatter
+
+    formatter = JsonFormatter()
+    output = "\n".join(formatter.format(record) for record in caplog.records)
+    for secret in (
+        "correct horse battery",
+        "wrong-password-1",
+        tokens["access_token"],
+        tokens["refresh_token"],
+        "logs@example.org",
+    ):
+        assert secret not in output

@@ -1,0 +1,1 @@
+"""Speech I/O adapters: speech recognition and synthesis, audio utilities."""
