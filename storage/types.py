@@ -55,3 +55,45 @@ class OAuthState:
     redirect_to: str
     created_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedQuestion:
+    text: str
+    competency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interview:
+    id: str
+    user_id: str
+    kind: str  # behavioral | technical | mixed
+    status: str  # created | live | completed | abandoned
+    resume_id: str | None
+    job_id: str | None
+    question_count: int
+    voice: str
+    questions: tuple[PlannedQuestion, ...]
+    plan_source: str
+    end_reason: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewTurn:
+    """One finalized exchange: what the interviewer actually said, and the answer."""
+
+    interview_id: str
+    turn: int
+    question: str
+    question_index: int | None
+    interrupted: bool
+    answer: str
+    words: list[dict[str, Any]]
+    answer_audio_s: float
+    metrics: dict[str, float]
+    interviewer_source: str
+    created_at: datetime

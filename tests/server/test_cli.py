@@ -35,8 +35,12 @@ def _free_port() -> int:
 
 async def _run(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        str(BIN / "intrvuer"), *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        str(BIN / "intrvuer"),
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     return process.returncode or 0, output.decode()
@@ -48,8 +52,12 @@ async def test_serve_on_embedded_defaults_answers_healthz(tmp_path: Path) -> Non
     port = 8000 if _port_free(8000) else _free_port()
     env = _clean_env() if port == 8000 else _clean_env(PORT=str(port))
     process = await asyncio.create_subprocess_exec(
-        str(BIN / "intrvuer"), "serve", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        str(BIN / "intrvuer"),
+        "serve",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:

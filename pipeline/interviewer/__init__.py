@@ -1,0 +1,1 @@
+"""The interviewer: LLM clients with fallback, and the offline planner."""

@@ -1,0 +1,61 @@
+"""What an interviewer is given for each reply, and the interface every interviewer has."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from storage.types import PlannedQuestion
+
+Action = Literal["greet", "follow_up", "next_question", "close", "resume"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One utterance of the conversation so far: only words actually spoken."""
+
+    role: Literal["interviewer", "candidate"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    """What the next reply must do; the session decides, the interviewer phrases it.
+
+    ``question`` is the planned question to ask (for greet, next_question and resume);
+    ``hint`` says what a follow-up should draw out (e.g. "a concrete example").
+    """
+
+    action: Action
+    question: PlannedQuestion | None = None
+    hint: str | None = None
+    question_number: int | None = None  # 1-based position of ``question`` in the plan
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewContext:
+    kind: str  # behavioral | technical | mixed
+    candidate_first_name: str | None
+    background: str  # summary of resume and job description, identifiers removed
+    plan: tuple[PlannedQuestion, ...]
+    history: tuple[Message, ...]
+    instruction: Instruction
+
+
+class InterviewerError(Exception):
+    """The interviewer could not answer (provider error, timeout, refusal)."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+
+
+class Interviewer(Protocol):
+    """Produces the interviewer's next reply as a stream of text deltas."""
+
+    name: str  # e.g. "openai:gpt-4o-mini", "groq:llama-3.3-70b-versatile", "offline"
+
+    def respond(self, context: InterviewContext) -> AsyncIterator[str]:
+        """Text deltas of the reply. Raises ``InterviewerError`` on failure."""
+        ...

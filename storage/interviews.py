@@ -1,0 +1,191 @@
+"""Interviews, their finalized turns, and single-use tickets for the live socket."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from storage._util import new_id, utcnow
+from storage.database import Executor
+from storage.types import Interview, InterviewTurn, PlannedQuestion, Row
+
+
+def _interview(row: Row) -> Interview:
+    return Interview(
+        id=row["id"],
+        user_id=row["user_id"],
+        kind=row["kind"],
+        status=row["status"],
+        resume_id=row["resume_id"],
+        job_id=row["job_id"],
+        question_count=int(row["question_count"]),
+        voice=row["voice"],
+        questions=tuple(PlannedQuestion(**item) for item in json.loads(row["questions"])),
+        plan_source=row["plan_source"],
+        end_reason=row["end_reason"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        last_activity_at=row["last_activity_at"],
+    )
+
+
+def _turn(row: Row) -> InterviewTurn:
+    return InterviewTurn(
+        interview_id=row["interview_id"],
+        turn=int(row["turn"]),
+        question=row["question"],
+        question_index=row["question_index"],
+        interrupted=bool(row["interrupted"]),
+        answer=row["answer"],
+        words=json.loads(row["words"]),
+        answer_audio_s=float(row["answer_audio_s"]),
+        metrics=json.loads(row["metrics"]),
+        interviewer_source=row["interviewer_source"],
+        created_at=row["created_at"],
+    )
+
+
+class InterviewRepository:
+    """Every read and write is scoped to the owner: another user's id reads as missing."""
+
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        user_id: str,
+        kind: str,
+        questions: list[PlannedQuestion],
+        voice: str,
+        plan_source: str,
+        resume_id: str | None = None,
+        job_id: str | None = None,
+    ) -> Interview:
+        row = await self._db.fetchrow(
+            "INSERT INTO interviews (id, user_id, kind, status, resume_id, job_id,"
+            " question_count, voice, questions, plan_source, created_at)"
+            " VALUES ($1, $2, $3, 'created', $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+            new_id(),
+            user_id,
+            kind,
+            resume_id,
+            job_id,
+            len(questions),
+            voice,
+            json.dumps([asdict(question) for question in questions]),
+            plan_source,
+            utcnow(),
+        )
+        assert row is not None
+        return _interview(row)
+
+    async def get(self, user_id: str, interview_id: str) -> Interview | None:
+        row = await self._db.fetchrow(
+            "SELECT * FROM interviews WHERE id = $1 AND user_id = $2", interview_id, user_id
+        )
+        return _interview(row) if row else None
+
+    async def list_for_user(self, user_id: str, *, limit: int = 50) -> list[Interview]:
+        rows = await self._db.fetch(
+            "SELECT * FROM interviews WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2",
+            user_id,
+            limit,
+        )
+        return [_interview(row) for row in rows]
+
+    async def mark_live(self, interview_id: str) -> None:
+        now = utcnow()
+        await self._db.execute(
+            "UPDATE interviews SET status = 'live', started_at = COALESCE(started_at, $2),"
+            " last_activity_at = $2 WHERE id = $1 AND status IN ('created', 'live')",
+            interview_id,
+            now,
+        )
+
+    async def touch(self, interview_id: str, at: datetime | None = None) -> None:
+        await self._db.execute(
+            "UPDATE interviews SET last_activity_at = $2 WHERE id = $1",
+            interview_id,
+            at or utcnow(),
+        )
+
+    async def mark_ended(self, interview_id: str, *, status: str, reason: str) -> None:
+        await self._db.execute(
+            "UPDATE interviews SET status = $2, end_reason = $3, ended_at = $4"
+            " WHERE id = $1 AND status IN ('created', 'live')",
+            interview_id,
+            status,
+            reason,
+            utcnow(),
+        )
+
+
+class TurnRepository:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def save(self, turn: InterviewTurn) -> bool:
+        """Store a finalized turn; a repeated delivery of the same turn changes nothing."""
+        changed = await self._db.execute(
+            "INSERT INTO interview_turns (interview_id, turn, question, question_index,"
+            " interrupted, answer, words, answer_audio_s, metrics, interviewer_source,"
+            " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            " ON CONFLICT (interview_id, turn) DO NOTHING",
+            turn.interview_id,
+            turn.turn,
+            turn.question,
+            turn.question_index,
+            turn.interrupted,
+            turn.answer,
+            json.dumps(turn.words),
+            turn.answer_audio_s,
+            json.dumps(turn.metrics),
+            turn.interviewer_source,
+            turn.created_at,
+        )
+        return changed == 1
+
+    async def list(self, interview_id: str) -> list[InterviewTurn]:
+        rows = await self._db.fetch(
+            "SELECT * FROM interview_turns WHERE interview_id = $1 ORDER BY turn", interview_id
+        )
+        return [_turn(row) for row in rows]
+
+
+class TicketRepository:
+    """Tickets are stored hashed; redeeming one is atomic, so it works exactly once."""
+
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def add(
+        self, *, ticket_hash: str, user_id: str, interview_id: str, expires_at: datetime
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO live_tickets (ticket_hash, user_id, interview_id, created_at,"
+            " expires_at) VALUES ($1, $2, $3, $4, $5)",
+            ticket_hash,
+            user_id,
+            interview_id,
+            utcnow(),
+            expires_at,
+        )
+
+    async def redeem(self, ticket_hash: str) -> dict[str, Any] | None:
+        """The (user_id, interview_id) of a valid ticket, which is then used up."""
+        now = utcnow()
+        row = await self._db.fetchrow(
+            "UPDATE live_tickets SET used_at = $2"
+            " WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2"
+            " RETURNING user_id, interview_id",
+            ticket_hash,
+            now,
+        )
+        return dict(row) if row else None
+
+    async def delete_expired(self) -> int:
+        return await self._db.execute("DELETE FROM live_tickets WHERE expires_at < $1", utcnow())

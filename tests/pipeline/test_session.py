@@ -1,0 +1,310 @@
+"""The session engine, driven through its protocol with in-memory speech fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from pipeline.interviewer.offline import OfflineInterviewer
+from pipeline.session import FinalizedTurn, Session, SessionConfig
+from pipeline.turns import TurnPolicy
+from storage.types import Interview, PlannedQuestion
+from voices.fakes import ScriptedRecognizer, ToneSynthesizer
+
+GOOD_ANSWER = (
+    "In my last role I led the migration of our billing service to a new queue, "
+    "we planned it in three phases and the result was that we reduced failed payments "
+    "by forty percent within two months, which saved the team many support hours."
+)
+
+
+def interview(questions: int = 3) -> Interview:
+    return Interview(
+        id="iv1",
+        user_id="u1",
+        kind="behavioral",
+        status="created",
+        resume_id=None,
+        job_id=None,
+        question_count=questions,
+        voice="test",
+        questions=tuple(
+            PlannedQuestion(f"Question number {i + 1}, tell me about it?", "teamwork")
+            for i in range(questions)
+        ),
+        plan_source="offline",
+        end_reason=None,
+        created_at=datetime.now(UTC),
+        started_at=None,
+        ended_at=None,
+        last_activity_at=None,
+    )
+
+
+class Harness:
+    """Feeds frames into a session and records everything it sends."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.inbound: asyncio.Queue[bytes | str | None] = asyncio.Queue()
+        self.events: list[dict[str, Any]] = []
+        self.audio_bytes = 0
+        self._changed = asyncio.Condition()
+
+    async def frames(self) -> AsyncIterator[bytes | str]:
+        while (frame := await self.inbound.get()) is not None:
+            yield frame
+
+    async def collect(self) -> None:
+        while (item := await self.session.outgoing.get()) is not None:
+            async with self._changed:
+                if isinstance(item, bytes):
+                    self.audio_bytes += len(item)
+                else:
+                    self.events.append(item.as_dict())
+                self._changed.notify_all()
+
+    def send(self, message: dict[str, Any] | bytes | str) -> None:
+        if isinstance(message, dict):
+            message = json.dumps(message)
+        self.inbound.put_nowait(message)
+
+    async def wait_for(self, kind: str, count: int = 1, **fields: Any) -> dict[str, Any]:
+        def matching() -> list[dict[str, Any]]:
+            return [
+                e
+                for e in self.events
+                if e["type"] == kind and all(e.get(k) == v for k, v in fields.items())
+            ]
+
+        async with asyncio.timeout(10), self._changed:
+            await self._changed.wait_for(lambda: len(matching()) >= count)
+        return matching()[count - 1]
+
+    def types(self) -> list[str]:
+        return [event["type"] for event in self.events]
+
+
+@pytest.fixture
+def recognizer() -> ScriptedRecognizer:
+    return ScriptedRecognizer()
+
+
+async def run_session(session: Session, body: Any) -> tuple[Harness, str]:
+    harness = Harness(session)
+    async with asyncio.TaskGroup() as group:
+        collector = group.create_task(harness.collect())
+        runner = group.create_task(session.run(harness.frames()))
+        await body(harness)
+        harness.inbound.put_nowait(None)
+        reason = await runner
+        await collector
+    return harness, reason
+
+
+def make_session(
+    recognizer: ScriptedRecognizer,
+    *,
+    questions: int = 3,
+    turns: list[FinalizedTurn] | None = None,
+    synthesizer: ToneSynthesizer | None = None,
+    **config: Any,
+) -> Session:
+    sink = turns if turns is not None else []
+    return Session(
+        interview=interview(questions),
+        recognizer=recognizer,
+        synthesizer=synthesizer or ToneSynthesizer(),
+        interviewer=OfflineInterviewer(),
+        candidate_first_name="Ada",
+        on_turn=sink.append,
+        config=SessionConfig(
+            policy=TurnPolicy(patience_s=0.05, unfinished_patience_s=0.3), **config
+        ),
+    )
+
+
+async def test_whole_interview_with_spoken_answers(recognizer: ScriptedRecognizer) -> None:
+    turns: list[FinalizedTurn] = []
+    session = make_session(recognizer, turns=turns)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("ready")
+        for number in range(1, 4):
+            await h.wait_for("agent_turn_end", number)
+            h.send(b"\x00\x00" * 1600)
+            recognizer.stream.say(GOOD_ANSWER)
+            await h.wait_for("user_turn_end", number)
+        await h.wait_for("interview_end")
+
+    h, reason = await run_session(session, body)
+    assert reason == "completed"
+    assert h.types()[0] == "ready"
+    ends = [e for e in h.events if e["type"] == "agent_turn_end"]
+    assert len(ends) == 4 and not any(e["interrupted"] for e in ends)
+    assert "Question number 1" in ends[0]["text"] and "Goodbye" in ends[-1]["text"]
+    assert h.audio_bytes > 0
+    metrics = [e for e in h.events if e["type"] == "metrics"]
+    assert len(metrics) == 4
+    assert {"voice_to_voice_ms", "turn_decision_ms", "llm_first_token_ms"} <= set(
+        metrics[1]["metrics"]
+    )
+    assert [t.record.turn for t in turns] == [1, 2, 3]
+    assert [t.record.question_index for t in turns] == [0, 1, 2]
+    assert all(t.record.answer == GOOD_ANSWER for t in turns)
+    assert turns[0].record.words and turns[0].record.metrics["voice_to_voice_ms"] >= 0
+    assert h.events[-1] == {"type": "interview_end", "turn": 4, "reason": "completed"}
+
+
+async def test_short_answer_gets_one_follow_up(recognizer: ScriptedRecognizer) -> None:
+    session = make_session(recognizer, questions=2)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say("I did it.")
+        follow = await h.wait_for("agent_turn_end", 2)
+        assert "specific example" in follow["text"]
+        recognizer.stream.say("Once, briefly.")
+        nxt = await h.wait_for("agent_turn_end", 3)
+        assert "Question number 2" in nxt["text"]
+        h.send({"type": "stop"})
+        await h.wait_for("interview_end")
+
+    _, reason = await run_session(session, body)
+    assert reason == "stopped"
+
+
+async def test_unfinished_words_wait_longer(recognizer: ScriptedRecognizer) -> None:
+    session = make_session(recognizer)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say("So the first thing I did was, um")
+        await asyncio.sleep(0.15)  # longer than the finished patience, shorter than 0.3 s
+        assert "user_turn_end" not in h.types()
+        recognizer.stream.say(GOOD_ANSWER, start_s=3.0)
+        end = await h.wait_for("user_turn_end")
+        assert end["text"].startswith("So the first thing I did was, um")
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+
+
+async def test_end_turn_ends_at_once_and_keeps_interim_words(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    session = make_session(recognizer)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say("I would start by measuring", final=False)
+        await h.wait_for("transcript", final=False)
+        h.send({"type": "end_turn"})
+        end = await h.wait_for("user_turn_end")
+        assert end["text"] == "I would start by measuring"
+        assert recognizer.stream.finalize_calls == 1
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+
+
+async def test_barge_in_stops_audio_and_keeps_only_spoken_words(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    # Slow speech: the greeting lasts seconds, so the candidate cuts in midway.
+    synthesizer = ToneSynthesizer(seconds_per_char=0.05)
+    session = make_session(recognizer, synthesizer=synthesizer)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_text")
+        await asyncio.sleep(0.6)
+        recognizer.stream.say("mm-hm", final=False)  # a backchannel does not interrupt
+        await asyncio.sleep(0.1)
+        assert "agent_turn_end" not in h.types()
+        recognizer.stream.say("Sorry, could you repeat that", final=False)
+        end = await h.wait_for("agent_turn_end")
+        assert end["interrupted"] is True
+        full = OfflineInterviewer().reply_text(session._context(session._agent.instruction))  # type: ignore[union-attr]
+        assert 0 < len(end["text"]) < len(full)
+        assert full.startswith(end["text"])
+        assert synthesizer.streams[0].clears == 1
+        assert session.history[-1].text == end["text"]
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+
+
+async def test_typed_answer_and_bad_frames(recognizer: ScriptedRecognizer) -> None:
+    session = make_session(recognizer)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "text", "text": "too early"})
+        early = await h.wait_for("error")
+        assert early["code"] == "unexpected_message" and "expected 'start'" in early["message"]
+        h.send(b"\x00\x00")
+        assert (await h.wait_for("error", 2))["code"] == "unexpected_audio"
+        h.send({"type": "start"})
+        await h.wait_for("ready")
+        h.send("{broken")
+        assert (await h.wait_for("error", 3))["code"] == "invalid_json"
+        h.send({"type": "dance"})
+        assert (await h.wait_for("error", 4))["code"] == "unknown_type"
+        h.send(b"\x00")
+        assert (await h.wait_for("error", 5))["code"] == "invalid_audio"
+        h.send(b"\x00" * (64 * 1024 + 2))
+        assert (await h.wait_for("error", 6))["code"] == "frame_too_large"
+        await h.wait_for("agent_turn_end", 1)
+        h.send({"type": "text", "text": GOOD_ANSWER})
+        assert (await h.wait_for("user_turn_end"))["text"] == GOOD_ANSWER
+        h.send({"type": "stop"})
+        await h.wait_for("interview_end")
+        h.send(b"\x00\x00")
+
+    h, reason = await run_session(session, body)
+    assert reason == "stopped"
+
+
+async def test_synthesis_failure_shows_text_and_session_goes_on(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    session = make_session(recognizer, synthesizer=ToneSynthesizer(fail=True))
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        error = await h.wait_for("error")
+        assert error["code"] == "tts_unavailable" and error["fatal"] is False
+        end = await h.wait_for("agent_turn_end", 1)
+        shown = "".join(e["text"] for e in h.events if e["type"] == "agent_text")
+        assert "Question number 1" in shown and "Question number 1" in end["text"]
+        h.send({"type": "text", "text": GOOD_ANSWER})
+        await h.wait_for("agent_turn_end", 2)
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+
+
+async def test_slow_client_is_cut_off(recognizer: ScriptedRecognizer) -> None:
+    session = make_session(
+        recognizer, synthesizer=ToneSynthesizer(seconds_per_char=0.05), outgoing_max=8
+    )
+    inbound: asyncio.Queue[bytes | str | None] = asyncio.Queue()
+    inbound.put_nowait(json.dumps({"type": "start"}))
+
+    async def frames() -> AsyncIterator[bytes | str]:
+        while (frame := await inbound.get()) is not None:
+            yield frame
+
+    # Nobody reads session.outgoing: the bounded queue fills and the session ends.
+    reason = await asyncio.wait_for(session.run(frames()), timeout=10)
+    assert reason == "client_too_slow"
+    assert session.outgoing.qsize() <= 9
