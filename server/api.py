@@ -192,6 +192,7 @@ _STATUS_TEXT = {
     415: "Wrong content type",
     422: "Invalid or missing fields",
     429: "Too many attempts",
+    502: "An upstream provider failed",
     503: "A dependency is unavailable",
 }
 

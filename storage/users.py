@@ -93,6 +93,13 @@ class UserRepository:
             utcnow(),
         )
 
+    async def clear_password(self, user_id: str) -> None:
+        await self._db.execute(
+            "UPDATE users SET password_hash = NULL, updated_at = $2 WHERE id = $1",
+            user_id,
+            utcnow(),
+        )
+
     async def record_login(self, user_id: str) -> None:
         await self._db.execute(
             "UPDATE users SET last_login_at = $2 WHERE id = $1", user_id, utcnow()

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.settings import Settings
 from storage.database import Database
+from storage.tokens import RefreshTokenRepository
 from storage.types import User
 from storage.users import EmailTaken, UserRepository
 
@@ -394,8 +395,12 @@ async def resolve_identity(db: Database, identity: ExternalIdentity) -> Resolved
                 email=identity.email,
             )
             if not local.email_verified:
-                # The provider has just proven control of the same address.
+                # The provider has just proven control of the address; whoever set the
+                # password never did. Drop that password and its sessions, so an account
+                # registered in advance with someone else's address cannot be kept.
                 await users.mark_email_verified(local.id)
+                await users.clear_password(local.id)
+                await RefreshTokenRepository(db).revoke_user(local.id)
             linked = await users.find_identity(identity.provider, identity.subject)
             assert linked is not None
             outcome = SignInOutcome.linked if linked.id == local.id else SignInOutcome.existing

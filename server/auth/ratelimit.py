@@ -93,7 +93,8 @@ class RedisFailureLimiter:
         _, oldest_in_limit, count = await pipe.execute()
         if count < self.limit or not oldest_in_limit:
             return 0
-        return max(1, math.ceil(oldest_in_limit[0][1] + self.window_s - now))
+        oldest: float = oldest_in_limit[0][1]
+        return max(1, math.ceil(oldest + self.window_s - now))
 
     async def record_failure(self, key: str) -> None:
         name = self.prefix + key

@@ -324,9 +324,15 @@ async def test_a_verified_email_links_the_password_account(
     assert response.status_code == 200, response.text
     user = response.json()["user"]
     assert user["id"] == local["user"]["id"]
-    assert user["has_password"] is True
     assert user["email_verified"] is True  # Google vouched for the address
-    assert (await login(browser, "ada@example.org", PASSWORD)).status_code == 200
+    # Whoever registered the address with a password never proved they own it: that
+    # password and its sessions go, so a squatter cannot keep a way into the account.
+    assert user["has_password"] is False
+    assert (await login(browser, "ada@example.org", PASSWORD)).status_code == 401
+    squatter = await browser.post(
+        "/v1/auth/refresh", json={"refresh_token": local["refresh_token"]}
+    )
+    assert squatter.status_code == 401
 
     linked = await audit_events(oauth_server.settings, "auth.identity_linked")
     assert [(e.user_id, e.details) for e in linked] == [(user["id"], {"provider": "google"})]
