@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,22 +12,23 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import jobs
+from server import jobs, live
 from server.api import ApiRouter, openapi_document
 from server.auth.current import authenticate
-from server.errors import EXCEPTION_HANDLERS
+from server.errors import EXCEPTION_HANDLERS, ApiError
 from server.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from server.routes import auth, health, me, oauth
+from server.providers import ProviderSet
+from server.routes import auth, health, interviews, me, oauth
 from server.services import Services, open_services
 from server.settings import Settings
 
 log = logging.getLogger("intrvuer.app")
 
-ROUTERS: list[ApiRouter] = [health.router, auth.router, oauth.router, me.router]
+ROUTERS: list[ApiRouter] = [health.router, auth.router, oauth.router, me.router, interviews.router]
 
 
 def _openapi_route(routers: list[ApiRouter]) -> Route:
@@ -46,16 +48,38 @@ def _openapi_route(routers: list[ApiRouter]) -> Route:
     return Route("/openapi.json", openapi, methods=["GET"])
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Starlette:
-    """Build the application. ``services`` lets tests supply already-open services."""
+async def _metrics(request: Request) -> Response:
+    """Prometheus metrics; with METRICS_TOKEN set, only for ``Bearer <METRICS_TOKEN>``."""
+    svc: Services = request.app.state.services
+    expected = svc.settings.metrics_token
+    if expected is not None:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(
+            given.encode(), f"Bearer {expected.get_secret_value()}".encode()
+        ):
+            raise ApiError(401, "not_authenticated", "Metrics need the metrics token.")
+    return svc.live_metrics.response()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    providers: ProviderSet | None = None,
+) -> Starlette:
+    """Build the application. Tests may supply already-open ``services``, or their own
+    speech and interviewer ``providers``."""
     settings = settings or (services.settings if services else Settings())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = services or await open_services(settings)
+        if providers is not None:
+            svc.providers = providers
         app.state.services = svc
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as background:
+            background.create_task(svc.turn_writer.run(stop), name="turn-writer")
             if settings.queue_inprocess_worker:
                 background.create_task(
                     svc.queue.run_worker(
@@ -70,9 +94,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if services is None:
             await svc.close()
 
-    routes: list[BaseRoute] = [_openapi_route(ROUTERS)]
+    routes: list[BaseRoute] = [_openapi_route(ROUTERS), Route("/metrics", _metrics)]
     for router in ROUTERS:
         routes.extend(router.routes(authenticate))
+    routes.extend(live.routes())
     if settings.web_dir.is_dir():
         routes.append(
             Mount("/", app=StaticFiles(directory=settings.web_dir, html=True), name="web")

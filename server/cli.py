@@ -31,6 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.live import MAX_FRAME_BYTES
 
     settings = _load_settings()
     if args.host:
@@ -45,7 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         proxy_headers=settings.trust_proxy_headers,
-        ws_max_size=64 * 1024 + 1024,
+        ws="websockets-sansio",
+        ws_max_size=MAX_FRAME_BYTES,
         lifespan="on",
     )
     uvicorn.Server(config).run()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import datetime
 
-from storage.queue import Handler, Job
-
+from server import turn_writer
 from server.services import Services
 from storage._util import utcnow
+from storage.interviews import InterviewRepository, TurnRepository
+from storage.queue import Handler, Job
 from storage.tokens import OAuthStateRepository, RefreshTokenRepository
+from storage.types import InterviewTurn
 
 
 def consumer_name(role: str) -> str:
@@ -23,4 +26,12 @@ def handlers(svc: Services) -> dict[str, Handler]:
         await RefreshTokenRepository(svc.db).delete_expired(utcnow())
         await OAuthStateRepository(svc.db).delete_expired()
 
-    return {"auth.cleanup": cleanup_tokens}
+    async def save_turn(job: Job) -> None:
+        # Idempotent: a redelivered turn hits the (interview, turn) key and changes nothing.
+        payload = dict(job.payload)
+        payload["created_at"] = datetime.fromisoformat(payload["created_at"])
+        record = InterviewTurn(**payload)
+        await TurnRepository(svc.db).save(record)
+        await InterviewRepository(svc.db).touch(record.interview_id)
+
+    return {"auth.cleanup": cleanup_tokens, turn_writer.JOB_KIND: save_turn}

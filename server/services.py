@@ -11,13 +11,19 @@ from typing import Protocol
 
 import httpx
 import redis.asyncio as aioredis
-from storage.queue import JobQueue, open_queue
 
+from pipeline.session import SessionConfig
+from pipeline.turns import TurnPolicy
 from server.auth.ratelimit import FailureLimiter, MemoryFailureLimiter, RedisFailureLimiter
 from server.auth.supabase import SupabaseAuthenticator
 from server.auth.tokens import TokenService
+from server.live_metrics import LiveMetrics
+from server.providers import ConfiguredProviders, ProviderSet
 from server.settings import Settings
+from server.turn_writer import TurnWriter
 from storage import Database, connect
+from storage.audit import AuditRepository
+from storage.queue import JobQueue, open_queue
 from storage.types import User
 
 log = logging.getLogger("intrvuer.services")
@@ -37,9 +43,17 @@ class Services:
     tokens: TokenService
     login_limiter: FailureLimiter
     http: httpx.AsyncClient
+    providers: ProviderSet
+    turn_writer: TurnWriter
+    live_metrics: LiveMetrics
+    session_config: SessionConfig
     redis: aioredis.Redis | None = None
     # Accepts access tokens issued by another identity provider (Supabase mode).
     external_auth: ExternalAuthenticator | None = None
+
+    @property
+    def audit_repository(self) -> AuditRepository:
+        return AuditRepository(self.db)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -47,6 +61,18 @@ class Services:
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.close()
+
+
+def session_config(settings: Settings) -> SessionConfig:
+    return SessionConfig(
+        policy=TurnPolicy(
+            patience_s=settings.interview_patience_s,
+            unfinished_patience_s=settings.interview_unfinished_patience_s,
+        ),
+        audio_lead_s=settings.live_audio_lead_s,
+        max_follow_ups=settings.interview_follow_ups,
+        first_token_timeout_s=settings.llm_first_token_timeout_s,
+    )
 
 
 async def open_database(settings: Settings) -> Database:
@@ -98,6 +124,10 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
             refresh_ttl_s=settings.refresh_token_ttl_s,
         ),
         login_limiter=limiter,
+        providers=ConfiguredProviders(settings),
+        turn_writer=TurnWriter(queue),
+        live_metrics=LiveMetrics(),
+        session_config=session_config(settings),
         http=httpx.AsyncClient(timeout=settings.oauth_timeout_s, follow_redirects=False),
         redis=redis_client,
     )

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     max_json_body_bytes: int = 1024 * 1024
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     trust_proxy_headers: bool = False
+    metrics_token: SecretStr | None = None
 
     # Identity providers
     auth_provider: Literal["local", "supabase"] = "local"
@@ -85,6 +86,41 @@ class Settings(BaseSettings):
     supabase_jwks_url: str = ""
     supabase_audience: str = "authenticated"
     supabase_issuer: str = ""
+
+    # Speech and interviewer providers
+    stt_provider: Literal["auto", "deepgram", "local"] = "auto"
+    tts_provider: Literal["auto", "deepgram", "kokoro"] = "auto"
+    deepgram_api_key: SecretStr | None = None
+    deepgram_base_url: str = "https://api.deepgram.com"
+    deepgram_stt_model: str = "nova-3"
+    deepgram_flux: bool = False
+    deepgram_tts_model: str = "aura-2-thalia-en"
+    deepgram_endpointing_ms: int = 300
+    deepgram_utterance_end_ms: int = 1000
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    groq_api_key: SecretStr | None = None
+    groq_base_url: str = "https://api.groq.com"
+    groq_model: str = "llama-3.3-70b-versatile"
+    llm_providers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["openai", "groq"]
+    )
+    llm_first_token_timeout_s: float = 4.0
+    llm_timeout_s: float = 30.0
+
+    # Live interviews
+    interview_patience_s: float = 0.6
+    interview_unfinished_patience_s: float = 2.0
+    interview_follow_ups: int = 1
+    live_audio_lead_s: float = 0.3
+
+    @field_validator("llm_providers", mode="before")
+    @classmethod
+    def _split_providers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip().lower() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

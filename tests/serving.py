@@ -11,6 +11,8 @@ import uvicorn
 from starlette.applications import Starlette
 
 from server.app import create_app
+from server.live import MAX_FRAME_BYTES
+from server.providers import ProviderSet
 from server.settings import Settings
 
 
@@ -27,8 +29,10 @@ class RunningServer:
 
 
 @contextlib.asynccontextmanager
-async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
-    app = create_app(settings)
+async def run_server(
+    settings: Settings, *, providers: ProviderSet | None = None
+) -> AsyncIterator[RunningServer]:
+    app = create_app(settings, providers=providers)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -36,7 +40,8 @@ async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
         log_config=None,
         access_log=False,
         lifespan="on",
-        ws_max_size=64 * 1024 + 1024,
+        ws="websockets-sansio",
+        ws_max_size=MAX_FRAME_BYTES,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -1,0 +1,66 @@
+"""Tries interviewers in order until one answers: a provider that fails or stays silent
+past the first-token timeout is skipped for the next, ending with the offline interviewer.
+
+A failure after the reply has started cannot be taken back (its words may already be
+spoken), so the reply simply ends there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from pipeline.interviewer.types import InterviewContext, Interviewer, InterviewerError
+
+log = logging.getLogger("intrvuer.interviewer")
+
+
+class FallbackInterviewer:
+    def __init__(self, chain: Sequence[Interviewer], *, first_token_timeout_s: float) -> None:
+        if not chain:
+            raise ValueError("an interviewer chain needs at least one interviewer")
+        self.chain = list(chain)
+        self.first_token_timeout_s = first_token_timeout_s
+        self.name = self.chain[0].name
+        self.last_source = self.name
+
+    async def respond(self, context: InterviewContext) -> AsyncIterator[str]:
+        failures: list[str] = []
+        for interviewer in self.chain:
+            stream = aiter(interviewer.respond(context))
+            try:
+                first = await asyncio.wait_for(anext(stream), self.first_token_timeout_s)
+            except StopAsyncIteration:
+                failures.append(f"{interviewer.name}: empty reply")
+                continue
+            except TimeoutError:
+                failures.append(f"{interviewer.name}: no token in {self.first_token_timeout_s} s")
+                await _close(stream)
+                continue
+            except InterviewerError as error:
+                failures.append(str(error))
+                await _close(stream)
+                continue
+            if failures:
+                log.warning(
+                    "interviewer fell back", extra={"failures": failures, "to": interviewer.name}
+                )
+            self.last_source = interviewer.name
+            yield first
+            try:
+                async for delta in stream:
+                    yield delta
+            except InterviewerError as error:
+                log.warning("interviewer failed mid-reply", extra={"error": str(error)})
+            return
+        raise InterviewerError("fallback", "; ".join(failures) or "no interviewer answered")
+
+
+async def _close(stream: AsyncIterator[str]) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception:  # a broken provider stream may fail to close; it is dropped anyway
+            log.debug("closing a failed interviewer stream raised", exc_info=True)
