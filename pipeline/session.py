@@ -237,6 +237,7 @@ class Session:
         self._speech_end_s: float | None = None
         self._final_arrived = asyncio.Event()
         self._synthesis: asyncio.Queue[SynthesisEvent] = asyncio.Queue(256)
+        self._clearing: asyncio.Task[None] | None = None
         # The last question asked (the turn, its spoken words, whether it was cut short),
         # then, once answered, the exchange waiting for the metrics of the next reply.
         self._asked: tuple[_AgentTurn, str, bool] | None = None
@@ -358,7 +359,7 @@ class Session:
                     "unexpected_message",
                     f"a typed answer is only valid while listening; the interview is {self.state}",
                 )
-            self._finals = [*self._finals, message.text] if self._finals else [message.text]
+            self._finals.append(message.text)
             self._end_user_turn(typed=True)
 
     async def _start(self, start: Start) -> None:
@@ -553,10 +554,13 @@ class Session:
         self._agent_task = None
         spoken = agent.spoken_text(self.clock())
         self._conclude_agent_turn(agent, spoken, interrupted=True)
+        self._drain_synthesis()
+        if self._tts is not None:
+            self._clearing = self._spawn(self._tts.clear(), "tts-clear")
+
+    def _drain_synthesis(self) -> None:
         while not self._synthesis.empty():
             self._synthesis.get_nowait()
-        if self._tts is not None:
-            self._spawn(self._tts.clear(), "tts-clear")
 
     def _conclude_agent_turn(self, agent: _AgentTurn, spoken: str, *, interrupted: bool) -> None:
         self._event("agent_turn_end", text=spoken, interrupted=interrupted)
@@ -614,6 +618,13 @@ class Session:
         tts = self._tts
         assert tts is not None
         self._event("agent_turn_start", action=agent.instruction.action)
+        if self._clearing is not None:
+            # A barge-in cleared synthesis: wait until the provider confirmed it, so no
+            # audio of the interrupted turn can leak into this one.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._clearing), timeout=2)
+            self._clearing = None
+            self._drain_synthesis()
         producer_done = asyncio.Event()
         try:
             async with asyncio.TaskGroup() as group:

@@ -146,6 +146,10 @@ async def _doctor() -> int:
     ):
         state = "on" if enabled else f"off ({provider.upper()}_CLIENT_ID/SECRET unset)"
         print(f"  {provider + ':':<13}{state}")
+    from server.providers import ConfiguredProviders
+
+    for role, choice in ConfiguredProviders(settings).describe().items():
+        print(f"{role + ':':<15}{choice}")
     print("status:        " + ("ok" if problems == 0 else f"{problems} problem(s)"))
     return 0 if problems == 0 else 1
 
