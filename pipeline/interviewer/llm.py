@@ -1,0 +1,203 @@
+"""The LLM interviewer: each reply streamed from an OpenAI-compatible chat-completions API.
+
+One class serves OpenAI (and whatever speaks its API at another base URL: Ollama, vLLM,
+the llama.cpp server) and Groq. Both SDKs expose the same ``chat.completions.create``
+and the same chunk shape; they differ in their client and error classes, so each has a
+constructor here, and each SDK is imported only inside its constructor: an install with
+only one of them works.
+
+Nothing here retries or waits for a first token: ``FallbackInterviewer`` owns failover
+and the first-token timeout, so a failure must surface at once as ``InterviewerError``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Final, Protocol, cast
+
+from pipeline.interviewer.prompt import ChatMessage, build_messages
+from pipeline.interviewer.types import InterviewContext, InterviewerError
+
+log = logging.getLogger("intrvuer.interviewer")
+
+TEMPERATURE: Final = 0.6  # varied enough to sound natural, low enough to keep to the rules
+MAX_TOKENS: Final = 180  # about three spoken sentences with room to spare; caps a runaway
+
+
+class _Delta(Protocol):
+    @property
+    def content(self) -> str | None: ...
+
+
+class _Choice(Protocol):
+    @property
+    def delta(self) -> _Delta: ...
+
+
+class _Chunk(Protocol):
+    """The part of a ``chat.completion.chunk`` read here, alike in both SDKs."""
+
+    @property
+    def choices(self) -> Sequence[_Choice]: ...
+
+
+class ChunkStream(Protocol):
+    """A streaming response: its chunks, and a way to drop the HTTP connection early."""
+
+    def __aiter__(self) -> AsyncIterator[_Chunk]: ...
+
+    async def close(self) -> None: ...
+
+
+OpenStream = Callable[[list[ChatMessage]], Awaitable[ChunkStream]]
+
+
+class ChatInterviewer:
+    """An ``Interviewer`` that phrases each reply with a chat model, streamed token by token.
+
+    Build one with ``ChatInterviewer.openai(...)`` or ``ChatInterviewer.groq(...)``; call
+    ``aclose()`` when done with it to release its connection pool.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        open_stream: OpenStream,
+        *,
+        errors: tuple[type[Exception], ...],
+        close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """``open_stream`` starts one streaming completion; ``errors`` are the exceptions
+        that mean the provider failed (they become ``InterviewerError``)."""
+        self.name = name
+        self._open_stream = open_stream
+        # A malformed event from a provider is its failure too, not a bug of ours.
+        self._errors: tuple[type[Exception], ...] = (*errors, json.JSONDecodeError)
+        self._close = close
+
+    @classmethod
+    def openai(
+        cls, *, api_key: str, base_url: str, model: str, timeout_s: float
+    ) -> ChatInterviewer:
+        """OpenAI, or any OpenAI-compatible server at ``base_url`` (Ollama, vLLM, llama.cpp).
+
+        ``timeout_s`` bounds connecting and each wait for data, not the whole reply.
+        """
+        try:
+            import openai
+        except ImportError as missing:
+            raise ModuleNotFoundError(
+                "the OpenAI interviewer needs the openai package: pip install openai"
+            ) from missing
+        client = openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+        )
+
+        async def open_stream(messages: list[ChatMessage]) -> ChunkStream:
+            return await client.chat.completions.create(
+                model=model,
+                # The SDK types each role as its own TypedDict; the dicts match them.
+                messages=cast(Any, _wire(messages)),
+                stream=True,
+                temperature=TEMPERATURE,
+                # Not max_completion_tokens: Ollama and llama.cpp read only max_tokens.
+                max_tokens=MAX_TOKENS,
+            )
+
+        return cls(f"openai:{model}", open_stream, errors=(openai.OpenAIError,), close=client.close)
+
+    @classmethod
+    def groq(cls, *, api_key: str, base_url: str, model: str, timeout_s: float) -> ChatInterviewer:
+        """Groq; the SDK posts to ``{base_url}/openai/v1/chat/completions``."""
+        try:
+            import groq
+            import httpx
+        except ImportError as missing:
+            raise ModuleNotFoundError(
+                "the Groq interviewer needs the groq package: pip install groq"
+            ) from missing
+        client = groq.AsyncGroq(
+            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+        )
+
+        async def open_stream(messages: list[ChatMessage]) -> ChunkStream:
+            return await client.chat.completions.create(
+                model=model,
+                messages=cast(Any, _wire(messages)),
+                stream=True,
+                temperature=TEMPERATURE,
+                max_completion_tokens=MAX_TOKENS,  # Groq's name; max_tokens is deprecated
+            )
+
+        # The groq SDK wraps transport errors while sending the request but not while
+        # reading the stream: a connection dropped mid-reply arrives as a bare httpx error.
+        errors = (groq.GroqError, httpx.HTTPError)
+        return cls(f"groq:{model}", open_stream, errors=errors, close=client.close)
+
+    async def respond(self, context: InterviewContext) -> AsyncGenerator[str, None]:
+        """The reply's text deltas as they arrive; ``InterviewerError`` on any failure.
+
+        Stopping early (``aclose()``, or cancelling the consuming task) closes the HTTP
+        stream, so a reply interrupted by the candidate stops costing tokens at once.
+        """
+        messages = build_messages(context)
+        try:
+            stream = await self._open_stream(messages)
+        except self._errors as error:
+            # "from None": the SDK's error may quote the provider's answer, which can echo
+            # what was sent; only the short description below is kept.
+            raise InterviewerError(self.name, _describe(error)) from None
+        started = False
+        try:
+            async for chunk in stream:
+                for choice in chunk.choices:
+                    text = choice.delta.content
+                    if not started and text:
+                        # Leading blank lines would count as a first token to the fallback
+                        # chain and as speech to the chunker; a reply starts with words.
+                        text = text.lstrip()
+                    if not text:
+                        continue  # the role-only first chunk, the finish and usage chunks
+                    started = True
+                    yield text
+        except self._errors as error:
+            where = " mid-reply" if started else ""
+            raise InterviewerError(self.name, _describe(error) + where) from None
+        finally:
+            await _close_quietly(stream)
+        if not started:
+            raise InterviewerError(self.name, "empty reply")
+
+    async def aclose(self) -> None:
+        """Release the SDK client's connections."""
+        if self._close is not None:
+            await self._close()
+
+
+def _wire(messages: list[ChatMessage]) -> list[dict[str, str]]:
+    return [{"role": message.role, "content": message.content} for message in messages]
+
+
+def _describe(error: Exception) -> str:
+    """The error's class, status and provider code ("rate_limit_exceeded"): never its text."""
+    parts = [type(error).__name__]
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        parts.append(f"HTTP {status}")
+    code = getattr(error, "code", None)
+    body = getattr(error, "body", None)
+    if code is None and isinstance(body, dict):
+        nested = body.get("error")
+        code = (nested if isinstance(nested, dict) else body).get("code")
+    if isinstance(code, str) and code.isidentifier():  # a code, not a sentence
+        parts.append(code)
+    return " ".join(parts)
+
+
+async def _close_quietly(stream: ChunkStream) -> None:
+    try:
+        await stream.close()
+    except Exception:  # closing must not hide the outcome of the reply; the stream is gone
+        log.debug("closing an interviewer stream raised", exc_info=True)
