@@ -30,10 +30,16 @@ class ProviderSet(Protocol):
         """Which provider serves each role, and why (for ``intrvuer doctor``)."""
         ...
 
+    async def aclose(self) -> None:
+        """Release what the providers hold (connection pools)."""
+        ...
+
 
 @dataclass
 class ConfiguredProviders:
     settings: Settings
+    # LLM clients hold connection pools: made once, shared by every session.
+    _llms: list[Interviewer] | None = None
 
     def recognizer_choice(self) -> tuple[str, str]:
         s = self.settings
@@ -93,6 +99,22 @@ class ConfiguredProviders:
         )
 
     def interviewer(self) -> FallbackInterviewer:
+        """A fallback chain for one session (it remembers which link answered last)."""
+        if self._llms is None:
+            self._llms = self._build_llms()
+        return FallbackInterviewer(
+            [*self._llms, OfflineInterviewer()],
+            first_token_timeout_s=self.settings.llm_first_token_timeout_s,
+        )
+
+    async def aclose(self) -> None:
+        for llm in self._llms or []:
+            close = getattr(llm, "aclose", None)
+            if close is not None:
+                await close()
+        self._llms = None
+
+    def _build_llms(self) -> list[Interviewer]:
         s = self.settings
         chain: list[Interviewer] = []
         for name in s.llm_providers:
@@ -118,8 +140,7 @@ class ConfiguredProviders:
                         timeout_s=s.llm_timeout_s,
                     )
                 )
-        chain.append(OfflineInterviewer())
-        return FallbackInterviewer(chain, first_token_timeout_s=s.llm_first_token_timeout_s)
+        return chain
 
     def for_interview(
         self, interview: Interview

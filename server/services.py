@@ -56,6 +56,7 @@ class Services:
         return AuditRepository(self.db)
 
     async def close(self) -> None:
+        await self.providers.aclose()
         await self.http.aclose()
         await self.queue.close()
         if self.redis is not None:

@@ -45,6 +45,9 @@ class FakeProviders:
     def describe(self) -> dict[str, str]:
         return {}
 
+    async def aclose(self) -> None:
+        pass
+
 
 @pytest.fixture
 def providers() -> FakeProviders:
