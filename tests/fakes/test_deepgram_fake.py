@@ -1,0 +1,355 @@
+"""The fake Deepgram against the real deepgram-sdk: listen, speak socket, speak REST."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
+from deepgram.core.api_error import ApiError
+from deepgram.speak.v1.types import SpeakV1Text
+from websockets.exceptions import ConnectionClosedError
+
+from tests.fakes.deepgram import (
+    FakeDeepgram,
+    ListenOptions,
+    Transcriber,
+    run_fake_deepgram,
+    silence,
+    tone,
+)
+
+pytestmark = [
+    # deepgram-sdk 7.17 imports websockets' legacy client the first time a socket client
+    # is used (deepgram/core/websocket_compat.py and listen|speak/v1/client.py).
+    pytest.mark.filterwarnings("ignore:websockets.legacy is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:websockets.exceptions.InvalidStatusCode is deprecated:DeprecationWarning"
+    ),
+]
+
+RATE = 16000
+LIVE = {
+    "model": "nova-3",
+    "encoding": "linear16",
+    "sample_rate": RATE,
+    "interim_results": "true",
+    "endpointing": 300,
+    "utterance_end_ms": 1000,
+    "vad_events": "true",
+    "smart_format": "true",
+}
+FILLERS = {"additional_query_parameters": {"filler_words": "true"}}
+
+
+def sdk_client(
+    fake: FakeDeepgram, http: httpx.AsyncClient, api_key: str | None = None
+) -> AsyncDeepgramClient:
+    # The SDK never closes an httpx client it made itself (it has no aclose), so bring one.
+    environment = DeepgramClientEnvironment(
+        base=fake.url, production=fake.ws_url, agent=fake.ws_url, agent_rest=fake.url
+    )
+    return AsyncDeepgramClient(
+        api_key=api_key or fake.api_key, environment=environment, httpx_client=http
+    )
+
+
+def chunks(audio: bytes, size: int = 640) -> list[bytes]:
+    return [audio[offset : offset + size] for offset in range(0, len(audio), size)]
+
+
+def transcript(message: Any) -> str:
+    return str(message.channel.alternatives[0].transcript)
+
+
+async def stream_then_close(connection: Any, audio: bytes) -> list[Any]:
+    """Send the audio and CloseStream, then read every message until the server closes."""
+    for chunk in chunks(audio):
+        await connection.send_media(chunk)
+    await connection.send_close_stream()
+    return [message async for message in connection]
+
+
+async def speak_until(connection: Any, kind: str) -> tuple[bytes, list[Any]]:
+    """Audio and messages received up to and including the first message of ``kind``."""
+    audio, messages = bytearray(), []
+    while True:
+        message = await connection.recv()
+        if isinstance(message, bytes):
+            audio += message
+            continue
+        messages.append(message)
+        # The SDK parses by shape: Cleared comes back as a SpeakV1Flushed whose type is
+        # "Cleared", so tell messages apart by their type field, never their class.
+        if message.type == kind:
+            return bytes(audio), messages
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDeepgram]:
+    async with run_fake_deepgram() as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+async def test_listen_transcribes_each_speech_segment_with_the_next_script_entry(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    fake.script("Um, I led the migration.", "It took three months.")
+    audio = (tone(0.8, RATE) + silence(1.2, RATE)) * 2
+    client = sdk_client(fake, http)
+    async with client.listen.v1.connect(**LIVE, request_options=FILLERS) as connection:
+        messages = await stream_then_close(connection, audio)
+
+    kinds = [message.type for message in messages]
+    assert kinds[0] == "SpeechStarted" and kinds[-1] == "Metadata"
+    assert [m.timestamp for m in messages if m.type == "SpeechStarted"] == [0.0, 2.0]
+    results = [m for m in messages if m.type == "Results"]
+    assert any(not m.is_final and transcript(m) for m in results), "interim results expected"
+    finals = [m for m in results if m.is_final and transcript(m)]
+    assert [transcript(m) for m in finals] == ["Um, I led the migration.", "It took three months."]
+    assert all(m.speech_final and not m.from_finalize for m in finals)
+    words = finals[0].channel.alternatives[0].words
+    assert [w.word for w in words] == ["um", "i", "led", "the", "migration"]
+    assert words[0].punctuated_word == "Um," and words[0].start == 0.0 and words[-1].end == 0.8
+    assert [m.last_word_end for m in messages if m.type == "UtteranceEnd"] == [0.8, 2.8]
+    # Each UtteranceEnd follows its utterance's final, 1 s (utterance_end_ms) after the words.
+    assert kinds.index("UtteranceEnd") > results.index(finals[0])
+    assert messages[-1].duration == 4.0
+
+    [log] = fake.listen_connections
+    assert log.query == {
+        "model": "nova-3",
+        "encoding": "linear16",
+        "sample_rate": "16000",
+        "interim_results": "true",
+        "endpointing": "300",
+        "utterance_end_ms": "1000",
+        "vad_events": "true",
+        "smart_format": "true",
+        "filler_words": "true",
+    }
+    assert log.audio_bytes == len(audio)
+    assert log.message_types == ["CloseStream"]
+    assert log.final_transcripts == ["Um, I led the migration.", "It took three months."]
+    assert log.ended == "close_stream"
+
+
+async def test_finalize_flushes_the_pending_speech_and_fillers_need_filler_words(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    fake.script("Um, I led the migration.")
+    client = sdk_client(fake, http)
+    options = {"model": "nova-3", "encoding": "linear16", "sample_rate": RATE}
+    async with client.listen.v1.connect(**options) as connection:
+        for chunk in chunks(tone(0.5, RATE)):
+            await connection.send_media(chunk)
+        await connection.send_keep_alive()
+        await connection.send_finalize()
+        flushed = await connection.recv()
+        await connection.send_finalize()
+        nothing_pending = await connection.recv()
+        await connection.send_close_stream()
+        rest = [message async for message in connection]
+
+    assert flushed.type == "Results" and flushed.is_final and flushed.from_finalize
+    assert not flushed.speech_final
+    # No smart_format/punctuate: bare lowercase words; no filler_words: no "um".
+    assert transcript(flushed) == "i led the migration"
+    assert flushed.channel.alternatives[0].words[0].punctuated_word is None
+    assert nothing_pending.from_finalize and transcript(nothing_pending) == ""
+    assert [message.type for message in rest] == ["Metadata"]
+    assert fake.listen_connections[0].message_types == [
+        "KeepAlive",
+        "Finalize",
+        "Finalize",
+        "CloseStream",
+    ]
+
+
+async def test_listen_refuses_a_wrong_key_and_when_told_to(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    with pytest.raises(ApiError) as wrong_key:
+        async with sdk_client(fake, http, api_key="wrong").listen.v1.connect(**LIVE):
+            pass
+    assert wrong_key.value.status_code == 401
+
+    fake.listen_refuse_status = 503
+    with pytest.raises(ApiError) as refused:
+        async with sdk_client(fake, http).listen.v1.connect(**LIVE):
+            pass
+    assert refused.value.status_code == 503
+    assert not fake.listen_connections
+
+
+async def test_listen_drops_the_first_connection_after_some_audio(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    fake.drop_after_audio_s = 0.5
+    client = sdk_client(fake, http)
+    with pytest.raises(ConnectionClosedError) as dropped:
+        async with client.listen.v1.connect(**LIVE) as connection:
+            await stream_then_close(connection, tone(1.0, RATE))
+    assert dropped.value.rcvd is None  # no close frame: the TCP connection just went away
+
+    async with client.listen.v1.connect(**LIVE) as connection:
+        messages = await stream_then_close(connection, tone(1.0, RATE))
+    assert messages[-1].type == "Metadata"
+    assert [log.ended for log in fake.listen_connections] == ["dropped", "close_stream"]
+    assert fake.listen_connections[0].audio_seconds == 0.5
+
+
+async def test_listen_closes_an_idle_connection_with_1011(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    fake.idle_timeout_s = 0.2
+    with pytest.raises(ConnectionClosedError) as closed:
+        async with sdk_client(fake, http).listen.v1.connect(**LIVE) as connection:
+            async for _ in connection:
+                pass
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+    assert fake.listen_connections[0].ended == "idle_timeout"
+
+
+def test_segmentation_runs_in_audio_time_whatever_the_chunking() -> None:
+    options = ListenOptions.from_query(
+        {key: str(value) for key, value in LIVE.items()} | {"filler_words": "true"}
+    )
+    audio = tone(0.7, RATE) + silence(1.5, RATE) + tone(0.3, RATE) + silence(0.5, RATE)
+
+    def run(chunk_size: int) -> list[dict[str, Any]]:
+        script = iter(["Um, first answer.", "Second."])
+        transcriber = Transcriber(
+            options,
+            lambda: next(script),
+            speech_threshold_rms=500,
+            interim_interval_ms=250,
+            ms_per_word=200,
+        )
+        messages = [m for chunk in chunks(audio, chunk_size) for m in transcriber.feed(chunk)]
+        for message in messages:
+            message.get("metadata", {}).pop("request_id", None)
+        return messages
+
+    one_piece, small_pieces = run(len(audio)), run(322)
+    assert one_piece == small_pieces
+    assert [m["type"] for m in one_piece] == [
+        "SpeechStarted",
+        "Results",  # interim at 0.25 s
+        "Results",  # interim at 0.5 s
+        "Results",  # final 300 ms after the tone
+        "UtteranceEnd",
+        "SpeechStarted",
+        "Results",  # interim at 2.45 s
+        "Results",  # final
+    ]
+    assert one_piece[3]["channel"]["alternatives"][0]["transcript"] == "Um, first answer."
+    assert (one_piece[3]["start"], one_piece[3]["duration"]) == (0.0, 1.0)
+    assert one_piece[-1]["start"] == 1.0  # result windows are contiguous
+
+
+async def test_speak_socket_flush_clear_and_close(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    fake.speak_chunk_delay_ms = 5
+    client = sdk_client(fake, http)
+    options = {"model": "aura-2-thalia-en", "encoding": "linear16", "sample_rate": 24000}
+    async with client.speak.v1.connect(**options) as connection:
+        metadata = await connection.recv()
+        await connection.send_text(SpeakV1Text(text="Hello there."))
+        await connection.send_flush()
+        audio, messages = await speak_until(connection, "Flushed")
+
+        long_text = "Tell me about a project you are proud of, and why."
+        await connection.send_text(SpeakV1Text(text=long_text))
+        await connection.send_flush()
+        first_chunk = await connection.recv()
+        await connection.send_clear()
+        cut_audio, cleared = await speak_until(connection, "Cleared")
+        await connection.send_close()
+        after_close = [message async for message in connection]
+
+    assert metadata.type == "Metadata" and metadata.model_name == "aura-2-thalia-en"
+    assert audio == fake.speech_for("Hello there.", 24000)
+    assert len(audio) == 24000 * 2 * 12 * 60 // 1000  # 60 ms a character
+    assert [(m.type, m.sequence_id) for m in messages] == [("Flushed", 0)]
+    assert isinstance(first_chunk, bytes)
+    full = fake.speech_for(long_text, 24000)
+    assert len(first_chunk) + len(cut_audio) < len(full)
+    assert [(m.type, m.sequence_id) for m in cleared] == [("Cleared", 1)]
+    assert after_close == []
+    [log] = fake.speak_connections
+    assert log.query == {
+        "model": "aura-2-thalia-en",
+        "encoding": "linear16",
+        "sample_rate": "24000",
+    }
+    assert list(log.texts) == ["Hello there.", long_text]
+    assert (log.flushes, log.clears, log.ended) == (2, 1, "close")
+
+
+async def test_speak_socket_faults_and_flush_limit(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    client = sdk_client(fake, http)
+    options = {"model": "aura-2-thalia-en", "encoding": "linear16", "sample_rate": 24000}
+    with pytest.raises(ApiError) as wrong_key:
+        async with sdk_client(fake, http, api_key="wrong").speak.v1.connect(**options):
+            pass
+    assert wrong_key.value.status_code == 401
+
+    fake.speak_drop_next = 1
+    with pytest.raises(ConnectionClosedError) as dropped:
+        async with client.speak.v1.connect(**options) as connection:
+            await connection.send_text(SpeakV1Text(text="Hello there."))
+            await connection.send_flush()
+            await speak_until(connection, "Flushed")
+    assert dropped.value.rcvd is None
+
+    fake.speak_flush_limit = 1
+    async with client.speak.v1.connect(**options) as connection:
+        await connection.send_flush()
+        _, flushed = await speak_until(connection, "Flushed")
+        await connection.send_flush()
+        _, warned = await speak_until(connection, "Warning")
+    assert flushed[-1].sequence_id == 0
+    assert warned[-1].code == "FLUSH_LIMIT"
+    assert [log.ended for log in fake.speak_connections] == ["dropped", "client_closed"]
+
+
+async def test_speak_rest_returns_audio_and_fails_on_request(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    client = sdk_client(fake, http)
+    options = {"model": "aura-2-thalia-en", "encoding": "linear16", "sample_rate": 24000}
+    raw = b"".join(
+        [
+            chunk
+            async for chunk in client.speak.v1.audio.generate(
+                text="Hi there", container="none", **options
+            )
+        ]
+    )
+    wav = b"".join([chunk async for chunk in client.speak.v1.audio.generate(text="Hi", **options)])
+    fake.rest_fail_next = 1
+    with pytest.raises(ApiError) as failed:
+        async for _ in client.speak.v1.audio.generate(text="Hi", **options):
+            pass
+
+    assert raw == fake.speech_for("Hi there", 24000)
+    assert wav[:4] == b"RIFF" and wav[44:] == fake.speech_for("Hi", 24000)
+    assert failed.value.status_code == 500
+    assert [(r.text, r.status) for r in fake.rest_requests] == [
+        ("Hi there", 200),
+        ("Hi", 200),
+        ("Hi", 500),
+    ]
+    assert fake.rest_requests[0].query["container"] == "none"
