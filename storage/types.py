@@ -21,6 +21,7 @@ class User:
     created_at: datetime
     updated_at: datetime
     last_login_at: datetime | None = None
+    age_confirmed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ def _user(row: Row) -> User:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         last_login_at=row["last_login_at"],
+        age_confirmed_at=row["age_confirmed_at"],
     )
 
 
@@ -90,6 +91,14 @@ class UserRepository:
             "UPDATE users SET email_verified = $2, updated_at = $3 WHERE id = $1",
             user_id,
             True,
+            utcnow(),
+        )
+
+    async def confirm_age(self, user_id: str) -> None:
+        await self._db.execute(
+            "UPDATE users SET age_confirmed_at = COALESCE(age_confirmed_at, $2), updated_at = $2"
+            " WHERE id = $1",
+            user_id,
             utcnow(),
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 from starlette.requests import Request
 
@@ -18,6 +20,10 @@ router = ApiRouter(tags=["account"])
 class ProfilePatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     preferences: Preferences | None = None
+    confirm_age_16: Literal[True] | None = Field(
+        default=None,
+        description="Confirms the user is at least 16 (needed once for OAuth accounts).",
+    )
 
     @field_validator("name")
     @classmethod
@@ -40,9 +46,10 @@ async def get_me(request: Request, user: User) -> UserOut:
 async def patch_me(request: Request, user: User, body: ProfilePatch) -> UserOut:
     """Change the name or preferences (such as the theme)."""
     preferences = body.preferences.model_dump(exclude_none=True) if body.preferences else None
-    updated = await UserRepository(services(request).db).update_profile(
-        user.id, name=body.name, preferences=preferences
-    )
+    users = UserRepository(services(request).db)
+    if body.confirm_age_16:
+        await users.confirm_age(user.id)
+    updated = await users.update_profile(user.id, name=body.name, preferences=preferences)
     if updated is None:
         raise ApiError(404, "not_found", "No such user.")
     changed = sorted(body.model_dump(exclude_none=True))

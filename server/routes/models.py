@@ -30,6 +30,7 @@ class UserOut(BaseModel):
     preferences: dict[str, Any]
     created_at: datetime
     has_password: bool
+    age_confirmed: bool  # False for accounts made by Google/GitHub/Supabase until confirmed
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -41,6 +42,7 @@ class UserOut(BaseModel):
             preferences=user.preferences,
             created_at=user.created_at,
             has_password=user.password_hash is not None,
+            age_confirmed=user.age_confirmed_at is not None,
         )
 
 

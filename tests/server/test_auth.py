@@ -60,6 +60,7 @@ async def test_register_login_me_and_profile(client: httpx.AsyncClient) -> None:
     assert patched.status_code == 200, patched.text
     assert patched.json()["name"] == "Ada Lovelace"
     assert patched.json()["preferences"] == {"theme": "dark"}
+    assert patched.json()["age_confirmed"] is True  # confirmed at registration
 
     bad_theme = await client.patch(
         "/v1/me", json={"preferences": {"theme": "neon"}}, headers=bearer(tokens["access_token"])

@@ -126,6 +126,12 @@ async def test_google_round_trip_with_pkce(
 
     me = await browser.get("/v1/me", headers=bearer(tokens["access_token"]))
     assert me.status_code == 200 and me.json()["id"] == tokens["user"]["id"]
+    # A provider does not tell us the user's age: the app asks once, then it is kept.
+    assert me.json()["age_confirmed"] is False
+    confirmed = await browser.patch(
+        "/v1/me", json={"confirm_age_16": True}, headers=bearer(tokens["access_token"])
+    )
+    assert confirmed.status_code == 200 and confirmed.json()["age_confirmed"] is True
 
     # The fake checked PKCE; check too that the verifier we sent is the challenge's.
     (exchange,) = provider.requests_to("/token")
