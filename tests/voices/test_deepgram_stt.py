@@ -1,0 +1,283 @@
+"""Deepgram live recognition through the real deepgram-sdk and the fake Deepgram."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram, silence, tone
+from tests.polling import eventually
+from voices.deepgram_stt import DeepgramRecognitionStream, DeepgramRecognizer
+from voices.types import (
+    RecognitionEvent,
+    SpeechError,
+    SpeechStarted,
+    Transcript,
+    UtteranceEnd,
+)
+
+RATE = 16000
+FRAME = RATE * 20 // 1000 * 2  # bytes of 20 ms
+
+
+class Heard:
+    """Reads a recognition stream in the background; a test waits on what arrived."""
+
+    def __init__(self, stream: DeepgramRecognitionStream) -> None:
+        self.events: list[RecognitionEvent] = []
+        self.ended = False
+        self._changed = asyncio.Condition()
+        self._reader = asyncio.create_task(self._read(stream))
+
+    async def _read(self, stream: DeepgramRecognitionStream) -> None:
+        try:
+            async for event in stream.events():
+                async with self._changed:
+                    self.events.append(event)
+                    self._changed.notify_all()
+        finally:
+            async with self._changed:
+                self.ended = True
+                self._changed.notify_all()
+
+    async def until(self, done: Callable[[Heard], bool], within: float = 3.0) -> None:
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: done(self))
+
+    async def stop(self) -> None:
+        self._reader.cancel()
+        await asyncio.wait({self._reader})
+
+    @property
+    def finals(self) -> list[Transcript]:
+        return [e for e in self.events if isinstance(e, Transcript) and e.is_final and e.text]
+
+    @property
+    def interims(self) -> list[Transcript]:
+        return [e for e in self.events if isinstance(e, Transcript) and not e.is_final]
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDeepgram]:
+    async with run_fake_deepgram() as running:
+        yield running
+
+
+def recognizer(fake: FakeDeepgram, **options: Any) -> DeepgramRecognizer:
+    options.setdefault("reconnect_delays_s", (0.01, 0.02, 0.05))
+    return DeepgramRecognizer(fake.api_key, fake.url, **options)
+
+
+@asynccontextmanager
+async def listening(
+    fake: FakeDeepgram, **options: Any
+) -> AsyncIterator[tuple[DeepgramRecognitionStream, Heard]]:
+    stream = await recognizer(fake, **options).open(sample_rate=RATE)
+    heard = Heard(stream)
+    try:
+        yield stream, heard
+    finally:
+        await stream.close()
+        await heard.stop()
+
+
+async def say(stream: DeepgramRecognitionStream, audio: bytes) -> None:
+    for offset in range(0, len(audio), FRAME):
+        await stream.send(audio[offset : offset + FRAME])
+
+
+def words_of(transcript: Transcript) -> list[tuple[str, float, float]]:
+    return [(w.word, w.start_s, w.end_s) for w in transcript.words]
+
+
+async def test_utterances_become_interim_and_final_transcripts_with_events(
+    fake: FakeDeepgram,
+) -> None:
+    fake.script("Um, I led the migration.", "It took three months.")
+    async with listening(fake) as (stream, heard):
+        await say(stream, (tone(0.8, RATE) + silence(1.2, RATE)) * 2)
+        await heard.until(lambda h: len(h.of(UtteranceEnd)) == 2)
+
+        assert [t.text for t in heard.finals] == [
+            "Um, I led the migration.",
+            "It took three months.",
+        ]
+        first, second = heard.finals
+        assert first.speech_final and second.speech_final
+        assert words_of(first)[0] == ("Um,", 0.0, 0.16)  # the filler stays, punctuated
+        assert words_of(first)[-1][2] == 0.8
+        assert (first.start_s, first.end_s) == (0.0, 1.1)  # endpointing 300 ms after speech
+        assert (second.start_s, words_of(second)[0][1]) == (1.1, 2.0)
+        assert all(w.confidence == 0.98 for w in first.words)
+        assert any(t.text for t in heard.interims)
+        assert all(t.received_at > 0 for t in heard.finals)
+        assert [e.at_s for e in heard.of(SpeechStarted)] == [0.0, 2.0]
+        assert [e.last_word_end_s for e in heard.of(UtteranceEnd)] == [0.8, 2.8]
+        assert not heard.of(SpeechError)
+    await heard.until(lambda h: h.ended)
+
+    [log] = fake.listen_connections
+    assert log.query == {
+        "model": "nova-3",
+        "encoding": "linear16",
+        "sample_rate": "16000",
+        "channels": "1",
+        "interim_results": "true",
+        "endpointing": "300",
+        "utterance_end_ms": "1000",
+        "vad_events": "true",
+        "smart_format": "true",
+        "punctuate": "true",
+        "filler_words": "true",
+    }
+    assert log.audio_seconds == 4.0
+    assert log.message_types == ["CloseStream"]
+    assert log.ended == "close_stream"
+
+
+async def test_settings_reach_the_query(fake: FakeDeepgram) -> None:
+    options = {"model": "nova-2", "endpointing_ms": None, "utterance_end_ms": None}
+    async with listening(fake, language="en-GB", **options):
+        pass
+    query = fake.listen_connections[0].query
+    assert query["model"] == "nova-2" and query["language"] == "en-GB"
+    assert query["endpointing"] == "false" and "utterance_end_ms" not in query
+    assert query["filler_words"] == "true"
+
+
+async def test_keepalive_holds_a_silent_socket_open(fake: FakeDeepgram) -> None:
+    fake.idle_timeout_s = 0.3  # Deepgram closes a socket that hears nothing (NET-0001)
+    async with listening(fake, keepalive_s=0.05):
+        log = fake.listen_connections[0]
+        await eventually(
+            lambda: asyncio.sleep(0, log.message_types.count("KeepAlive")), lambda n: n >= 10
+        )
+        assert log.ended is None
+    assert len(fake.listen_connections) == 1
+    assert fake.listen_connections[0].ended == "close_stream"
+
+
+async def test_finalize_flushes_what_was_heard(fake: FakeDeepgram) -> None:
+    fake.script("I am done.")
+    async with listening(fake) as (stream, heard):
+        await say(stream, tone(0.6, RATE))  # no silence after it: no endpointing yet
+        await stream.finalize()
+        await heard.until(lambda h: bool(h.finals))
+        [final] = heard.finals
+        assert final.text == "I am done." and not final.speech_final
+        assert final.end_s == 0.6
+    assert fake.listen_connections[0].message_types == ["Finalize", "CloseStream"]
+
+
+async def test_a_dropped_socket_reconnects_and_loses_no_words(fake: FakeDeepgram) -> None:
+    first = "I led the billing migration."
+    second = "We planned it in three phases and cut failed payments by forty percent."
+    fake.script(first)
+    fake.fallback_transcript = second  # what Deepgram hears in the second answer, each time
+    fake.drop_after_audio_s = 2.0  # the first socket dies in the middle of the second answer
+    async with listening(fake) as (stream, heard):
+        await say(stream, tone(0.8, RATE) + silence(0.7, RATE))
+        await heard.until(lambda h: bool(h.finals))
+        await say(stream, tone(2.0, RATE) + silence(0.6, RATE))
+        await heard.until(lambda h: len(h.finals) == 2)
+
+        assert [t.text for t in heard.finals] == [first, second]
+        answer = heard.finals[1]
+        # Times stay those of the stream: the second socket's clock began at 1.1 s.
+        assert (answer.start_s, answer.end_s) == (1.1, 3.8)
+        assert answer.words[0].start_s == 1.5 and answer.words[-1].end_s == 3.5
+        spans = [(w.start_s, w.end_s) for w in answer.words]
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+        assert 1.5 in [e.at_s for e in heard.of(SpeechStarted)]
+        assert not heard.of(SpeechError)
+
+    dropped, resumed = fake.listen_connections
+    assert dropped.ended == "dropped" and dropped.audio_seconds == 2.0
+    # The replay began where the last final ended (1.1 s), then the rest followed.
+    assert resumed.audio_seconds == pytest.approx(4.1 - 1.1)
+    assert resumed.query == dropped.query
+    assert stream.connections == 2
+
+
+async def test_finalize_lost_with_a_dropped_socket_is_sent_again(fake: FakeDeepgram) -> None:
+    fake.fallback_transcript = "Short answer."
+    fake.drop_after_audio_s = 0.4  # the socket dies before the Finalize reaches it
+    async with listening(fake) as (stream, heard):
+        await say(stream, tone(0.4, RATE))
+        await stream.finalize()
+        await heard.until(lambda h: bool(h.finals))
+        assert [t.text for t in heard.finals] == ["Short answer."]
+    assert fake.listen_connections[-1].message_types[0] == "Finalize"
+
+
+async def test_reconnects_running_out_is_a_fatal_error(fake: FakeDeepgram) -> None:
+    fake.drop_after_audio_s = 0.2
+    async with listening(fake) as (stream, heard):
+        fake.listen_refuse_status = 503  # every reconnect is refused
+        await say(stream, tone(0.5, RATE))
+        await heard.until(lambda h: h.ended)
+        [error] = heard.of(SpeechError)
+        assert error.fatal and error.code == "stt_unavailable"
+        assert heard.events[-1] == error
+        await stream.send(tone(0.1, RATE))  # no effect, no error once the stream ended
+    assert len(fake.listen_connections) == 1
+
+
+async def test_open_fails_when_deepgram_refuses(fake: FakeDeepgram) -> None:
+    with pytest.raises(ConnectionError, match="HTTP 401"):
+        await DeepgramRecognizer("wrong-key", fake.url).open(sample_rate=RATE)
+    fake.listen_refuse_status = 503
+    with pytest.raises(ConnectionError, match="HTTP 503"):
+        await recognizer(fake).open(sample_rate=RATE)
+    assert not fake.listen_connections
+
+
+async def test_over_the_bound_the_oldest_audio_is_dropped(
+    fake: FakeDeepgram, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.script("The newest words.")
+    async with listening(fake, buffer_s=1.0) as (stream, heard):
+        # send() never waits, so this burst is queued before anything goes out: only
+        # its newest second fits the bound.
+        with caplog.at_level(logging.WARNING, "intrvuer.voices.deepgram_stt"):
+            await say(stream, tone(0.5, RATE) + silence(1.5, RATE))
+            await say(stream, tone(0.6, RATE) + silence(0.4, RATE))
+        await heard.until(lambda h: bool(h.finals))
+        [final] = heard.finals
+        assert final.text == "The newest words."
+        # The words keep the stream's times despite the gap in what Deepgram heard.
+        assert final.words[0].start_s == 2.0 and final.words[-1].end_s == 2.6
+    assert fake.listen_connections[0].audio_seconds == 1.0
+    warnings = [r for r in caplog.records if "dropping the oldest" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+async def test_close_ends_the_events_and_no_key_is_logged(
+    fake: FakeDeepgram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.drop_after_audio_s = 0.2
+    async with listening(fake) as (stream, heard):
+        await say(stream, tone(0.4, RATE))
+        await eventually(lambda: asyncio.sleep(0, len(fake.listen_connections)), lambda n: n == 2)
+    await heard.until(lambda h: h.ended)
+    assert not heard.of(SpeechError)
+    # Our lines, the SDK's and websockets' client handshake log (the fake server's own
+    # log shows the headers it received, as any server would).
+    client_side = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith(("intrvuer", "deepgram", "websockets.client"))
+    ]
+    assert any("dropped" in line for line in client_side)
+    assert any("Authorization" in line for line in client_side)
+    assert not [line for line in client_side if fake.api_key in line]
+    assert fake.api_key not in repr(recognizer(fake))

@@ -1,0 +1,103 @@
+"""What the Deepgram adapters share: the SDK import, the client for a base URL, and
+telling a dropped connection from other failures without logging a secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import websockets.exceptions
+
+try:
+    from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
+    from deepgram.core.api_error import ApiError
+except ImportError as missing:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the Deepgram speech adapters need deepgram-sdk: pip install 'intrvuer[deepgram]'"
+    ) from missing
+
+__all__ = [
+    "CONNECT_ERRORS",
+    "ApiError",
+    "AsyncDeepgramClient",
+    "describe_failure",
+    "is_refusal",
+    "make_client",
+    "message_type",
+    "shorten_close",
+    "websocket_base",
+]
+
+DEFAULT_BASE_URL = "https://api.deepgram.com"
+
+# What opening or using a Deepgram socket raises when the network or the service fails:
+# a refused handshake (ApiError), a socket error, a timeout, or a closed connection.
+CONNECT_ERRORS: tuple[type[BaseException], ...] = (
+    ApiError,
+    OSError,
+    TimeoutError,
+    websockets.exceptions.WebSocketException,
+)
+
+
+def websocket_base(base_url: str) -> str:
+    """``https://host`` → ``wss://host`` (and ``http`` → ``ws``), for the socket APIs."""
+    base = base_url.rstrip("/")
+    for plain, secure in (("https://", "wss://"), ("http://", "ws://")):
+        if base.startswith(plain):
+            return secure + base[len(plain) :]
+    return base
+
+
+def make_client(
+    api_key: str, base_url: str, http: httpx.AsyncClient | None = None
+) -> AsyncDeepgramClient:
+    """An SDK client whose REST calls go to ``base_url`` and sockets to its ws twin."""
+    base = base_url.rstrip("/")
+    socket = websocket_base(base)
+    environment = DeepgramClientEnvironment(
+        base=base, production=socket, agent=socket, agent_rest=base
+    )
+    return AsyncDeepgramClient(api_key=api_key, environment=environment, httpx_client=http)
+
+
+def message_type(message: Any) -> str | None:
+    """The ``type`` field of a parsed server message.
+
+    The SDK parses text frames by shape into a union of models, so the Python class is
+    not to be trusted (a ``Cleared`` comes back as a ``SpeakV1Flushed``), and a type it
+    does not know becomes ``None`` or a plain dict.
+    """
+    if message is None or isinstance(message, bytes | bytearray):
+        return None
+    kind = message.get("type") if isinstance(message, dict) else getattr(message, "type", None)
+    return kind if isinstance(kind, str) else None
+
+
+def is_refusal(error: BaseException) -> bool:
+    """A handshake refused for a reason that retrying will not fix (bad key, bad query)."""
+    status = getattr(error, "status_code", None)
+    return isinstance(error, ApiError) and status in (400, 401, 402, 403)
+
+
+def describe_failure(error: BaseException) -> str:
+    """A short account of a failure for logs: status or close code, never headers (an
+    ``ApiError`` carries the request headers, and with them the API key)."""
+    if isinstance(error, ApiError):
+        return f"HTTP {error.status_code}"
+    if isinstance(error, websockets.exceptions.ConnectionClosed):
+        received = error.rcvd
+        if received is None:
+            return "connection lost without a close frame"
+        return f"closed with {received.code}"
+    return type(error).__name__
+
+
+def shorten_close(connection: Any, seconds: float) -> None:
+    """Bound how long leaving the SDK's ``connect()`` block may wait for the closing
+    handshake (websockets' legacy client waits up to 10 s per step by default, and the
+    SDK offers no way to pass ``close_timeout``). Best effort: the SDK keeps the
+    protocol object in a private attribute, so nothing happens if that changes."""
+    protocol = getattr(connection, "_websocket", None)
+    if protocol is not None and hasattr(protocol, "close_timeout"):
+        protocol.close_timeout = seconds

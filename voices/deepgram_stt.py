@@ -1,0 +1,522 @@
+"""Deepgram live speech recognition (``/v1/listen``, nova-3) as a ``RecognitionStream``.
+
+Audio path: ``send()`` appends to a pending queue, a sender task writes it to the socket.
+The queue is bounded in seconds of audio (``buffer_s``, 30 s by default); past the bound
+the *oldest* pending audio is dropped, with a warning, so that what the candidate says
+now is what gets transcribed.
+
+Reconnecting: Deepgram's SDK does not reconnect, so this module does. Every chunk sent
+is kept in a replay buffer until a final result covers it (a final's window ends where
+the next one starts). When the socket drops without being asked to, a new one is opened
+with backoff (``reconnect_delays_s``), the replay buffer is sent first, then the pending
+audio. The new connection's clock starts at zero at the replay's start, so each
+connection keeps a map from its audio time to the stream's; results are shifted through
+it and times stay continuous. A reconnect is logged, not reported in the stream (the
+candidate lost nothing); only running out of attempts emits ``SpeechError(fatal=True)``,
+after which the stream ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from voices.deepgram_common import (
+    CONNECT_ERRORS,
+    DEFAULT_BASE_URL,
+    AsyncDeepgramClient,
+    describe_failure,
+    is_refusal,
+    make_client,
+    message_type,
+    shorten_close,
+)
+from voices.types import (
+    SAMPLE_WIDTH,
+    RecognitionEvent,
+    SpeechError,
+    SpeechStarted,
+    Transcript,
+    UtteranceEnd,
+    WordTiming,
+)
+
+try:
+    from deepgram.listen.v1.socket_client import AsyncV1SocketClient
+except ImportError as missing:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "Deepgram speech recognition needs deepgram-sdk: pip install 'intrvuer[deepgram]'"
+    ) from missing
+
+log = logging.getLogger("intrvuer.voices.deepgram_stt")
+
+EVENTS_MAX = 1024  # recognition events waiting for the reader; when full the socket waits
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Chunk:
+    """Audio as received by ``send``; ``start`` counts samples since the stream began."""
+
+    start: int
+    pcm: bytes
+
+    @property
+    def samples(self) -> int:
+        return len(self.pcm) // SAMPLE_WIDTH
+
+    @property
+    def end(self) -> int:
+        return self.start + self.samples
+
+
+class _Control(enum.Enum):
+    FINALIZE = "Finalize"
+    CLOSE = "CloseStream"
+
+
+@dataclass
+class _Link:
+    """One socket: where its audio clock sits on the stream's, and whether it worked."""
+
+    rate: int
+    # (connection sample, stream sample) where each run of contiguous audio begins.
+    marks: list[tuple[int, int]] = field(default_factory=list)
+    sent: int = 0  # samples sent on this connection
+    heard: bool = False  # a message arrived: the connection worked
+
+    def on_send(self, chunk: _Chunk) -> None:
+        if not self.marks or self.marks[-1][1] + (self.sent - self.marks[-1][0]) != chunk.start:
+            self.marks.append((self.sent, chunk.start))
+        self.sent += chunk.samples
+
+    def to_stream(self, seconds: float) -> float:
+        """A time in this connection's audio (s) as a time in the stream's audio (s)."""
+        sample = seconds * self.rate
+        base_connection, base_stream = self.marks[0]
+        for connection_at, stream_at in self.marks:
+            if connection_at > sample:
+                break
+            base_connection, base_stream = connection_at, stream_at
+        return round((base_stream + sample - base_connection) / self.rate, 3)
+
+
+class _Dropped(Exception):
+    """The socket went away without being asked to."""
+
+    def __init__(self, cause: BaseException | None, *, heard: bool) -> None:
+        super().__init__("the Deepgram listen socket dropped")
+        self.cause = cause
+        self.heard = heard
+
+
+class DeepgramRecognitionStream:
+    """One live transcription; made by ``DeepgramRecognizer.open``."""
+
+    def __init__(
+        self,
+        client: AsyncDeepgramClient,
+        connect_args: dict[str, Any],
+        *,
+        sample_rate: int,
+        keepalive_s: float,
+        reconnect_delays_s: Sequence[float],
+        buffer_s: float,
+        close_timeout_s: float,
+    ) -> None:
+        self.sample_rate = sample_rate
+        self._client = client
+        self._connect_args = connect_args
+        self._keepalive_s = keepalive_s
+        self._reconnect_delays_s = tuple(reconnect_delays_s)
+        self._close_timeout_s = close_timeout_s
+        self._max_bytes = int(buffer_s * sample_rate) * SAMPLE_WIDTH
+        self._received = 0  # samples passed to send()
+        self._pending: deque[_Chunk | _Control] = deque()
+        self._pending_bytes = 0
+        self._replay: deque[_Chunk] = deque()
+        self._replay_bytes = 0
+        self._dropping = False  # warned about dropping pending audio, until it drains
+        self._finalize_unanswered = False
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._events: asyncio.Queue[RecognitionEvent | None] = asyncio.Queue(EVENTS_MAX)
+        self._opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._runner: asyncio.Task[None] | None = None
+        self._closing = False
+        self._ended = False
+        self.connections = 0  # sockets opened so far
+
+    async def start(self) -> None:
+        """Open the first socket; raises ``ConnectionError`` when Deepgram can't be reached."""
+        runner = self._runner = asyncio.create_task(self._run(), name="deepgram-listen")
+        try:
+            await asyncio.wait({self._opened, runner}, return_when=asyncio.FIRST_COMPLETED)
+            if not self._opened.done():
+                runner.result()  # it ended without opening: raise what it raised
+                raise ConnectionError("Deepgram speech recognition stopped while opening")
+            self._opened.result()
+        except BaseException:
+            await self._stop_runner()
+            raise
+
+    # The RecognitionStream interface -------------------------------------------------
+
+    async def send(self, pcm: bytes) -> None:
+        """Queue audio; never waits on the network."""
+        if self._closing or self._ended or not pcm:
+            return
+        chunk = _Chunk(self._received, bytes(pcm))
+        self._received += chunk.samples
+        self._pending.append(chunk)
+        self._pending_bytes += len(chunk.pcm)
+        if self._pending_bytes > self._max_bytes:
+            self._drop_oldest_pending()
+        self._wake.set()
+
+    async def finalize(self) -> None:
+        """Ask Deepgram to finalize what it heard so far (sent after the queued audio)."""
+        if self._closing or self._ended:
+            return
+        self._pending.append(_Control.FINALIZE)
+        self._wake.set()
+
+    def events(self) -> AsyncIterator[RecognitionEvent]:
+        return self._iterate_events()
+
+    async def close(self) -> None:
+        """Send CloseStream, wait briefly for the last results, then stop everything."""
+        if self._closing:
+            return
+        self._closing = True
+        self._pending.append(_Control.CLOSE)
+        self._wake.set()
+        self._stop.set()  # no more reconnecting; a live socket still gets CloseStream
+        runner = self._runner
+        if runner is not None and not runner.done():
+            await asyncio.wait({runner}, timeout=self._close_timeout_s)
+        await self._stop_runner()
+        self._end_events()
+
+    # Internals ----------------------------------------------------------------------
+
+    async def _iterate_events(self) -> AsyncIterator[RecognitionEvent]:
+        while (event := await self._events.get()) is not None:
+            yield event
+
+    def _end_events(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        if self._events.full():  # nobody is reading: make room for the end marker
+            self._events.get_nowait()
+        self._events.put_nowait(None)
+
+    async def _stop_runner(self) -> None:
+        self._stop.set()
+        runner = self._runner
+        if runner is not None and not runner.done():
+            runner.cancel()
+            await asyncio.wait({runner})
+
+    def _drop_oldest_pending(self) -> None:
+        dropped = 0
+        while self._pending_bytes > self._max_bytes:
+            oldest = next(item for item in self._pending if isinstance(item, _Chunk))
+            self._pending.remove(oldest)
+            self._pending_bytes -= len(oldest.pcm)
+            dropped += oldest.samples
+        if not self._dropping:
+            self._dropping = True
+            log.warning(
+                "speech recognition is behind: dropping the oldest unsent audio",
+                extra={"dropped_s": round(dropped / self.sample_rate, 3)},
+            )
+
+    def _remember(self, chunk: _Chunk) -> None:
+        """Keep ``chunk`` for a replay until a final result covers it (bounded too)."""
+        self._replay.append(chunk)
+        self._replay_bytes += len(chunk.pcm)
+        while self._replay_bytes > self._max_bytes:
+            oldest = self._replay.popleft()
+            self._replay_bytes -= len(oldest.pcm)
+
+    def _forget_until(self, stream_s: float) -> None:
+        """A final result covered the audio up to ``stream_s``: no need to replay it."""
+        cut = round(stream_s * self.sample_rate)
+        while self._replay and self._replay[0].end <= cut:
+            self._replay_bytes -= len(self._replay.popleft().pcm)
+        if self._replay and self._replay[0].start < cut:
+            head = self._replay.popleft()
+            keep = head.pcm[(cut - head.start) * SAMPLE_WIDTH :]
+            self._replay.appendleft(_Chunk(cut, keep))
+            self._replay_bytes -= len(head.pcm) - len(keep)
+
+    def _origin(self) -> int:
+        """The stream sample a new connection's first audio will be."""
+        if self._replay:
+            return self._replay[0].start
+        first = next((item for item in self._pending if isinstance(item, _Chunk)), None)
+        return first.start if first is not None else self._received
+
+    async def _emit(self, event: RecognitionEvent) -> None:
+        await self._events.put(event)
+
+    async def _run(self) -> None:
+        try:
+            await self._keep_connected()
+        except Exception:
+            log.exception("Deepgram speech recognition failed unexpectedly")
+            if self._opened.done():
+                await self._give_up(None)
+            raise
+
+    async def _keep_connected(self) -> None:
+        """Own the socket: connect, serve, and reconnect after a drop until told to stop."""
+        attempt = 0  # failed tries since the last connection that worked
+        while True:
+            try:
+                await self._connect_and_serve()
+                return  # closed on purpose
+            except _Dropped as drop:
+                failure = drop.cause
+                attempt = 1 if drop.heard else attempt + 1
+                log.warning(
+                    "Deepgram listen socket dropped; reconnecting",
+                    extra={"reason": describe_failure(failure) if failure else "closed by server"},
+                )
+            except CONNECT_ERRORS as error:
+                failure = error
+                attempt += 1
+                if is_refusal(error):
+                    attempt = len(self._reconnect_delays_s) + 1  # retrying will not help
+                log.warning(
+                    "could not open the Deepgram listen socket",
+                    extra={"reason": describe_failure(error), "attempt": attempt},
+                )
+            if self._closing:
+                return
+            if attempt > len(self._reconnect_delays_s):
+                await self._give_up(failure)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self._reconnect_delays_s[attempt - 1])
+            if self._closing:
+                return
+
+    async def _give_up(self, failure: BaseException | None) -> None:
+        reason = describe_failure(failure) if failure else "closed by server"
+        if not self._opened.done():
+            self._opened.set_exception(
+                ConnectionError(f"Deepgram speech recognition is unavailable ({reason})")
+            )
+            return
+        log.error("Deepgram speech recognition failed for good", extra={"reason": reason})
+        await self._emit(
+            SpeechError(
+                "stt_unavailable",
+                "speech recognition stopped working; please type your answers",
+                fatal=True,
+            )
+        )
+        self._end_events()
+
+    async def _connect_and_serve(self) -> None:
+        async with self._client.listen.v1.connect(**self._connect_args) as connection:
+            shorten_close(connection, self._close_timeout_s)
+            self.connections += 1
+            if not self._opened.done():
+                self._opened.set_result(None)
+            elif self.connections > 1:
+                log.info("Deepgram listen socket reconnected", extra={"replay_s": self._replay_s})
+            await self._serve(connection)
+
+    @property
+    def _replay_s(self) -> float:
+        return round(self._replay_bytes / SAMPLE_WIDTH / self.sample_rate, 3)
+
+    async def _serve(self, connection: AsyncV1SocketClient) -> None:
+        link = _Link(self.sample_rate, marks=[(0, self._origin())])
+        receiver = asyncio.create_task(self._receive(connection, link), name="deepgram-recv")
+        sender = asyncio.create_task(self._send(connection, link), name="deepgram-send")
+        tasks = {receiver, sender}
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+        for task in (receiver, sender):
+            error = None if task.cancelled() else task.exception()
+            if isinstance(error, _Dropped):
+                raise error
+            if isinstance(error, CONNECT_ERRORS):
+                raise _Dropped(error, heard=link.heard)
+            if error is not None:
+                raise error
+
+    async def _send(self, connection: AsyncV1SocketClient, link: _Link) -> None:
+        # What an earlier socket heard but did not finalize goes first.
+        for chunk in list(self._replay):
+            link.on_send(chunk)
+            await connection.send_media(chunk.pcm)
+        if self._finalize_unanswered:
+            await connection.send_finalize()
+        while True:
+            while self._pending:
+                item = self._pending.popleft()
+                if isinstance(item, _Chunk):
+                    self._pending_bytes -= len(item.pcm)
+                    self._remember(item)  # before sending: a failed send is replayed
+                    link.on_send(item)
+                    await connection.send_media(item.pcm)
+                elif item is _Control.FINALIZE:
+                    self._finalize_unanswered = True
+                    await connection.send_finalize()
+                else:
+                    await connection.send_close_stream()
+                    return
+            self._dropping = False
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(self._keepalive_s):
+                    await self._wake.wait()
+            except TimeoutError:
+                await connection.send_keep_alive()  # no audio flows: keep the socket open
+
+    async def _receive(self, connection: AsyncV1SocketClient, link: _Link) -> None:
+        async for message in connection:
+            link.heard = True
+            kind = message_type(message)
+            now = time.monotonic()
+            if kind == "Results":
+                await self._on_results(message, link, now)
+            elif kind == "SpeechStarted":
+                at = float(getattr(message, "timestamp", None) or 0.0)
+                await self._emit(SpeechStarted(at_s=link.to_stream(at), received_at=now))
+            elif kind == "UtteranceEnd":
+                last = float(getattr(message, "last_word_end", None) or 0.0)
+                await self._emit(UtteranceEnd(link.to_stream(last), received_at=now))
+            elif kind == "Error":
+                log.warning(
+                    "Deepgram listen reported an error",
+                    extra={"variant": getattr(message, "variant", None)},
+                )
+                await self._emit(
+                    SpeechError("stt_error", "speech recognition reported an error", fatal=False)
+                )
+            # Metadata and anything newer carry nothing the session needs.
+        if not self._closing:
+            raise _Dropped(None, heard=link.heard)
+
+    async def _on_results(self, message: Any, link: _Link, now: float) -> None:
+        channel = getattr(message, "channel", None)
+        alternatives = getattr(channel, "alternatives", None) or []
+        best = alternatives[0] if alternatives else None
+        words = tuple(
+            WordTiming(
+                word=str(getattr(word, "punctuated_word", None) or getattr(word, "word", "")),
+                start_s=link.to_stream(float(getattr(word, "start", None) or 0.0)),
+                end_s=link.to_stream(float(getattr(word, "end", None) or 0.0)),
+                confidence=float(getattr(word, "confidence", None) or 0.0),
+            )
+            for word in (getattr(best, "words", None) or [])
+        )
+        start = float(getattr(message, "start", None) or 0.0)
+        end = start + float(getattr(message, "duration", None) or 0.0)
+        is_final = bool(getattr(message, "is_final", False))
+        transcript = Transcript(
+            text=str(getattr(best, "transcript", None) or ""),
+            is_final=is_final,
+            speech_final=bool(getattr(message, "speech_final", False)),
+            start_s=link.to_stream(start),
+            end_s=link.to_stream(end),
+            words=words,
+            received_at=now,
+        )
+        if is_final:
+            self._forget_until(transcript.end_s)
+            if getattr(message, "from_finalize", False):
+                self._finalize_unanswered = False
+        await self._emit(transcript)
+
+
+class DeepgramRecognizer:
+    """Live transcription by Deepgram; one socket (and its reconnects) per ``open``.
+
+    ``filler_words=true`` is always asked for, so "um" and "uh" stay countable.
+    ``endpointing_ms=None`` turns endpointing off; ``utterance_end_ms=None`` leaves out
+    ``UtteranceEnd`` events.
+    """
+
+    name = "deepgram"
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        model: str = "nova-3",
+        language: str | None = None,
+        endpointing_ms: int | None = 300,
+        utterance_end_ms: int | None = 1000,
+        keepalive_s: float = 5.0,
+        reconnect_delays_s: Sequence[float] = (0.2, 0.5, 1.0, 2.0),
+        buffer_s: float = 30.0,
+        close_timeout_s: float = 1.0,
+    ) -> None:
+        self._api_key = api_key
+        self.base_url = base_url
+        self.model = model
+        self.language = language
+        self.endpointing_ms = endpointing_ms
+        self.utterance_end_ms = utterance_end_ms
+        self.keepalive_s = keepalive_s
+        self.reconnect_delays_s = tuple(reconnect_delays_s)
+        self.buffer_s = buffer_s
+        self.close_timeout_s = close_timeout_s
+
+    def __repr__(self) -> str:  # never show the key
+        return f"DeepgramRecognizer(base_url={self.base_url!r}, model={self.model!r})"
+
+    def connect_args(self, sample_rate: int) -> dict[str, Any]:
+        """The keyword arguments of ``listen.v1.connect`` for audio at ``sample_rate``."""
+        args: dict[str, Any] = {
+            "model": self.model,
+            "encoding": "linear16",
+            "sample_rate": sample_rate,
+            "channels": 1,
+            "interim_results": "true",
+            "endpointing": "false" if self.endpointing_ms is None else self.endpointing_ms,
+            "vad_events": "true",
+            "smart_format": "true",
+            "punctuate": "true",
+            # The SDK has no argument for it: without it Deepgram drops "um" and "uh".
+            "request_options": {"additional_query_parameters": {"filler_words": "true"}},
+        }
+        if self.utterance_end_ms is not None:
+            args["utterance_end_ms"] = self.utterance_end_ms
+        if self.language is not None:
+            args["language"] = self.language
+        return args
+
+    async def open(self, *, sample_rate: int) -> DeepgramRecognitionStream:
+        """Open a live transcription; raises ``ConnectionError`` if Deepgram can't be
+        reached after the reconnect attempts (at once for a refused key)."""
+        stream = DeepgramRecognitionStream(
+            make_client(self._api_key, self.base_url),
+            self.connect_args(sample_rate),
+            sample_rate=sample_rate,
+            keepalive_s=self.keepalive_s,
+            reconnect_delays_s=self.reconnect_delays_s,
+            buffer_s=self.buffer_s,
+            close_timeout_s=self.close_timeout_s,
+        )
+        await stream.start()
+        return stream
