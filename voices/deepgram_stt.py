@@ -1,4 +1,5 @@
-"""Deepgram live speech recognition (``/v1/listen``, nova-3) as a ``RecognitionStream``.
+"""Deepgram live speech recognition as a ``RecognitionStream``: ``/v1/listen`` (nova-3),
+or Flux on ``/v2/listen`` (one transcript per turn, final at Flux's end of turn).
 
 Audio path: ``send()`` appends to a pending queue, a sender task writes it to the socket.
 The queue is bounded in seconds of audio (``buffer_s``, 30 s by default); past the bound
@@ -11,7 +12,8 @@ the next one starts). When the socket drops without being asked to, a new one is
 with backoff (``reconnect_delays_s``), the replay buffer is sent first, then the pending
 audio. The new connection's clock starts at zero at the replay's start, so each
 connection keeps a map from its audio time to the stream's; results are shifted through
-it and times stay continuous. A reconnect is logged, not reported in the stream (the
+it and times stay continuous (with Flux, a turn's ``EndOfTurn`` plays the part of the
+final). A reconnect is logged, not reported in the stream (the
 candidate lost nothing); only running out of attempts emits ``SpeechError(fatal=True)``,
 after which the stream ends.
 """
@@ -50,12 +52,15 @@ from voices.types import (
 
 try:
     from deepgram.listen.v1.socket_client import AsyncV1SocketClient
+    from deepgram.listen.v2.socket_client import AsyncV2SocketClient
 except ImportError as missing:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "Deepgram speech recognition needs deepgram-sdk: pip install 'intrvuer[deepgram]'"
     ) from missing
 
 log = logging.getLogger("intrvuer.voices.deepgram_stt")
+
+_Socket = AsyncV1SocketClient | AsyncV2SocketClient
 
 EVENTS_MAX = 1024  # recognition events waiting for the reader; when full the socket waits
 
@@ -124,6 +129,7 @@ class DeepgramRecognitionStream:
         client: AsyncDeepgramClient,
         connect_args: dict[str, Any],
         *,
+        flux: bool = False,
         sample_rate: int,
         keepalive_s: float,
         reconnect_delays_s: Sequence[float],
@@ -133,6 +139,8 @@ class DeepgramRecognitionStream:
         self.sample_rate = sample_rate
         self._client = client
         self._connect_args = connect_args
+        self._flux = flux
+        self._last_interim = ""  # Flux repeats an unchanged transcript every 0.25 s
         self._keepalive_s = keepalive_s
         self._reconnect_delays_s = tuple(reconnect_delays_s)
         self._close_timeout_s = close_timeout_s
@@ -328,7 +336,9 @@ class DeepgramRecognitionStream:
         self._end_events()
 
     async def _connect_and_serve(self) -> None:
-        async with self._client.listen.v1.connect(**self._connect_args) as connection:
+        listen = self._client.listen
+        version = listen.v2 if self._flux else listen.v1
+        async with version.connect(**self._connect_args) as connection:
             shorten_close(connection, self._close_timeout_s)
             self.connections += 1
             if not self._opened.done():
@@ -341,7 +351,7 @@ class DeepgramRecognitionStream:
     def _replay_s(self) -> float:
         return round(self._replay_bytes / SAMPLE_WIDTH / self.sample_rate, 3)
 
-    async def _serve(self, connection: AsyncV1SocketClient) -> None:
+    async def _serve(self, connection: _Socket) -> None:
         link = _Link(self.sample_rate, marks=[(0, self._origin())])
         receiver = asyncio.create_task(self._receive(connection, link), name="deepgram-recv")
         sender = asyncio.create_task(self._send(connection, link), name="deepgram-send")
@@ -361,13 +371,19 @@ class DeepgramRecognitionStream:
             if error is not None:
                 raise error
 
-    async def _send(self, connection: AsyncV1SocketClient, link: _Link) -> None:
+    async def _send_finalize(self, connection: _Socket) -> None:
+        if isinstance(connection, AsyncV2SocketClient):
+            await connection.send_force_end_turn()  # Flux: end the turn on what it heard
+        else:
+            await connection.send_finalize()
+
+    async def _send(self, connection: _Socket, link: _Link) -> None:
         # What an earlier socket heard but did not finalize goes first.
         for chunk in list(self._replay):
             link.on_send(chunk)
             await connection.send_media(chunk.pcm)
         if self._finalize_unanswered:
-            await connection.send_finalize()
+            await self._send_finalize(connection)
         while True:
             while self._pending:
                 item = self._pending.popleft()
@@ -378,7 +394,7 @@ class DeepgramRecognitionStream:
                     await connection.send_media(item.pcm)
                 elif item is _Control.FINALIZE:
                     self._finalize_unanswered = True
-                    await connection.send_finalize()
+                    await self._send_finalize(connection)
                 else:
                     await connection.send_close_stream()
                     return
@@ -388,15 +404,20 @@ class DeepgramRecognitionStream:
                 async with asyncio.timeout(self._keepalive_s):
                     await self._wake.wait()
             except TimeoutError:
-                await connection.send_keep_alive()  # no audio flows: keep the socket open
+                # No audio flows: keep the socket open. Flux has no KeepAlive message;
+                # the websocket pings the SDK's client sends keep it open.
+                if isinstance(connection, AsyncV1SocketClient):
+                    await connection.send_keep_alive()
 
-    async def _receive(self, connection: AsyncV1SocketClient, link: _Link) -> None:
+    async def _receive(self, connection: _Socket, link: _Link) -> None:
         async for message in connection:
             link.heard = True
             kind = message_type(message)
             now = time.monotonic()
             if kind == "Results":
                 await self._on_results(message, link, now)
+            elif kind == "TurnInfo":
+                await self._on_turn_info(message, link, now)
             elif kind == "SpeechStarted":
                 at = float(getattr(message, "timestamp", None) or 0.0)
                 await self._emit(SpeechStarted(at_s=link.to_stream(at), received_at=now))
@@ -406,7 +427,7 @@ class DeepgramRecognitionStream:
             elif kind == "Error":
                 log.warning(
                     "Deepgram listen reported an error",
-                    extra={"variant": getattr(message, "variant", None)},
+                    extra={"variant": getattr(message, "variant", None) or _message_code(message)},
                 )
                 await self._emit(
                     SpeechError("stt_error", "speech recognition reported an error", fatal=False)
@@ -419,15 +440,7 @@ class DeepgramRecognitionStream:
         channel = getattr(message, "channel", None)
         alternatives = getattr(channel, "alternatives", None) or []
         best = alternatives[0] if alternatives else None
-        words = tuple(
-            WordTiming(
-                word=str(getattr(word, "punctuated_word", None) or getattr(word, "word", "")),
-                start_s=link.to_stream(float(getattr(word, "start", None) or 0.0)),
-                end_s=link.to_stream(float(getattr(word, "end", None) or 0.0)),
-                confidence=float(getattr(word, "confidence", None) or 0.0),
-            )
-            for word in (getattr(best, "words", None) or [])
-        )
+        words = _words(getattr(best, "words", None), link)
         start = float(getattr(message, "start", None) or 0.0)
         end = start + float(getattr(message, "duration", None) or 0.0)
         is_final = bool(getattr(message, "is_final", False))
@@ -446,6 +459,52 @@ class DeepgramRecognitionStream:
                 self._finalize_unanswered = False
         await self._emit(transcript)
 
+    async def _on_turn_info(self, message: Any, link: _Link, now: float) -> None:
+        """Flux: a turn's transcript so far; ``EndOfTurn`` makes it final."""
+        event = getattr(message, "event", None)
+        text = str(getattr(message, "transcript", None) or "")
+        words = _words(getattr(message, "words", None), link)
+        start = float(getattr(message, "audio_window_start", None) or 0.0)
+        end = float(getattr(message, "audio_window_end", None) or start)
+        if event == "StartOfTurn":
+            at = words[0].start_s if words else link.to_stream(start)
+            await self._emit(SpeechStarted(at_s=at, received_at=now))
+        final = event == "EndOfTurn"
+        if not final and (not text or text == self._last_interim):
+            return
+        self._last_interim = "" if final else text
+        transcript = Transcript(
+            text=text,
+            is_final=final,
+            speech_final=final,
+            start_s=link.to_stream(start),
+            end_s=link.to_stream(end),
+            words=words,
+            received_at=now,
+        )
+        if final:
+            self._forget_until(transcript.end_s)
+            self._finalize_unanswered = False
+        await self._emit(transcript)
+
+
+def _words(items: Any, link: _Link) -> tuple[WordTiming, ...]:
+    """Deepgram words (v1 Results or v2 TurnInfo) on the stream's clock."""
+    return tuple(
+        WordTiming(
+            word=str(getattr(item, "punctuated_word", None) or getattr(item, "word", "")),
+            start_s=link.to_stream(float(getattr(item, "start", None) or 0.0)),
+            end_s=link.to_stream(float(getattr(item, "end", None) or 0.0)),
+            confidence=float(getattr(item, "confidence", None) or 0.0),
+        )
+        for item in (items or [])
+    )
+
+
+def _message_code(message: Any) -> str | None:
+    code = getattr(message, "code", None)
+    return code if isinstance(code, str) else None
+
 
 class DeepgramRecognizer:
     """Live transcription by Deepgram; one socket (and its reconnects) per ``open``.
@@ -453,6 +512,12 @@ class DeepgramRecognizer:
     ``filler_words=true`` is always asked for, so "um" and "uh" stay countable.
     ``endpointing_ms=None`` turns endpointing off; ``utterance_end_ms=None`` leaves out
     ``UtteranceEnd`` events.
+
+    ``flux=True`` uses Flux (``/v2/listen``, ``flux_model``) instead: one transcript per
+    turn, interim while it grows and final (``speech_final``) at Flux's ``EndOfTurn``;
+    ``finalize`` sends ``ForceEndTurn``. Flux takes none of the v1 options above
+    (``eot_timeout_ms`` bounds how long a turn may stay open), and whether it keeps
+    filler words is not documented.
     """
 
     name = "deepgram"
@@ -470,6 +535,9 @@ class DeepgramRecognizer:
         reconnect_delays_s: Sequence[float] = (0.2, 0.5, 1.0, 2.0),
         buffer_s: float = 30.0,
         close_timeout_s: float = 1.0,
+        flux: bool = False,
+        flux_model: str = "flux-general-en",
+        eot_timeout_ms: int | None = None,
     ) -> None:
         self._api_key = api_key
         self.base_url = base_url
@@ -481,12 +549,26 @@ class DeepgramRecognizer:
         self.reconnect_delays_s = tuple(reconnect_delays_s)
         self.buffer_s = buffer_s
         self.close_timeout_s = close_timeout_s
+        self.flux = flux
+        self.flux_model = flux_model
+        self.eot_timeout_ms = eot_timeout_ms
 
     def __repr__(self) -> str:  # never show the key
-        return f"DeepgramRecognizer(base_url={self.base_url!r}, model={self.model!r})"
+        model = self.flux_model if self.flux else self.model
+        return f"DeepgramRecognizer(base_url={self.base_url!r}, model={model!r})"
 
     def connect_args(self, sample_rate: int) -> dict[str, Any]:
-        """The keyword arguments of ``listen.v1.connect`` for audio at ``sample_rate``."""
+        """The keyword arguments of ``listen.v1.connect`` (``v2`` with ``flux``) for
+        audio at ``sample_rate``."""
+        if self.flux:
+            flux: dict[str, Any] = {
+                "model": self.flux_model,
+                "encoding": "linear16",
+                "sample_rate": sample_rate,
+            }
+            if self.eot_timeout_ms is not None:
+                flux["eot_timeout_ms"] = self.eot_timeout_ms
+            return flux
         args: dict[str, Any] = {
             "model": self.model,
             "encoding": "linear16",
@@ -512,6 +594,7 @@ class DeepgramRecognizer:
         stream = DeepgramRecognitionStream(
             make_client(self._api_key, self.base_url),
             self.connect_args(sample_rate),
+            flux=self.flux,
             sample_rate=sample_rate,
             keepalive_s=self.keepalive_s,
             reconnect_delays_s=self.reconnect_delays_s,

@@ -186,6 +186,8 @@ class AuraSynthesisStream:
     async def clear(self) -> None:
         """Drop all text and audio not yet delivered; returns once nothing of it can
         come out any more."""
+        if self._closed:
+            return
         self._generation += 1
         self._texts = []
         _drain(self._jobs)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from websockets.asyncio.server import ServerConnection, serve
 
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram, silence, tone
 from tests.polling import eventually
@@ -281,3 +285,141 @@ async def test_close_ends_the_events_and_no_key_is_logged(
     assert any("Authorization" in line for line in client_side)
     assert not [line for line in client_side if fake.api_key in line]
     assert fake.api_key not in repr(recognizer(fake))
+
+
+# Flux (/v2/listen): the fake Deepgram has no v2 endpoint, so these tests run the real SDK
+# against a scripted one: each connection sends the messages a test lists when its audio
+# reaches a given length, answers ForceEndTurn and CloseStream, and may drop abruptly.
+
+
+def turn_info(
+    event: str, text: str, window: tuple[float, float], words: list[tuple[str, float, float]]
+) -> dict[str, Any]:
+    return {
+        "type": "TurnInfo",
+        "request_id": "req",
+        "sequence_id": 1,
+        "event": event,
+        "turn_index": 0,
+        "audio_window_start": window[0],
+        "audio_window_end": window[1],
+        "transcript": text,
+        "words": [{"word": w, "confidence": 0.9, "start": a, "end": b} for w, a, b in words],
+        "end_of_turn_confidence": 0.9 if event == "EndOfTurn" else 0.1,
+    }
+
+
+@dataclass
+class FluxScript:
+    """What one connection sends: at audio seconds, messages; on ForceEndTurn, a reply."""
+
+    at: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    on_force_end: dict[str, Any] | None = None
+    drop_at_s: float | None = None
+    # what it saw
+    query: dict[str, str] = field(default_factory=dict)
+    audio_s: float = 0.0
+    messages: list[str] = field(default_factory=list)
+    ended: str | None = None
+
+
+@asynccontextmanager
+async def scripted_flux(*scripts: FluxScript) -> AsyncIterator[str]:
+    pending = list(scripts)
+
+    async def handler(connection: ServerConnection) -> None:
+        assert connection.request is not None
+        script = pending.pop(0)
+        script.query = dict(parse_qsl(urlsplit(connection.request.path).query))
+        assert connection.request.headers["Authorization"] == "Token flux-key"
+        await connection.send(
+            json.dumps({"type": "Connected", "request_id": "r", "sequence_id": 0})
+        )
+        async for message in connection:
+            if isinstance(message, bytes):
+                script.audio_s += len(message) / 2 / RATE
+                while script.at and script.audio_s >= script.at[0][0]:
+                    await connection.send(json.dumps(script.at.pop(0)[1]))
+                if script.drop_at_s is not None and script.audio_s >= script.drop_at_s:
+                    script.ended = "dropped"
+                    connection.transport.abort()
+                    return
+                continue
+            kind = json.loads(message)["type"]
+            script.messages.append(kind)
+            if kind == "ForceEndTurn" and script.on_force_end is not None:
+                await connection.send(json.dumps(script.on_force_end))
+            elif kind == "CloseStream":
+                script.ended = "close_stream"
+                await connection.close(1000)
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+
+
+async def test_flux_turns_become_transcripts() -> None:
+    words = [("I", 0.2, 0.4), ("led", 0.4, 0.6), ("it.", 0.6, 0.9)]
+    script = FluxScript(
+        at=[
+            (0.2, turn_info("StartOfTurn", "", (0.0, 0.2), [])),
+            (0.5, turn_info("Update", "I led", (0.0, 0.5), words[:2])),
+            (0.75, turn_info("Update", "I led", (0.0, 0.75), words[:2])),  # unchanged
+            (1.2, turn_info("EndOfTurn", "I led it.", (0.0, 1.2), words)),
+        ]
+    )
+    async with scripted_flux(script) as url:
+        flux = DeepgramRecognizer("flux-key", url, flux=True, eot_timeout_ms=4000)
+        stream = await flux.open(sample_rate=RATE)
+        heard = Heard(stream)
+        await say(stream, tone(1.2, RATE))
+        await heard.until(lambda h: bool(h.finals))
+        await stream.close()
+        await heard.until(lambda h: h.ended)
+
+    assert script.query == {
+        "model": "flux-general-en",
+        "encoding": "linear16",
+        "sample_rate": "16000",
+        "eot_timeout_ms": "4000",
+    }
+    started, interim, final = heard.events
+    assert isinstance(started, SpeechStarted) and started.at_s == 0.0
+    assert isinstance(interim, Transcript) and (interim.text, interim.is_final) == ("I led", False)
+    assert isinstance(final, Transcript) and final.is_final and final.speech_final
+    assert (final.text, final.start_s, final.end_s) == ("I led it.", 0.0, 1.2)
+    assert words_of(final) == words
+    assert script.messages == ["CloseStream"] and script.ended == "close_stream"
+    assert "DeepgramRecognizer(base_url='http://127.0.0.1" in repr(flux)
+    assert "flux-general-en" in repr(flux)
+
+
+async def test_flux_reconnects_and_force_ends_the_replayed_turn() -> None:
+    first = FluxScript(
+        at=[(1.0, turn_info("EndOfTurn", "Yes.", (0.0, 1.0), [("Yes.", 0.2, 0.6)]))],
+        drop_at_s=1.5,
+    )
+    # The second socket hears the replay, which starts where the first turn ended.
+    second = FluxScript(
+        on_force_end=turn_info(
+            "EndOfTurn", "I did.", (0.0, 1.0), [("I", 0.1, 0.3), ("did.", 0.3, 0.6)]
+        )
+    )
+    async with scripted_flux(first, second) as url:
+        flux = DeepgramRecognizer("flux-key", url, flux=True, reconnect_delays_s=(0.01,))
+        stream = await flux.open(sample_rate=RATE)
+        heard = Heard(stream)
+        await say(stream, tone(1.0, RATE))
+        await heard.until(lambda h: bool(h.finals))
+        await say(stream, tone(1.0, RATE))
+        await stream.finalize()  # lost with the first socket: sent again after the replay
+        await heard.until(lambda h: len(h.finals) == 2)
+        await stream.close()
+        await heard.stop()
+
+    assert [t.text for t in heard.finals] == ["Yes.", "I did."]
+    assert words_of(heard.finals[1]) == [("I", 1.1, 1.3), ("did.", 1.3, 1.6)]
+    assert (heard.finals[1].start_s, heard.finals[1].end_s) == (1.0, 2.0)
+    assert first.ended == "dropped" and second.audio_s == pytest.approx(1.0)
+    assert second.messages == ["ForceEndTurn", "CloseStream"]
+    assert not heard.of(SpeechError)
