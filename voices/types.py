@@ -66,8 +66,8 @@ class RecognitionStream(Protocol):
     """One live transcription of one audio stream."""
 
     async def send(self, pcm: bytes) -> None:
-        """Queue audio; never waits on the network (the queue is bounded and the oldest
-        audio is kept, so a stalled provider loses nothing until the bound)."""
+        """Queue audio; never waits on the network. The queue is bounded (tens of seconds
+        of audio, enough to ride out a reconnect); past the bound the oldest audio goes."""
         ...
 
     async def finalize(self) -> None:

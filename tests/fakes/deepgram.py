@@ -333,6 +333,10 @@ class Transcriber:
     def audio_time(self) -> float:
         return self._samples / self.options.sample_rate
 
+    def unfinished_transcript(self) -> str | None:
+        """The transcript of speech heard but not yet finalized, if any."""
+        return " ".join(self._segment.tokens) if self._segment is not None else None
+
     def feed(self, pcm: bytes) -> list[dict[str, Any]]:
         """Messages caused by this audio."""
         self._sha256.update(pcm)
@@ -821,6 +825,11 @@ class FakeDeepgram:
         except* _Dropped:
             # Returning without a close frame makes uvicorn drop the TCP connection.
             log.ended = "dropped"
+            # Words heard but never finalized are heard again by the next connection, as
+            # at Deepgram when a client replays its audio: the segment keeps its script.
+            unfinished = transcriber.unfinished_transcript()
+            if unfinished is not None:
+                self.transcripts.appendleft(unfinished)
 
     def _drops(self, log: ListenConnection) -> bool:
         limit = self.drop_after_audio_s

@@ -353,13 +353,15 @@ class FakeOpenAI:
         if response is not None:
             log.status = response.status_code
             return response
-        log.reply = self._reply(log.body)
+        hang = self._take("hang_next")
+        # A request that hangs never answers, so it leaves the scripted replies alone.
+        log.reply = "" if hang else self._reply(log.body)
         tokens = tokenize(log.reply)
         finish_reason = "stop"
         limit = log.body.get("max_completion_tokens") or log.body.get("max_tokens")
         if isinstance(limit, int) and len(tokens) > limit:
             tokens, finish_reason = tokens[:limit], "length"
-        answer = _Answer(log, tokens, finish_reason, hang=self._take("hang_next"))
+        answer = _Answer(log, tokens, finish_reason, hang=hang)
         answer.drop_after = self.drop_after_tokens if self._take("drop_next") else None
         if log.stream:
             return _DroppableStream(

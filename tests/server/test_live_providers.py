@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from server.settings import Settings
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram, silence, tone
@@ -26,8 +27,8 @@ FRAME_S = 0.02
 ANSWERS = [
     "In my last role I led a migration of the billing system and we cut failed payments "
     "by forty percent in two months, which saved the support team many hours.",
-    "We disagreed about the rollout plan, so I set up a short trial with both approaches "
-    "and the data showed a thirty percent faster release, which settled it.",
+    "We disagreed about the rollout plan, so I set up a short trial with both approaches; "
+    "the result was a thirty percent faster release, which settled it.",
     "I once shipped a bug that double charged ten customers; I fixed it within an hour, "
     "refunded everyone and added a check that reduced such incidents to zero.",
 ]
@@ -56,11 +57,11 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
 def provider_settings(settings: Settings, deepgram: FakeDeepgram, llm: FakeOpenAI) -> Settings:
     return settings.model_copy(
         update={
-            "deepgram_api_key": deepgram.api_key,
+            "deepgram_api_key": SecretStr(deepgram.api_key),
             "deepgram_base_url": deepgram.url,
-            "openai_api_key": llm.api_key,
+            "openai_api_key": SecretStr(llm.api_key),
             "openai_base_url": llm.openai_base_url,
-            "groq_api_key": llm.api_key,
+            "groq_api_key": SecretStr(llm.api_key),
             "groq_base_url": llm.url,
             "llm_providers": ["openai", "groq"],
             "llm_first_token_timeout_s": 1.0,
@@ -130,6 +131,8 @@ async def test_whole_interview_through_real_sdks(
         assert end["reason"] == "completed"
     assert client.matching("transcript", final=True)
     assert [e["text"] for e in client.matching("agent_turn_end")] == REPLIES
+    actions = [e["action"] for e in client.matching("agent_turn_start")]
+    assert actions == ["greet", "next_question", "next_question", "close"]
     metrics = client.matching("metrics")
     assert len(metrics) == 4
     for event in metrics[1:]:
