@@ -48,6 +48,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=settings.trust_proxy_headers,
         ws="websockets-sansio",
         ws_max_size=MAX_FRAME_BYTES,
+        # PCM audio does not compress: deflate would only burn CPU on every frame.
+        ws_per_message_deflate=False,
         lifespan="on",
     )
     uvicorn.Server(config).run()

@@ -42,6 +42,8 @@ async def run_server(
         lifespan="on",
         ws="websockets-sansio",
         ws_max_size=MAX_FRAME_BYTES,
+        # PCM audio does not compress: deflate would only burn CPU on every frame.
+        ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -998,6 +998,8 @@ async def _serve(app: Starlette) -> AsyncIterator[str]:
         access_log=False,
         lifespan="off",
         ws="websockets-sansio",
+        # Deepgram documents no permessage-deflate, so the fake negotiates none either.
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
