@@ -87,7 +87,7 @@ class SlowClient(Exception):
 class SessionConfig:
     policy: TurnPolicy = field(default_factory=TurnPolicy)
     audio_lead_s: float = 0.3  # how far ahead of real time interviewer audio is sent
-    frame_s: float = 0.04  # interviewer audio goes out in frames of this length
+    frame_s: float = 0.08  # interviewer audio goes out in frames of this length
     outgoing_max: int = 512  # frames and events queued for the client before it is cut off
     max_follow_ups: int = 1  # per planned question
     first_token_timeout_s: float = 5.0

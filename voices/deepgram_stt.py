@@ -135,8 +135,16 @@ class DeepgramRecognitionStream:
         reconnect_delays_s: Sequence[float],
         buffer_s: float,
         close_timeout_s: float,
+        send_chunk_ms: int = 80,
     ) -> None:
         self.sample_rate = sample_rate
+        # Client frames are often 20 ms; each websocket send costs the same CPU however
+        # small, so audio goes out in chunks of ``send_chunk_ms`` (Deepgram suggests
+        # 20–100 ms). It delays what Deepgram hears by under one chunk.
+        self._chunk_bytes = max(
+            SAMPLE_WIDTH, int(sample_rate * send_chunk_ms / 1000) * SAMPLE_WIDTH
+        )
+        self._gathering = bytearray()
         self._client = client
         self._connect_args = connect_args
         self._flux = flux
@@ -180,7 +188,16 @@ class DeepgramRecognitionStream:
         """Queue audio; never waits on the network."""
         if self._closing or self._ended or not pcm:
             return
-        chunk = _Chunk(self._received, bytes(pcm))
+        self._gathering.extend(pcm)
+        if len(self._gathering) >= self._chunk_bytes:
+            self._queue_gathered()
+
+    def _queue_gathered(self) -> None:
+        if not self._gathering:
+            return
+        pcm = bytes(self._gathering)
+        self._gathering.clear()
+        chunk = _Chunk(self._received, pcm)
         self._received += chunk.samples
         self._pending.append(chunk)
         self._pending_bytes += len(chunk.pcm)
@@ -192,6 +209,7 @@ class DeepgramRecognitionStream:
         """Ask Deepgram to finalize what it heard so far (sent after the queued audio)."""
         if self._closing or self._ended:
             return
+        self._queue_gathered()
         self._pending.append(_Control.FINALIZE)
         self._wake.set()
 
@@ -202,6 +220,8 @@ class DeepgramRecognitionStream:
         """Send CloseStream, wait briefly for the last results, then stop everything."""
         if self._closing:
             return
+        if not self._ended:
+            self._queue_gathered()
         self._closing = True
         self._pending.append(_Control.CLOSE)
         self._wake.set()
@@ -538,8 +558,10 @@ class DeepgramRecognizer:
         flux: bool = False,
         flux_model: str = "flux-general-en",
         eot_timeout_ms: int | None = None,
+        send_chunk_ms: int = 80,
     ) -> None:
         self._api_key = api_key
+        self.send_chunk_ms = send_chunk_ms
         self.base_url = base_url
         self.model = model
         self.language = language
@@ -600,6 +622,7 @@ class DeepgramRecognizer:
             reconnect_delays_s=self.reconnect_delays_s,
             buffer_s=self.buffer_s,
             close_timeout_s=self.close_timeout_s,
+            send_chunk_ms=self.send_chunk_ms,
         )
         await stream.start()
         return stream

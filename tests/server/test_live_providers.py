@@ -183,7 +183,7 @@ async def test_barge_in_keeps_only_the_spoken_words_in_context(
         await client.wait_for("agent_turn_end", 2)
         # The interrupted turn's audio stopped: far less than the whole greeting was sent.
         greeting_audio_s = len(long_greeting) * 0.06
-        assert (frames_before * 0.04) < greeting_audio_s
+        assert (frames_before * 0.08) < greeting_audio_s
         await client.send({"type": "stop"})
     second = llm.requests[1].messages
     assistant = [m["content"] for m in second if m["role"] == "assistant"]

@@ -406,7 +406,11 @@ async def test_flux_reconnects_and_force_ends_the_replayed_turn() -> None:
         )
     )
     async with scripted_flux(first, second) as url:
-        flux = DeepgramRecognizer("flux-key", url, flux=True, reconnect_delays_s=(0.01,))
+        # 20 ms chunks: the scripted server acts at exact audio times, so nothing may wait
+        # in the adapter for the rest of a larger chunk.
+        flux = DeepgramRecognizer(
+            "flux-key", url, flux=True, reconnect_delays_s=(0.01,), send_chunk_ms=20
+        )
         stream = await flux.open(sample_rate=RATE)
         heard = Heard(stream)
         await say(stream, tone(1.0, RATE))
