@@ -98,3 +98,49 @@ class InterviewTurn:
     metrics: dict[str, float]
     interviewer_source: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """An uploaded resume, without its file and text (``ResumeRepository`` reads those
+    apart). ``status``: pending | parsing | ready | failed."""
+
+    id: str
+    user_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    status: str
+    error_code: str | None
+    parsed: dict[str, Any] | None
+    parser: str | None  # "heuristic" | "llm:<model>"
+    parser_version: int | None
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """The original bytes of an upload, as it came."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class JobDescription:
+    """A pasted job description and its parse. ``status`` as for ``Resume``."""
+
+    id: str
+    user_id: str
+    text: str
+    status: str
+    error_code: str | None
+    parsed: dict[str, Any] | None
+    parser: str | None
+    parser_version: int | None
+    created_at: datetime
+    updated_at: datetime

@@ -25,7 +25,7 @@ async def test_migrations_produce_declared_schema(empty_url: str) -> None:
     db = await connect(empty_url, ssl_mode="disable")
     try:
         applied = await db.migrate()
-        assert applied == ["0001_initial", "0002_interviews"]
+        assert applied == ["0001_initial", "0002_interviews", "0003_documents"]
         actual = await inspect(db)
         assert {t: actual.get(t) for t in DECLARED} == DECLARED
         assert set(actual) - set(DECLARED) <= {"sqlite_sequence"}
@@ -38,6 +38,10 @@ async def test_migrate_twice_is_a_no_op(empty_url: str) -> None:
     try:
         await db.migrate()
         assert await db.migrate() == []
-        assert await db.applied_migrations() == ["0001_initial", "0002_interviews"]
+        assert await db.applied_migrations() == [
+            "0001_initial",
+            "0002_interviews",
+            "0003_documents",
+        ]
     finally:
         await db.close()
