@@ -49,6 +49,7 @@ class Endpoint:
     errors: Sequence[int]
     query: type[BaseModel] | None = None
     content_type: str | None = None  # a non-JSON request body (e.g. multipart)
+    content_schema: dict[str, Any] | None = None  # its OpenAPI schema (default: an object)
     response_media: str | None = None  # a non-JSON response (e.g. HTML, a file)
     extra_responses: dict[int, str] = field(default_factory=dict)
 
@@ -113,6 +114,7 @@ class ApiRouter:
                     errors=options.get("errors", ()),
                     query=options.get("query"),
                     content_type=options.get("content_type"),
+                    content_schema=options.get("content_schema"),
                     response_media=options.get("response_media"),
                     extra_responses=options.get("extra_responses", {}),
                 )
@@ -254,7 +256,9 @@ def openapi_document(
         elif endpoint.content_type:
             operation["requestBody"] = {
                 "required": True,
-                "content": {endpoint.content_type: {"schema": {"type": "object"}}},
+                "content": {
+                    endpoint.content_type: {"schema": endpoint.content_schema or {"type": "object"}}
+                },
             }
         success: dict[str, Any] = {"description": "Success"}
         if endpoint.response is not None:

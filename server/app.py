@@ -22,13 +22,21 @@ from server.auth.current import authenticate
 from server.errors import EXCEPTION_HANDLERS, ApiError
 from server.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from server.providers import ProviderSet
-from server.routes import auth, health, interviews, me, oauth
+from server.routes import auth, health, interviews, job_descriptions, me, oauth, resumes
 from server.services import Services, open_services
 from server.settings import Settings
 
 log = logging.getLogger("intrvuer.app")
 
-ROUTERS: list[ApiRouter] = [health.router, auth.router, oauth.router, me.router, interviews.router]
+ROUTERS: list[ApiRouter] = [
+    health.router,
+    auth.router,
+    oauth.router,
+    me.router,
+    interviews.router,
+    resumes.router,
+    job_descriptions.router,
+]
 
 
 def _openapi_route(routers: list[ApiRouter]) -> Route:
@@ -105,7 +113,11 @@ def create_app(
 
     middleware = [
         Middleware(RequestContextMiddleware, hsts=settings.public_url.startswith("https://")),
-        Middleware(BodyLimitMiddleware, json_limit=settings.max_json_body_bytes),
+        Middleware(
+            BodyLimitMiddleware,
+            json_limit=settings.max_json_body_bytes,
+            upload_limits={"/v1/resumes": resumes.UPLOAD_BODY_LIMIT},
+        ),
     ]
     handlers: Any = EXCEPTION_HANDLERS
     return Starlette(

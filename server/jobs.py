@@ -6,7 +6,7 @@ import os
 import socket
 from datetime import datetime
 
-from server import turn_writer
+from server import document_jobs, turn_writer
 from server.services import Services
 from storage._util import utcnow
 from storage.interviews import InterviewRepository, TurnRepository
@@ -34,4 +34,8 @@ def handlers(svc: Services) -> dict[str, Handler]:
         await TurnRepository(svc.db).save(record)
         await InterviewRepository(svc.db).touch(record.interview_id)
 
-    return {"auth.cleanup": cleanup_tokens, turn_writer.JOB_KIND: save_turn}
+    return {
+        "auth.cleanup": cleanup_tokens,
+        turn_writer.JOB_KIND: save_turn,
+        **document_jobs.handlers(svc),
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from pipeline.documents.parser import DocumentParser
 from pipeline.interviewer.fallback import FallbackInterviewer
 from pipeline.interviewer.offline import OfflineInterviewer
 from pipeline.interviewer.types import Interviewer
@@ -76,6 +77,7 @@ class ConfiguredProviders:
                 model=s.deepgram_stt_model,
                 endpointing_ms=s.deepgram_endpointing_ms,
                 utterance_end_ms=s.deepgram_utterance_end_ms,
+                flux=s.deepgram_flux,
             )
         raise LookupError(
             "local speech recognition is not available in this version; set DEEPGRAM_API_KEY"
@@ -156,3 +158,31 @@ class ConfiguredProviders:
             "speech synthesis": f"{tts} ({tts_why})",
             "interviewer": " → ".join(llms),
         }
+
+
+def document_parser(settings: Settings) -> DocumentParser:
+    """The resume and job-description parser: the first provider of ``LLM_PROVIDERS``
+    with a key (unless ``DOCUMENT_PARSER=heuristic``), else the offline parser alone."""
+    if settings.document_parser == "heuristic":
+        return DocumentParser()
+    from pipeline.documents.llm import LlmDocumentParser, SdkJsonChat
+
+    s = settings
+    for name in s.llm_providers:
+        if name == "openai" and s.openai_api_key is not None:
+            chat = SdkJsonChat.openai(
+                api_key=s.openai_api_key.get_secret_value(),
+                base_url=s.openai_base_url,
+                model=s.openai_model,
+                timeout_s=s.llm_timeout_s,
+            )
+            return DocumentParser(LlmDocumentParser(chat))
+        if name == "groq" and s.groq_api_key is not None:
+            chat = SdkJsonChat.groq(
+                api_key=s.groq_api_key.get_secret_value(),
+                base_url=s.groq_base_url,
+                model=s.groq_model,
+                timeout_s=s.llm_timeout_s,
+            )
+            return DocumentParser(LlmDocumentParser(chat))
+    return DocumentParser()

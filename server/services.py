@@ -6,19 +6,20 @@ Opened in the application lifespan (never at import), closed on shutdown.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
 import redis.asyncio as aioredis
 
+from pipeline.documents.parser import DocumentParser
 from pipeline.session import SessionConfig
 from pipeline.turns import TurnPolicy
 from server.auth.ratelimit import FailureLimiter, MemoryFailureLimiter, RedisFailureLimiter
 from server.auth.supabase import SupabaseAuthenticator
 from server.auth.tokens import TokenService
 from server.live_metrics import LiveMetrics
-from server.providers import ConfiguredProviders, ProviderSet
+from server.providers import ConfiguredProviders, ProviderSet, document_parser
 from server.settings import Settings
 from server.turn_writer import TurnWriter
 from storage import Database, connect
@@ -50,6 +51,8 @@ class Services:
     redis: aioredis.Redis | None = None
     # Accepts access tokens issued by another identity provider (Supabase mode).
     external_auth: ExternalAuthenticator | None = None
+    # Parses resumes and job descriptions (an LLM client when one is configured).
+    documents: DocumentParser = field(default_factory=DocumentParser)
 
     @property
     def audit_repository(self) -> AuditRepository:
@@ -57,6 +60,7 @@ class Services:
 
     async def close(self) -> None:
         await self.providers.aclose()
+        await self.documents.aclose()
         await self.http.aclose()
         await self.queue.close()
         if self.redis is not None:
@@ -88,6 +92,8 @@ async def open_database(settings: Settings) -> Database:
 
 async def open_services(settings: Settings, *, migrate: bool = True) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Made before anything is opened: a misconfiguration then leaves nothing to close.
+    documents = document_parser(settings)
     db = await open_database(settings)
     try:
         if migrate:
@@ -131,6 +137,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
         session_config=session_config(settings),
         http=httpx.AsyncClient(timeout=settings.oauth_timeout_s, follow_redirects=False),
         redis=redis_client,
+        documents=documents,
     )
     if settings.auth_provider == "supabase":
         services.external_auth = SupabaseAuthenticator.from_settings(settings, services.http)

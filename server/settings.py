@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     )
     llm_first_token_timeout_s: float = 4.0
     llm_timeout_s: float = 30.0
+    # Resumes and job descriptions: "auto" parses with the first configured LLM (falling
+    # back to the offline parser); "heuristic" never sends a document to an LLM.
+    document_parser: Literal["auto", "heuristic"] = "auto"
 
     # Live interviews
     interview_patience_s: float = 0.6
