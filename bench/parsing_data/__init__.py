@@ -1,0 +1,1 @@
+"""Documents and ground truth of the parsing benchmark (``bench/parsing.py``)."""
