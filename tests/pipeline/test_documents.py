@@ -362,3 +362,17 @@ async def test_a_failing_provider_means_the_heuristic_result() -> None:
         "Mercy",
     )
     assert len(fake.requests) == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([b"", b"%PDF-1.4\n", b"PK\x03\x04", pdf()[:200], make_docx()[:300]]),
+    st.binary(max_size=600),
+)
+def test_any_bytes_are_read_or_refused_with_a_code(prefix: bytes, tail: bytes) -> None:
+    try:
+        extracted = extract_text(prefix + tail)
+    except DocumentError as refused:
+        assert 400 <= refused.status < 500 and refused.code
+    else:
+        assert extracted.text.strip()
