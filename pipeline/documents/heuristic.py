@@ -354,20 +354,21 @@ def _has_title_and_company(header: list[str]) -> bool:
 
 
 def _experience_without_dates(lines: list[Line]) -> list[Experience]:
+    """Without dates, an entry is a run of short lines (its header, up to three) and the
+    bullets and sentences after it."""
     entries: list[Experience] = []
     header: list[str] = []
     highlights: list[str] = []
     for line in lines:
-        if line.is_short() and (not header or highlights) and len(header) < 3:
-            if highlights:
-                entries.append(_undated(header, highlights))
-                header, highlights = [], []
-            header.append(line.text)
-        elif line.is_short() and not highlights:
+        opens_header = line.is_short() and (bool(highlights) or len(header) < 3)
+        if opens_header and highlights:
+            entries.append(_undated(header, highlights))
+            header, highlights = [], []
+        if opens_header:
             header.append(line.text)
         else:
             highlights.append(line.text)
-    if header:
+    if header or highlights:
         entries.append(_undated(header, highlights))
     return entries
 

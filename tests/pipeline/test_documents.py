@@ -208,6 +208,16 @@ def test_company_first_layouts_and_roles_under_one_company() -> None:
     assert parsed.skills == ["Excel", "SQL", "Tableau"]
 
 
+def test_positions_without_dates_are_split_at_their_headers() -> None:
+    parsed = parse_resume(
+        "Experience\nAcme Corp\nEngineer\n• Did a\n• Did b\nGlobex\nData Analyst\n• Did c"
+    )
+    assert [(e.title, e.company, e.highlights) for e in parsed.experience] == [
+        ("Engineer", "Acme Corp", ["Did a", "Did b"]),
+        ("Data Analyst", "Globex", ["Did c"]),
+    ]
+
+
 def test_a_resume_without_a_skills_section_gets_the_skills_it_names() -> None:
     parsed = parse_resume("Sam Doe\nsam@example.com\nI build services in Python and Go on AWS.")
     assert parsed.skills == ["Python", "Go", "AWS"]
