@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from pipeline.background import summarize
 from pipeline.protocol import ServerEvent
 from pipeline.session import Session, SessionConfig
 from server.auth.current import bearer_token
@@ -28,6 +29,7 @@ from server.errors import error_body
 from server.routes.interviews import hash_ticket
 from server.services import Services
 from storage._util import utcnow
+from storage.documents import JobRepository, ResumeRepository
 from storage.interviews import InterviewRepository, TicketRepository, TurnRepository
 from storage.types import Interview
 from storage.users import UserRepository
@@ -118,6 +120,7 @@ async def live_interview(websocket: WebSocket) -> None:
 
     db = svc.db
     prior = await TurnRepository(db).list(interview.id)
+    background = await _background(svc, interview)
     user = await UserRepository(db).get(interview.user_id)
     first_name = user.name.split()[0] if user and user.name.split() else None
     try:
@@ -137,6 +140,7 @@ async def live_interview(websocket: WebSocket) -> None:
         synthesizer=synthesizer,
         interviewer=interviewer,
         candidate_first_name=first_name,
+        background=background,
         prior_turns=prior,
         on_turn=svc.turn_writer.submit,
         on_metrics=svc.live_metrics.observe_turn,
@@ -162,6 +166,21 @@ async def live_interview(websocket: WebSocket) -> None:
         code = 1008 if reason == "client_too_slow" else 1000
         await websocket.close(code=code)
     await _record_end(svc, interview, reason)
+
+
+async def _background(svc: Services, interview: Interview) -> str:
+    """What the interviewer may know of the resume and the job (read once, at connect)."""
+    resume = (
+        await ResumeRepository(svc.db).get(interview.user_id, interview.resume_id)
+        if interview.resume_id
+        else None
+    )
+    job = (
+        await JobRepository(svc.db).get(interview.user_id, interview.job_id)
+        if interview.job_id
+        else None
+    )
+    return summarize(resume.parsed if resume else None, job.parsed if job else None)
 
 
 async def _record_end(svc: Services, interview: Interview, reason: str) -> None:

@@ -16,6 +16,7 @@ from server.context import audit, services
 from server.errors import ApiError
 from server.routes.models import Strict
 from storage._util import utcnow
+from storage.documents import JobRepository, ResumeRepository
 from storage.interviews import InterviewRepository, TicketRepository, TurnRepository
 from storage.types import Interview, InterviewTurn, User
 
@@ -133,17 +134,23 @@ async def owned_interview(request: Request, user: User, interview_id: str) -> In
 )
 async def create_interview(request: Request, user: User, body: CreateInterview) -> InterviewOut:
     """Plan a new mock interview."""
-    if body.resume_id is not None:
+    db = services(request).db
+    if (
+        body.resume_id is not None
+        and await ResumeRepository(db).get(user.id, body.resume_id) is None
+    ):
         raise ApiError(404, "resume_not_found", "No such resume.")
-    if body.job_id is not None:
+    if body.job_id is not None and await JobRepository(db).get(user.id, body.job_id) is None:
         raise ApiError(404, "job_not_found", "No such job description.")
     questions = default_plan(body.type, body.question_count)
-    interview = await InterviewRepository(services(request).db).create(
+    interview = await InterviewRepository(db).create(
         user_id=user.id,
         kind=body.type,
         questions=questions,
         voice=body.voice or DEFAULT_VOICE,
         plan_source="bank",
+        resume_id=body.resume_id,
+        job_id=body.job_id,
     )
     await audit(request, "interview.created", user_id=user.id, target_id=interview.id)
     return InterviewOut.of(interview)

@@ -226,6 +226,7 @@ async def test_reconnect_continues_after_the_last_finalized_turn(
         await client.wait_for("agent_turn_end", 1)
         await client.send({"type": "text", "text": ANSWER})
         await client.wait_for("agent_turn_end", 2)  # question 2 asked; then the line drops
+
     async def turns() -> list[Any]:
         response = await http.get(f"/v1/interviews/{iid}", headers=bearer(token))
         return list(response.json()["turns"])

@@ -246,3 +246,81 @@ async def test_tts_websocket_failure_falls_back_to_rest(
         await client.send({"type": "stop"})
     texts = [request.text or "" for request in deepgram.rest_requests]
     assert texts and all(text in REPLIES[0] for text in texts)
+
+
+async def test_providers_never_see_contact_details(
+    provider_settings: Settings, deepgram: FakeDeepgram, llm: FakeOpenAI
+) -> None:
+    # Documents parsed offline, so the resume's real content reaches the interviewer.
+    offline_parsing = provider_settings.model_copy(update={"document_parser": "heuristic"})
+    async with (
+        run_server(offline_parsing) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+    ):
+        await _contact_details_stay_private(server, http, deepgram, llm)
+
+
+async def _contact_details_stay_private(
+    server: RunningServer, http: httpx.AsyncClient, deepgram: FakeDeepgram, llm: FakeOpenAI
+) -> None:
+    from tests.documents import pdf
+
+    tokens = await register(http, "private@example.org")
+    auth = bearer(tokens["access_token"])
+    uploaded = await http.post(
+        "/v1/resumes", headers=auth, files={"file": ("ada.pdf", pdf(), "application/pdf")}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    resume_id = uploaded.json()["id"]
+    job = await http.post(
+        "/v1/jobs",
+        headers=auth,
+        json={
+            "text": "Senior Python Engineer at Acme\nRequirements:\n- Python and PostgreSQL\n"
+            "- Kubernetes in production\nApply: jobs@acme.example or +1 415 555 0100, "
+            "https://acme.example/careers"
+        },
+    )
+    assert job.status_code == 201, job.text
+
+    async def resume_state() -> str:
+        response = await http.get(f"/v1/resumes/{resume_id}", headers=auth)
+        return str(response.json()["status"])
+
+    await eventually(resume_state, lambda status: status in ("ready", "failed"))
+    created = await http.post(
+        "/v1/interviews",
+        headers=auth,
+        json={
+            "type": "mixed",
+            "question_count": 2,
+            "resume_id": resume_id,
+            "job_id": job.json()["id"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    iid = created.json()["id"]
+    ticket = (await http.post(f"/v1/interviews/{iid}/ticket", headers=auth)).json()["ticket"]
+    llm.requests.clear()
+    async with live(f"{server.ws_url}/v1/interviews/{iid}/live?ticket={ticket}") as client:
+        await client.send({"type": "start"})
+        await client.wait_for("agent_turn_end")
+        await client.send({"type": "text", "text": ANSWERS[0] + " Call me on 020 7946 0958."})
+        await client.wait_for("agent_turn_end", 2)
+        await client.send({"type": "stop"})
+
+    sent = "\n".join(str(request.body) for request in llm.requests)
+    assert "Analytical Engines" in sent  # the interviewer knows the background...
+    for secret in (
+        "ada.lovelace@example.org",
+        "010-0199",
+        "github.com/ada",
+        "jobs@acme.example",
+        "415 555 0100",
+        "acme.example/careers",
+        "7946 0958",
+    ):
+        assert secret not in sent  # ...but never a contact detail
+    spoken = [text for log in deepgram.speak_connections for text in log.texts]
+    said = " ".join(e["text"] for e in client.matching("agent_turn_end"))
+    assert spoken and all(text in said for text in spoken)
