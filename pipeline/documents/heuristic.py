@@ -551,6 +551,8 @@ def _strip_trailing(text: str) -> str:
 # Lists ----------------------------------------------------------------------------------
 
 _SKILL_MAX_WORDS: Final = 6
+# A label of up to three words and a dash before a list: "Cloud — GCP, Docker".
+_DASHED_LABEL: Final = re.compile(r"^[A-Za-z&/ ]{1,30}?\s[—–-]\s(.+,.+)$")
 
 
 def _skills(lines: list[Line]) -> list[str]:
@@ -558,8 +560,11 @@ def _skills(lines: list[Line]) -> list[str]:
     for line in lines:
         text = line.text
         label, colon, rest = text.partition(":")
+        dashed = _DASHED_LABEL.match(text)
         if colon and len(label.split()) <= 4 and rest.strip():
             text = rest  # "Languages: Python, Go" -> the list after the label
+        elif dashed:
+            text = dashed.group(1)  # "Cloud — GCP, Docker" -> the same
         elif text.endswith(":"):
             continue  # a label over a list of its own
         for item in split_list(text):

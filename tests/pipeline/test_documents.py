@@ -192,6 +192,7 @@ def test_company_first_layouts_and_roles_under_one_company() -> None:
             "B.A. Economics",
             "Wellesley College",
             "Skills: Excel; SQL | Tableau",
+            "BI — Looker, Power BI",
         ]
     )
     parsed = parse_resume(text)
@@ -205,7 +206,7 @@ def test_company_first_layouts_and_roles_under_one_company() -> None:
         ("MBA", "Stanford University"),
         ("B.A. Economics", "Wellesley College"),
     ]
-    assert parsed.skills == ["Excel", "SQL", "Tableau"]
+    assert parsed.skills == ["Excel", "SQL", "Tableau", "Looker", "Power BI"]
 
 
 def test_positions_without_dates_are_split_at_their_headers() -> None:
