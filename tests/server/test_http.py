@@ -124,9 +124,20 @@ def client_app_routers():  # type: ignore[no-untyped-def]
 async def test_logs_never_contain_passwords_or_tokens(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from server.logs import quiet_libraries
+    import logging
 
+    from server.logs import NOISY_LIBRARIES, quiet_libraries
+
+    levels = {name: logging.getLogger(name).level for name in NOISY_LIBRARIES}
     quiet_libraries()  # what `intrvuer serve` does at start-up, whatever LOG_LEVEL says
+    try:
+        await _no_secrets_in_logs(client, caplog)
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def _no_secrets_in_logs(client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     tokens = await register(client, "logs@example.org")
     await client.post(
