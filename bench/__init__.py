@@ -1,0 +1,1 @@
+"""Latency and load benchmarks of the live interview path (see ``bench/README.md``)."""

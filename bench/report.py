@@ -1,0 +1,312 @@
+"""Summaries of a benchmark run: percentiles, the targets, a table and a plot."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+# Per-turn metrics the server reports in each ``metrics`` event (docs/protocol.md).
+SERVER_METRICS = (
+    "end_of_speech_to_final_ms",
+    "turn_decision_ms",
+    "llm_first_token_ms",
+    "tts_first_byte_ms",
+    "voice_to_voice_ms",
+    "server_final_to_llm_ms",
+    "server_token_to_tts_ms",
+    "server_tts_to_client_ms",
+)
+INSIDE_SERVER = ("server_final_to_llm_ms", "server_token_to_tts_ms", "server_tts_to_client_ms")
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of sorted values, interpolating between neighbours
+    (numpy's default, "linear")."""
+    if not ordered:
+        raise ValueError("no values")
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary(values: Iterable[float]) -> dict[str, float | int | None]:
+    """count, p50, p95, p99, max and mean, in the values' unit (None when empty)."""
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0, "p50": None, "p95": None, "p99": None, "max": None, "mean": None}
+    return {
+        "count": len(ordered),
+        "p50": round(percentile(ordered, 50), 2),
+        "p95": round(percentile(ordered, 95), 2),
+        "p99": round(percentile(ordered, 99), 2),
+        "max": round(ordered[-1], 2),
+        "mean": round(sum(ordered) / len(ordered), 2),
+    }
+
+
+def _find(points: Sequence[Mapping[str, Any]], sessions: int) -> Mapping[str, Any] | None:
+    return next((p for p in points if p["sessions"] == sessions), None)
+
+
+def _target(name: str, point: int, value: float | None, limit: float) -> dict[str, Any]:
+    return {
+        "target": name,
+        "sessions": point,
+        "value": None if value is None else round(value, 2),
+        "limit": limit,
+        "met": None if value is None else value <= limit,
+    }
+
+
+def evaluate_targets(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's targets, for the sweep points that exist."""
+    found: list[dict[str, Any]] = []
+    one = _find(points, 1)
+    if one is not None:
+        overhead = one["server_overhead_ms"]
+        found.append(_target("server overhead p50 ≤ 5 ms, 1 session", 1, overhead["p50"], 5))
+        found.append(_target("server overhead p99 ≤ 20 ms, 1 session", 1, overhead["p99"], 20))
+    for point in points:
+        n = point["sessions"]
+        if n >= 100:
+            p99 = point["server_overhead_ms"]["p99"]
+            found.append(_target(f"server overhead p99 ≤ 50 ms, {n} sessions", n, p99, 50))
+    for point in points:
+        n = point["sessions"]
+        cpu = point["cpu"]["server_per_session_speaking_pct"]
+        found.append(_target(f"server CPU per session while speaking ≤ 0.75 %, {n}", n, cpu, 0.75))
+        if n >= 10:  # one session's growth is mostly noise of the allocator
+            rss = point["rss_growth_per_session_mb"]["peak"]
+            found.append(_target(f"server RSS growth per session ≤ 5 MB, {n}", n, rss, 5))
+    if one is not None and one["metrics_ms"]["voice_to_voice_ms"]["p95"] is not None:
+        base = one["metrics_ms"]["voice_to_voice_ms"]["p95"]
+        for point in points:
+            n = point["sessions"]
+            p95 = point["metrics_ms"]["voice_to_voice_ms"]["p95"]
+            if n >= 150 and p95 is not None:
+                found.append(
+                    _target(f"voice-to-voice p95 − 1-session p95 ≤ 100 ms, {n}", n, p95 - base, 100)
+                )
+    return found
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))
+    body = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([line, "-" * len(line), *body])
+
+
+def render(result: Mapping[str, Any]) -> str:
+    """A readable report of a whole run."""
+    points = result["points"]
+    out = [f"Live interview latency — {result['machine']['cpus']} CPUs, {result['created']}"]
+    config = result["config"]
+    out.append(
+        "injected provider latency: "
+        + ", ".join(f"{k} {v} ms" for k, v in config["injected_ms"].items())
+        + f"; subtracted for 'added': {config['subtracted_ms']['total']} ms"
+    )
+    rows = []
+    for p in points:
+        v2v, client = p["metrics_ms"]["voice_to_voice_ms"], p["client_voice_to_voice_ms"]
+        over, added = p["server_overhead_ms"], p["added_overhead_ms"]["server_measured"]
+        cpu, rss = p["cpu"], p["rss_growth_per_session_mb"]
+        rows.append(
+            [
+                str(p["sessions"]),
+                f"{p['completed']}/{p['sessions']}",
+                _fmt(v2v["p50"], 0),
+                _fmt(v2v["p95"], 0),
+                _fmt(v2v["p99"], 0),
+                _fmt(client["p95"], 0),
+                _fmt(over["p50"], 2),
+                _fmt(over["p95"], 2),
+                _fmt(over["p99"], 2),
+                _fmt(added["p50"], 0),
+                _fmt(added["p95"], 0),
+                _fmt(cpu["server_per_session_speaking_pct"], 3),
+                _fmt(rss["peak"], 2),
+                _fmt(cpu["live"].get("server"), 0),
+                _fmt(cpu["live"].get("fakes"), 0),
+                _fmt(cpu["live"].get("loadgen"), 0),
+                _fmt(cpu["live"].get("others"), 0),
+                _fmt(cpu["live"].get("machine"), 0),
+            ]
+        )
+    out.append("")
+    out.append(
+        _table(
+            [
+                "sess",
+                "done",
+                "v2v50",
+                "v2v95",
+                "v2v99",
+                "cli95",
+                "srv50",
+                "srv95",
+                "srv99",
+                "add50",
+                "add95",
+                "cpu%/s",
+                "MB/s",
+                "srv%",
+                "fake%",
+                "gen%",
+                "oth%",
+                "mach%",
+            ],
+            rows,
+        )
+    )
+    out.append(
+        "v2v: server voice_to_voice_ms; cli: client-side voice-to-voice; srv: sum of the "
+        "server_* metrics (time inside the server);\nadd: v2v minus injected provider time, "
+        "endpointing and patience; cpu%/s: server CPU per session while all candidates "
+        "speak (% of one core);\nMB/s: server RSS growth per session; srv/fake/gen/oth%: CPU "
+        "of the server, the fakes, the load generator and all other processes while sessions "
+        "are live (% of one core); mach%: all cores busy."
+    )
+    for p in points:
+        out.append("")
+        out.append(f"{p['sessions']} session(s), {p['answers']} answers — per-turn metrics (ms)")
+        named = [
+            *p["metrics_ms"].items(),
+            ("server_overhead_ms (sum)", p["server_overhead_ms"]),
+            ("client_voice_to_voice_ms", p["client_voice_to_voice_ms"]),
+            ("added_overhead_ms (server)", p["added_overhead_ms"]["server_measured"]),
+            ("added_overhead_ms (client)", p["added_overhead_ms"]["client_measured"]),
+            ("loadgen tick lateness", p["loadgen_tick_lateness_ms"]),
+        ]
+        metric_rows = [
+            [name, *(_fmt(stats[k], 2) for k in ("p50", "p95", "p99", "max")), str(stats["count"])]
+            for name, stats in named
+        ]
+        out.append(_table(["metric", "p50", "p95", "p99", "max", "n"], metric_rows))
+        out.append(_process_table(p))
+        out.append(
+            f"server CPU to join, per session: {_fmt(p['server_join_cpu_ms_per_session'])} ms; "
+            f"per session while speaking: {_fmt(p['cpu']['server_per_session_speaking_pct'], 3)} % "
+            f"({_fmt(p['cpu']['server_per_session_speaking_above_idle_pct'], 3)} % above idle)"
+        )
+        out.append(f"saturation: {p['saturation']['verdict']}")
+        if p["errors"] or p["error_events"]:
+            out.append(f"errors: {p['errors']}  error events: {p['error_events']}")
+    if result.get("targets"):
+        out.append("")
+        out.append("targets:")
+        for t in result["targets"]:
+            verdict = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
+            out.append(f"  [{verdict:>6}] {t['target']}: {_fmt(t['value'], 2)} (≤ {t['limit']})")
+    return "\n".join(out)
+
+
+def _process_table(point: Mapping[str, Any]) -> str:
+    cpu, rss = point["cpu"], point["rss_mb"]
+    rows = []
+    for name in ("server", "fakes", "loadgen"):
+        rows.append(
+            [
+                name,
+                _fmt(cpu["idle"].get(name), 1),
+                _fmt(cpu["live"].get(name), 1),
+                _fmt(cpu["speaking"].get(name), 1),
+                _fmt(cpu["runqueue_wait_ms_per_s"].get(name), 1),
+                _fmt(rss.get(name, {}).get("idle"), 1),
+                _fmt(rss.get(name, {}).get("connected"), 1),
+                _fmt(rss.get(name, {}).get("peak"), 1),
+            ]
+        )
+    rows.append(
+        [
+            "others",
+            _fmt(cpu["idle"].get("others"), 1),
+            _fmt(cpu["live"].get("others"), 1),
+            _fmt(cpu["speaking"].get("others"), 1),
+            "-",
+            "-",
+            "-",
+            "-",
+        ]
+    )
+    rows.append(
+        [
+            "machine",
+            _fmt(cpu["idle"].get("machine"), 1),
+            _fmt(cpu["live"].get("machine"), 1),
+            _fmt(cpu["speaking"].get("machine"), 1),
+            "-",
+            "-",
+            "-",
+            "-",
+        ]
+    )
+    header = [
+        "process", "idle%", "live%", "speak%", "rq ms/s", "RSS idle", "RSS conn", "RSS peak"
+    ]  # fmt: skip
+    return _table(header, rows)
+
+
+def plot(result: Mapping[str, Any], path: Path) -> bool:
+    """Write the PNG; False when matplotlib is not installed (the ``bench`` extra)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    points = sorted(result["points"], key=lambda p: p["sessions"])
+    sessions = [p["sessions"] for p in points]
+    figure, (v2v_axes, over_axes, cpu_axes) = plt.subplots(1, 3, figsize=(16, 5))
+    for q, style in (("p50", "-o"), ("p95", "-s"), ("p99", "-^")):
+        v2v_axes.plot(
+            sessions,
+            [p["metrics_ms"]["voice_to_voice_ms"][q] for p in points],
+            style,
+            label=f"server {q}",
+        )
+        v2v_axes.plot(
+            sessions,
+            [p["client_voice_to_voice_ms"][q] for p in points],
+            style,
+            alpha=0.5,
+            label=f"client {q}",
+        )
+        over_axes.plot(sessions, [p["server_overhead_ms"][q] for p in points], style, label=q)
+    v2v_axes.set(title="voice-to-voice", xlabel="concurrent sessions", ylabel="ms")
+    over_axes.set(
+        title="time inside the server (sum of server_* metrics)",
+        xlabel="concurrent sessions",
+        ylabel="ms",
+    )
+    for name in ("server", "fakes", "loadgen", "others", "machine"):
+        values = [p["cpu"]["live"].get(name) for p in points]
+        label = {"machine": "machine (% of all cores)", "others": "other processes"}.get(name, name)
+        cpu_axes.plot(sessions, values, "-o", label=label)
+    cores = result["machine"]["cpus"]
+    cpu_axes.axhline(100, color="grey", linestyle=":", label="one core")
+    cpu_axes.set(
+        title=f"CPU while sessions are live ({cores} cores)",
+        xlabel="concurrent sessions",
+        ylabel="% of one core",
+    )
+    for axes in (v2v_axes, over_axes, cpu_axes):
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize="small")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
