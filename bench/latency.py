@@ -872,7 +872,8 @@ def _code_version() -> dict[str, Any]:
             )
         except (OSError, subprocess.TimeoutExpired):
             return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
+        # Only the end is trimmed: porcelain lines start with a meaningful space.
+        return done.stdout.rstrip() if done.returncode == 0 else ""
 
     changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
     return {"commit": git("rev-parse", "HEAD") or None, "changed_files": changed[:50]}
