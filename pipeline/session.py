@@ -442,6 +442,8 @@ class Session:
             return
         if self._words:
             audio_end_s = self._words[-1].end_s
+        if self._timer is not None and not self._timer.done() and self._speech_end_s == audio_end_s:
+            return  # UtteranceEnd after speech_final: the same silence, already being waited on
         self._speech_end_s = audio_end_s
         self._cancel_timer()
         patience = self.config.policy.patience_for(" ".join(self._finals))
