@@ -91,13 +91,14 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tests.fakes.serving import serve_app
 
 LOG_LIMIT: Final = 1000  # entries kept per log; the oldest fall off
 FRAME_MS: Final = 20
@@ -987,35 +988,9 @@ class FakeDeepgram:
         )
 
 
-@contextlib.asynccontextmanager
-async def _serve(app: Starlette) -> AsyncIterator[str]:
-    """Serve ``app`` under uvicorn on 127.0.0.1 and a free port; yields its URL."""
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        ws="websockets-sansio",
-        # Deepgram documents no permessage-deflate, so the fake negotiates none either.
-        ws_per_message_deflate=False,
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the fake Deepgram stopped during start-up")
-                await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+def _serve(app: Starlette) -> contextlib.AbstractAsyncContextManager[str]:
+    # Deepgram documents no permessage-deflate, so the fake negotiates none either.
+    return serve_app(app, ws="websockets-sansio", ws_per_message_deflate=False)
 
 
 @contextlib.asynccontextmanager

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.serving import serve_app
 
 Provider = Literal["google", "github"]
 Fault = Literal["token_500", "token_hang"]
@@ -301,28 +302,6 @@ class FakeOAuthProvider:
         if account is None:
             return JSONResponse({"message": "Bad credentials"}, status_code=401)
         return JSONResponse(account.github_emails())
-
-
-@contextlib.asynccontextmanager
-async def serve_app(app: Starlette) -> AsyncIterator[str]:
-    """Serve an ASGI app under uvicorn on 127.0.0.1 and a free port; yields its URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the server stopped during start-up")
-                await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.asynccontextmanager

@@ -53,12 +53,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Send
+
+from tests.fakes.serving import serve_app
 
 LOG_LIMIT: Final = 1000  # requests kept in the log; the oldest fall off
 _TOKEN = re.compile(r"\s*\S{1,5}|\s+")
@@ -460,32 +461,8 @@ def _event(payload: Mapping[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 
-@contextlib.asynccontextmanager
-async def _serve(app: Starlette) -> AsyncIterator[str]:
-    """Serve ``app`` under uvicorn on 127.0.0.1 and a free port; yields its URL."""
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the fake OpenAI stopped during start-up")
-                await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+def _serve(app: Starlette) -> contextlib.AbstractAsyncContextManager[str]:
+    return serve_app(app)
 
 
 @contextlib.asynccontextmanager

@@ -29,7 +29,7 @@ from server.settings import Settings
 from storage import connect
 from storage.audit import AuditRepository
 from storage.users import UserRepository
-from tests.fakes.oauth_provider import serve_app
+from tests.fakes.serving import serve_app
 from tests.serving import RunningServer, run_server
 
 PROJECT_URL = "https://abcdefgh.supabase.co"
