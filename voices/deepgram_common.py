@@ -3,6 +3,8 @@ telling a dropped connection from other failures without logging a secret."""
 
 from __future__ import annotations
 
+import functools
+import ssl
 from typing import Any
 
 import httpx
@@ -22,6 +24,7 @@ __all__ = [
     "AsyncDeepgramClient",
     "describe_failure",
     "is_refusal",
+    "http_client",
     "make_client",
     "message_type",
     "shorten_close",
@@ -49,10 +52,23 @@ def websocket_base(base_url: str) -> str:
     return base
 
 
-def make_client(
-    api_key: str, base_url: str, http: httpx.AsyncClient | None = None
-) -> AsyncDeepgramClient:
-    """An SDK client whose REST calls go to ``base_url`` and sockets to its ws twin."""
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Building a context loads the CA bundle: ~50 ms of CPU, too much to pay for every
+    # session that joins. One per process is safe to share across event loops.
+    return httpx.create_ssl_context()
+
+
+def http_client(timeout_s: float, *, connect_timeout_s: float = 5.0) -> httpx.AsyncClient:
+    """An HTTP client for one stream's REST calls, cheap to make (a shared TLS context)."""
+    return httpx.AsyncClient(
+        verify=_tls_context(), timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s)
+    )
+
+
+def make_client(api_key: str, base_url: str, http: httpx.AsyncClient) -> AsyncDeepgramClient:
+    """An SDK client whose REST calls go to ``base_url`` and sockets to its ws twin.
+    The caller owns ``http`` (the SDK never closes a client it is given, nor one it made)."""
     base = base_url.rstrip("/")
     socket = websocket_base(base)
     environment = DeepgramClientEnvironment(

@@ -30,11 +30,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from voices.deepgram_common import (
     CONNECT_ERRORS,
     DEFAULT_BASE_URL,
     AsyncDeepgramClient,
     describe_failure,
+    http_client,
     is_refusal,
     make_client,
     message_type,
@@ -129,6 +132,7 @@ class DeepgramRecognitionStream:
         client: AsyncDeepgramClient,
         connect_args: dict[str, Any],
         *,
+        http: httpx.AsyncClient | None = None,
         flux: bool = False,
         sample_rate: int,
         keepalive_s: float,
@@ -146,6 +150,7 @@ class DeepgramRecognitionStream:
         )
         self._gathering = bytearray()
         self._client = client
+        self._http = http  # the SDK client's, unused by sockets but ours to close
         self._connect_args = connect_args
         self._flux = flux
         self._last_interim = ""  # Flux repeats an unchanged transcript every 0.25 s
@@ -252,6 +257,8 @@ class DeepgramRecognitionStream:
         if runner is not None and not runner.done():
             runner.cancel()
             await asyncio.wait({runner})
+        if self._http is not None:
+            await self._http.aclose()
 
     def _drop_oldest_pending(self) -> None:
         dropped = 0
@@ -613,9 +620,11 @@ class DeepgramRecognizer:
     async def open(self, *, sample_rate: int) -> DeepgramRecognitionStream:
         """Open a live transcription; raises ``ConnectionError`` if Deepgram can't be
         reached after the reconnect attempts (at once for a refused key)."""
+        http = http_client(10.0)
         stream = DeepgramRecognitionStream(
-            make_client(self._api_key, self.base_url),
+            make_client(self._api_key, self.base_url, http),
             self.connect_args(sample_rate),
+            http=http,
             flux=self.flux,
             sample_rate=sample_rate,
             keepalive_s=self.keepalive_s,

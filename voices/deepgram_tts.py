@@ -34,6 +34,7 @@ from voices.deepgram_common import (
     ApiError,
     AsyncDeepgramClient,
     describe_failure,
+    http_client,
     make_client,
     message_type,
     shorten_close,
@@ -502,7 +503,7 @@ class AuraSynthesizer:
         """A synthesis stream of PCM16 at ``sample_rate``; never fails for the network
         (the websocket connects in the background, REST stands in for it)."""
         # The SDK never closes an HTTP client it made, so the stream brings and owns one.
-        http = httpx.AsyncClient(timeout=httpx.Timeout(self.rest_timeout_s, connect=5.0))
+        http = http_client(self.rest_timeout_s)
         stream = AuraSynthesisStream(
             make_client(self._api_key, self.base_url, http),
             http,
