@@ -20,10 +20,11 @@ from server.auth.supabase import SupabaseAuthenticator
 from server.auth.tokens import TokenService
 from server.live_metrics import LiveMetrics
 from server.providers import ConfiguredProviders, ProviderSet, document_parser
-from server.settings import Settings
+from server.settings import Environment, Settings
 from server.turn_writer import TurnWriter
 from storage import Database, connect
 from storage.audit import AuditRepository
+from storage.crypto import FieldCipher, load_key_file
 from storage.queue import JobQueue, open_queue
 from storage.types import User
 
@@ -48,6 +49,8 @@ class Services:
     turn_writer: TurnWriter
     live_metrics: LiveMetrics
     session_config: SessionConfig
+    # Encrypts the sensitive columns; every repository that holds them takes it.
+    cipher: FieldCipher
     redis: aioredis.Redis | None = None
     # Accepts access tokens issued by another identity provider (Supabase mode).
     external_auth: ExternalAuthenticator | None = None
@@ -80,6 +83,27 @@ def session_config(settings: Settings) -> SessionConfig:
     )
 
 
+def field_cipher(settings: Settings) -> FieldCipher:
+    """The cipher from ``ENCRYPTION_KEYS``; outside production, from a key file in the data
+    directory, created on first run. Production refuses to start without keys: a key file
+    beside the database it protects would protect nothing against a copied disk."""
+    keys = settings.encryption_keys_configured()
+    if keys:
+        return FieldCipher(keys)
+    if settings.env is Environment.production:
+        raise ValueError("ENCRYPTION_KEYS must be set in production (see docs/privacy.md)")
+    path = settings.encryption_key_file
+    keys, created = load_key_file(path)
+    if created:
+        log.warning(
+            "created an encryption key file; back it up: losing it loses the encrypted data",
+            extra={"path": str(path.resolve())},
+        )
+    else:
+        log.info("encryption keys read from the key file", extra={"path": str(path.resolve())})
+    return FieldCipher(keys)
+
+
 async def open_database(settings: Settings) -> Database:
     return await connect(
         settings.resolved_database_url,
@@ -93,6 +117,7 @@ async def open_database(settings: Settings) -> Database:
 async def open_services(settings: Settings, *, migrate: bool = True) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Made before anything is opened: a misconfiguration then leaves nothing to close.
+    cipher = field_cipher(settings)
     documents = document_parser(settings)
     db = await open_database(settings)
     try:
@@ -135,6 +160,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
         turn_writer=TurnWriter(queue),
         live_metrics=LiveMetrics(),
         session_config=session_config(settings),
+        cipher=cipher,
         http=httpx.AsyncClient(timeout=settings.oauth_timeout_s, follow_redirects=False),
         redis=redis_client,
         documents=documents,

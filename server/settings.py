@@ -57,6 +57,21 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 30 * 24 * 3600
 
+    # Field encryption: comma-separated Fernet keys, newest first. Empty in development:
+    # a key file is created in data_dir (see ``encryption_key_list``).
+    encryption_keys: SecretStr | None = None
+
+    # Retention (days) and how often the server purges what is past it
+    retention_interview_days: int = Field(default=90, ge=1)
+    retention_archived_resume_days: int = Field(default=365, ge=1)
+    retention_audit_days: int = Field(default=730, ge=1)
+    purge_interval_s: float = 3600.0
+    # Deleting an account without a password: the sign-in must be this recent
+    reauth_window_s: int = 300
+
+    # Error tracking
+    sentry_dsn: SecretStr | None = None
+
     # Login throttling
     login_rate_limit: int = 10
     login_rate_window_s: int = 60
@@ -166,6 +181,17 @@ class Settings(BaseSettings):
         path.touch(mode=0o600)
         path.write_text(value)
         return value
+
+    @property
+    def encryption_key_file(self) -> Path:
+        return self.data_dir / "encryption-keys"
+
+    def encryption_keys_configured(self) -> list[str]:
+        """The keys of ``ENCRYPTION_KEYS``, newest first; empty when it is not set."""
+        if self.encryption_keys is None:
+            return []
+        raw = self.encryption_keys.get_secret_value()
+        return [key.strip() for key in raw.split(",") if key.strip()]
 
     @property
     def google_enabled(self) -> bool:

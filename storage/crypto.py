@@ -8,10 +8,15 @@ with an older key stay readable until ``rotate`` rewrites them with the newest.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+# Every Fernet token starts with its version byte 0x80, which base64 spells "gAAAAA".
+_TOKEN_PREFIX = b"gAAAAA"
 
 
 class DecryptionError(Exception):
@@ -64,3 +69,29 @@ class FieldCipher:
         except InvalidToken:
             return False
         return True
+
+    def is_token(self, value: bytes | str) -> bool:
+        """Whether ``value`` looks like a Fernet token (so is not plaintext from an older
+        release, written before field encryption)."""
+        raw = value.encode("ascii", "replace") if isinstance(value, str) else bytes(value)
+        return raw.startswith(_TOKEN_PREFIX)
+
+
+def load_key_file(path: Path) -> tuple[list[str], bool]:
+    """The keys in ``path`` (one per line, newest first), creating it with one new key and
+    mode 0600 when it does not exist. Returns the keys and whether the file was created."""
+    if path.exists():
+        keys = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        if not keys:
+            raise ValueError(f"encryption key file {path} holds no key")
+        return keys, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = FieldCipher.generate_key()
+    # O_EXCL: two processes starting at once cannot both create (and disagree on) the key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return load_key_file(path)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return [key], True
