@@ -197,3 +197,139 @@ async def test_audit_rows_for_account_actions(
         assert event.user_agent
         assert event.created_at.tzinfo is not None
         assert "Ada" not in str(event.details) and "example.org" not in str(event.details)
+
+
+COOKIE_SESSION = {"x-intrvuer-auth": "cookie"}
+
+
+def _set_cookies(response: httpx.Response) -> dict[str, str]:
+    """Each Set-Cookie header of a response, by cookie name (the whole header line)."""
+    return {line.split("=", 1)[0]: line for line in response.headers.get_list("set-cookie")}
+
+
+def _cookie_value(header: str) -> str:
+    return header.split(";", 1)[0].split("=", 1)[1]
+
+
+def _cookie_header(refresh: str, csrf: str) -> dict[str, str]:
+    # httpx keeps Secure cookies for https only; the browser sends them to 127.0.0.1.
+    return {"cookie": f"intrvuer_refresh={refresh}; intrvuer_csrf={csrf}"}
+
+
+async def test_cookie_session_keeps_the_refresh_token_out_of_script_reach(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"email": "c@example.org", "password": PASSWORD, "name": "C", "confirm_age_16": True}
+    created = await client.post("/v1/auth/register", json=body, headers=COOKIE_SESSION)
+    assert created.status_code == 201
+    assert "refresh_token" not in created.json()
+    assert created.json()["access_token"]
+    cookies = _set_cookies(created)
+    refresh_cookie = cookies["intrvuer_refresh"].lower()
+    for attribute in ("httponly", "secure", "samesite=strict", "path=/v1/auth/"):
+        assert attribute in refresh_cookie
+    csrf_cookie = cookies["intrvuer_csrf"].lower()
+    assert "secure" in csrf_cookie and "samesite=strict" in csrf_cookie
+    assert "httponly" not in csrf_cookie
+    refresh = _cookie_value(cookies["intrvuer_refresh"])
+    csrf = _cookie_value(cookies["intrvuer_csrf"])
+    client.cookies.clear()
+
+    # The cookie alone is not enough: the CSRF header must echo the readable cookie.
+    bare = await client.post("/v1/auth/refresh", json={}, headers=_cookie_header(refresh, csrf))
+    assert bare.status_code == 403
+    assert bare.json()["error"]["code"] == "csrf_failed"
+    wrong = await client.post(
+        "/v1/auth/refresh",
+        json={},
+        headers={**_cookie_header(refresh, csrf), "x-csrf-token": "x" * 43},
+    )
+    assert wrong.status_code == 403
+    elsewhere = await client.post(
+        "/v1/auth/refresh",
+        json={},
+        headers={
+            **_cookie_header(refresh, csrf),
+            "x-csrf-token": csrf,
+            "origin": "https://evil.example",
+        },
+    )
+    assert elsewhere.status_code == 403
+    assert elsewhere.json()["error"]["code"] == "origin_not_allowed"
+    cross_site = await client.post(
+        "/v1/auth/refresh",
+        json={},
+        headers={
+            **_cookie_header(refresh, csrf),
+            "x-csrf-token": csrf,
+            "sec-fetch-site": "cross-site",
+        },
+    )
+    assert cross_site.status_code == 403
+    missing = await client.post("/v1/auth/refresh", json={}, headers={"x-csrf-token": csrf})
+    assert missing.status_code == 401
+
+    rotated = await client.post(
+        "/v1/auth/refresh",
+        json={},
+        headers={
+            **_cookie_header(refresh, csrf),
+            "x-csrf-token": csrf,
+            "origin": str(client.base_url),
+        },
+    )
+    assert rotated.status_code == 200, rotated.text
+    assert "refresh_token" not in rotated.json()
+    assert rotated.json()["user"]["email"] == "c@example.org"
+    new_refresh = _cookie_value(_set_cookies(rotated)["intrvuer_refresh"])
+    assert new_refresh != refresh
+    me = await client.get("/v1/me", headers=bearer(rotated.json()["access_token"]))
+    assert me.status_code == 200
+
+    # Reusing the rotated-away cookie revokes the family and clears the cookies.
+    client.cookies.clear()
+    reused = await client.post(
+        "/v1/auth/refresh", json={}, headers={**_cookie_header(refresh, csrf), "x-csrf-token": csrf}
+    )
+    assert reused.status_code == 401
+    assert reused.json()["error"]["code"] == "token_reused"
+    assert "max-age=0" in _set_cookies(reused)["intrvuer_refresh"].lower()
+
+
+async def test_cookie_sign_in_and_sign_out(client: httpx.AsyncClient) -> None:
+    await register(client, "out@example.org")
+    signed_in = await client.post(
+        "/v1/auth/login",
+        json={"email": "out@example.org", "password": PASSWORD},
+        headers=COOKIE_SESSION,
+    )
+    assert signed_in.status_code == 200
+    assert "refresh_token" not in signed_in.json()
+    cookies = _set_cookies(signed_in)
+    refresh = _cookie_value(cookies["intrvuer_refresh"])
+    csrf = _cookie_value(cookies["intrvuer_csrf"])
+    client.cookies.clear()
+
+    refused = await client.post("/v1/auth/logout", json={}, headers=_cookie_header(refresh, csrf))
+    assert refused.status_code == 403
+    out = await client.post(
+        "/v1/auth/logout", json={}, headers={**_cookie_header(refresh, csrf), "x-csrf-token": csrf}
+    )
+    assert out.status_code == 204
+    cleared = _set_cookies(out)
+    assert "max-age=0" in cleared["intrvuer_refresh"].lower()
+    assert "max-age=0" in cleared["intrvuer_csrf"].lower()
+    client.cookies.clear()
+    after = await client.post(
+        "/v1/auth/refresh", json={}, headers={**_cookie_header(refresh, csrf), "x-csrf-token": csrf}
+    )
+    assert after.status_code == 401
+
+    # An API client's body token can be moved into a cookie session (after OAuth sign-in).
+    tokens = (await login(client, "out@example.org", PASSWORD)).json()
+    moved = await client.post(
+        "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, headers=COOKIE_SESSION
+    )
+    assert moved.status_code == 200
+    assert "refresh_token" not in moved.json()
+    assert "intrvuer_refresh" in _set_cookies(moved)
