@@ -48,7 +48,7 @@ def handlers(svc: Services) -> dict[str, Handler]:
             svc,
             job,
             audit_as="resume.parsed",
-            repository=ResumeRepository(svc.db),
+            repository=ResumeRepository(svc.db, svc.cipher),
             document_id=str(job.payload.get("resume_id", "")),
             parse=svc.documents.parse_resume,
         )
@@ -58,7 +58,7 @@ def handlers(svc: Services) -> dict[str, Handler]:
             svc,
             job,
             audit_as=None,  # a job description's audit trail is its creation and deletion
-            repository=JobRepository(svc.db),
+            repository=JobRepository(svc.db, svc.cipher),
             document_id=str(job.payload.get("job_id", "")),
             parse=svc.documents.parse_job,
         )

@@ -31,8 +31,8 @@ def handlers(svc: Services) -> dict[str, Handler]:
         payload = dict(job.payload)
         payload["created_at"] = datetime.fromisoformat(payload["created_at"])
         record = InterviewTurn(**payload)
-        await TurnRepository(svc.db).save(record)
-        await InterviewRepository(svc.db).touch(record.interview_id)
+        await TurnRepository(svc.db, svc.cipher).save(record)
+        await InterviewRepository(svc.db, svc.cipher).touch(record.interview_id)
 
     return {
         "auth.cleanup": cleanup_tokens,

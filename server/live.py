@@ -77,7 +77,7 @@ async def _authorize(websocket: WebSocket, svc: Services, interview_id: str) -> 
                     401, "invalid_token", "The access token is invalid or expired."
                 ) from None
             user_id = user.id
-    interview = await InterviewRepository(svc.db).get(user_id, interview_id)
+    interview = await InterviewRepository(svc.db, svc.cipher).get(user_id, interview_id)
     if interview is None:
         raise Refused(404, "not_found", "No such interview.")
     if interview.status not in ("created", "live"):
@@ -119,7 +119,7 @@ async def live_interview(websocket: WebSocket) -> None:
         return
 
     db = svc.db
-    prior = await TurnRepository(db).list(interview.id)
+    prior = await TurnRepository(db, svc.cipher).list(interview.id)
     background = await _background(svc, interview)
     user = await UserRepository(db).get(interview.user_id)
     first_name = user.name.split()[0] if user and user.name.split() else None
@@ -131,7 +131,7 @@ async def live_interview(websocket: WebSocket) -> None:
         )
         return
     await websocket.accept()
-    await InterviewRepository(db).mark_live(interview.id)
+    await InterviewRepository(db, svc.cipher).mark_live(interview.id)
     await audit(websocket, "interview.connected", user_id=interview.user_id, target_id=interview.id)
 
     session = Session(
@@ -171,12 +171,12 @@ async def live_interview(websocket: WebSocket) -> None:
 async def _background(svc: Services, interview: Interview) -> str:
     """What the interviewer may know of the resume and the job (read once, at connect)."""
     resume = (
-        await ResumeRepository(svc.db).get(interview.user_id, interview.resume_id)
+        await ResumeRepository(svc.db, svc.cipher).get(interview.user_id, interview.resume_id)
         if interview.resume_id
         else None
     )
     job = (
-        await JobRepository(svc.db).get(interview.user_id, interview.job_id)
+        await JobRepository(svc.db, svc.cipher).get(interview.user_id, interview.job_id)
         if interview.job_id
         else None
     )
@@ -184,7 +184,7 @@ async def _background(svc: Services, interview: Interview) -> str:
 
 
 async def _record_end(svc: Services, interview: Interview, reason: str) -> None:
-    repository = InterviewRepository(svc.db)
+    repository = InterviewRepository(svc.db, svc.cipher)
     if reason in ("completed", "stopped"):
         await repository.mark_ended(interview.id, status="completed", reason=reason)
         await svc.audit_repository.record(

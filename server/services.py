@@ -25,6 +25,8 @@ from server.turn_writer import TurnWriter
 from storage import Database, connect
 from storage.audit import AuditRepository
 from storage.crypto import FieldCipher, load_key_file
+from storage.documents import JobRepository, ResumeRepository
+from storage.interviews import InterviewRepository, TurnRepository
 from storage.queue import JobQueue, open_queue
 from storage.types import User
 
@@ -60,6 +62,23 @@ class Services:
     @property
     def audit_repository(self) -> AuditRepository:
         return AuditRepository(self.db)
+
+    # Repositories of encrypted data, bound to this server's database and cipher.
+    @property
+    def resumes(self) -> ResumeRepository:
+        return ResumeRepository(self.db, self.cipher)
+
+    @property
+    def job_descriptions(self) -> JobRepository:
+        return JobRepository(self.db, self.cipher)
+
+    @property
+    def interviews(self) -> InterviewRepository:
+        return InterviewRepository(self.db, self.cipher)
+
+    @property
+    def turns(self) -> TurnRepository:
+        return TurnRepository(self.db, self.cipher)
 
     async def close(self) -> None:
         await self.providers.aclose()

@@ -76,6 +76,19 @@ class FieldCipher:
         raw = value.encode("ascii", "replace") if isinstance(value, str) else bytes(value)
         return raw.startswith(_TOKEN_PREFIX)
 
+    # Reading stored values. A value that is not a token is plaintext written before field
+    # encryption existed: it is returned as it is (``keys rotate`` encrypts it).
+
+    def open_text(self, value: str) -> str:
+        return self.decrypt_text(value) if self.is_token(value) else value
+
+    def open_json(self, value: str) -> Any:
+        return json.loads(self.open_text(value))
+
+    def open_bytes(self, value: bytes) -> bytes:
+        value = bytes(value)
+        return self.decrypt(value) if self.is_token(value) else value
+
 
 def load_key_file(path: Path) -> tuple[list[str], bool]:
     """The keys in ``path`` (one per line, newest first), creating it with one new key and

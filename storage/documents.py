@@ -2,8 +2,8 @@
 reads as missing.
 
 The original file, the extracted text and the parsed record are the sensitive columns
-(``file``, ``text``, ``parsed``); they are read and written only here, so that field
-encryption can wrap them in one place.
+(``file``, ``text``, ``parsed``); they are read and written only here, and always as Fernet
+tokens of the repository's ``FieldCipher``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 from typing import Any, Final, Literal
 
 from storage._util import new_id, utcnow
+from storage.crypto import FieldCipher
 from storage.database import Executor
 from storage.types import JobDescription, Resume, Row, StoredFile
 
@@ -27,15 +28,15 @@ _RESUME_COLUMNS: Final = (
 _Table = Literal["resumes", "job_descriptions"]
 
 
-def _encode(parsed: dict[str, Any]) -> str:
-    return json.dumps(parsed, ensure_ascii=False, sort_keys=True)
+def _encode(cipher: FieldCipher, parsed: dict[str, Any]) -> str:
+    return cipher.encrypt_text(json.dumps(parsed, ensure_ascii=False, sort_keys=True))
 
 
-def _decode(raw: str | None) -> dict[str, Any] | None:
-    return json.loads(raw) if raw is not None else None
+def _decode(cipher: FieldCipher, raw: str | None) -> dict[str, Any] | None:
+    return cipher.open_json(raw) if raw is not None else None
 
 
-def _resume(row: Row) -> Resume:
+def _resume(cipher: FieldCipher, row: Row) -> Resume:
     return Resume(
         id=row["id"],
         user_id=row["user_id"],
@@ -45,7 +46,7 @@ def _resume(row: Row) -> Resume:
         sha256=row["sha256"],
         status=row["status"],
         error_code=row["error_code"],
-        parsed=_decode(row["parsed"]),
+        parsed=_decode(cipher, row["parsed"]),
         parser=row["parser"],
         parser_version=row["parser_version"],
         archived_at=row["archived_at"],
@@ -54,14 +55,14 @@ def _resume(row: Row) -> Resume:
     )
 
 
-def _job(row: Row) -> JobDescription:
+def _job(cipher: FieldCipher, row: Row) -> JobDescription:
     return JobDescription(
         id=row["id"],
         user_id=row["user_id"],
-        text=row["text"],
+        text=cipher.open_text(row["text"]),
         status=row["status"],
         error_code=row["error_code"],
-        parsed=_decode(row["parsed"]),
+        parsed=_decode(cipher, row["parsed"]),
         parser=row["parser"],
         parser_version=row["parser_version"],
         created_at=row["created_at"],
@@ -75,8 +76,9 @@ class _ParseState:
 
     _table: _Table
 
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, cipher: FieldCipher) -> None:
         self._db = db
+        self._cipher = cipher
 
     async def text(self, user_id: str, document_id: str) -> str | None:
         """The document's text, for parsing; None if it is gone."""
@@ -85,7 +87,7 @@ class _ParseState:
             document_id,
             user_id,
         )
-        return str(value) if value is not None else None
+        return self._cipher.open_text(str(value)) if value is not None else None
 
     async def status(self, user_id: str, document_id: str) -> str | None:
         value = await self._db.fetchval(
@@ -115,7 +117,7 @@ class _ParseState:
             " WHERE id = $1 AND user_id = $2 AND status IN ('pending', 'parsing')",
             document_id,
             user_id,
-            _encode(parsed),
+            _encode(self._cipher, parsed),
             parser,
             version,
             utcnow(),
@@ -169,12 +171,12 @@ class ResumeRepository(_ParseState):
             content_type,
             len(data),
             sha256,
-            data,
-            text,
+            self._cipher.encrypt(data),
+            self._cipher.encrypt_text(text),
             now,
         )
         assert row is not None
-        return _resume(row)
+        return _resume(self._cipher, row)
 
     async def get(self, user_id: str, resume_id: str) -> Resume | None:
         row = await self._db.fetchrow(
@@ -182,7 +184,7 @@ class ResumeRepository(_ParseState):
             resume_id,
             user_id,
         )
-        return _resume(row) if row else None
+        return _resume(self._cipher, row) if row else None
 
     async def list_for_user(
         self, user_id: str, *, include_archived: bool = False, limit: int = 100
@@ -196,7 +198,7 @@ class ResumeRepository(_ParseState):
             include_archived,
             limit,
         )
-        return [_resume(row) for row in rows]
+        return [_resume(self._cipher, row) for row in rows]
 
     async def file(self, user_id: str, resume_id: str) -> StoredFile | None:
         """The original upload, as it came."""
@@ -208,7 +210,9 @@ class ResumeRepository(_ParseState):
         if row is None:
             return None
         return StoredFile(
-            filename=row["filename"], content_type=row["content_type"], data=bytes(row["file"])
+            filename=row["filename"],
+            content_type=row["content_type"],
+            data=self._cipher.open_bytes(row["file"]),
         )
 
     async def set_archived(self, user_id: str, resume_id: str, archived: bool) -> Resume | None:
@@ -223,7 +227,7 @@ class ResumeRepository(_ParseState):
             archived,
             now,
         )
-        return _resume(row) if row else None
+        return _resume(self._cipher, row) if row else None
 
 
 class JobRepository(_ParseState):
@@ -238,17 +242,17 @@ class JobRepository(_ParseState):
             " VALUES ($1, $2, $3, 'pending', $4, $4) RETURNING *",
             new_id(),
             user_id,
-            text,
+            self._cipher.encrypt_text(text),
             now,
         )
         assert row is not None
-        return _job(row)
+        return _job(self._cipher, row)
 
     async def get(self, user_id: str, job_id: str) -> JobDescription | None:
         row = await self._db.fetchrow(
             "SELECT * FROM job_descriptions WHERE id = $1 AND user_id = $2", job_id, user_id
         )
-        return _job(row) if row else None
+        return _job(self._cipher, row) if row else None
 
     async def list_for_user(self, user_id: str, *, limit: int = 100) -> list[JobDescription]:
         rows = await self._db.fetch(
@@ -257,4 +261,4 @@ class JobRepository(_ParseState):
             user_id,
             limit,
         )
-        return [_job(row) for row in rows]
+        return [_job(self._cipher, row) for row in rows]

@@ -1,4 +1,8 @@
-"""Interviews, their finalized turns, and single-use tickets for the live socket."""
+"""Interviews, their finalized turns, and single-use tickets for the live socket.
+
+The planned questions (drawn from the resume) and every turn's question, answer and words
+are sensitive: they are stored as Fernet tokens of the repository's ``FieldCipher``.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from storage._util import new_id, utcnow
+from storage.crypto import FieldCipher
 from storage.database import Executor
 from storage.types import Interview, InterviewTurn, PlannedQuestion, Row
 
 
-def _interview(row: Row) -> Interview:
+def _interview(cipher: FieldCipher, row: Row) -> Interview:
     return Interview(
         id=row["id"],
         user_id=row["user_id"],
@@ -22,7 +27,7 @@ def _interview(row: Row) -> Interview:
         job_id=row["job_id"],
         question_count=int(row["question_count"]),
         voice=row["voice"],
-        questions=tuple(PlannedQuestion(**item) for item in json.loads(row["questions"])),
+        questions=tuple(PlannedQuestion(**item) for item in cipher.open_json(row["questions"])),
         plan_source=row["plan_source"],
         end_reason=row["end_reason"],
         created_at=row["created_at"],
@@ -32,15 +37,15 @@ def _interview(row: Row) -> Interview:
     )
 
 
-def _turn(row: Row) -> InterviewTurn:
+def _turn(cipher: FieldCipher, row: Row) -> InterviewTurn:
     return InterviewTurn(
         interview_id=row["interview_id"],
         turn=int(row["turn"]),
-        question=row["question"],
+        question=cipher.open_text(row["question"]),
         question_index=row["question_index"],
         interrupted=bool(row["interrupted"]),
-        answer=row["answer"],
-        words=json.loads(row["words"]),
+        answer=cipher.open_text(row["answer"]),
+        words=cipher.open_json(row["words"]),
         answer_audio_s=float(row["answer_audio_s"]),
         metrics=json.loads(row["metrics"]),
         interviewer_source=row["interviewer_source"],
@@ -51,8 +56,9 @@ def _turn(row: Row) -> InterviewTurn:
 class InterviewRepository:
     """Every read and write is scoped to the owner: another user's id reads as missing."""
 
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, cipher: FieldCipher) -> None:
         self._db = db
+        self._cipher = cipher
 
     async def create(
         self,
@@ -76,18 +82,18 @@ class InterviewRepository:
             job_id,
             len(questions),
             voice,
-            json.dumps([asdict(question) for question in questions]),
+            self._cipher.encrypt_json([asdict(question) for question in questions]),
             plan_source,
             utcnow(),
         )
         assert row is not None
-        return _interview(row)
+        return _interview(self._cipher, row)
 
     async def get(self, user_id: str, interview_id: str) -> Interview | None:
         row = await self._db.fetchrow(
             "SELECT * FROM interviews WHERE id = $1 AND user_id = $2", interview_id, user_id
         )
-        return _interview(row) if row else None
+        return _interview(self._cipher, row) if row else None
 
     async def list_for_user(self, user_id: str, *, limit: int = 50) -> list[Interview]:
         rows = await self._db.fetch(
@@ -95,7 +101,7 @@ class InterviewRepository:
             user_id,
             limit,
         )
-        return [_interview(row) for row in rows]
+        return [_interview(self._cipher, row) for row in rows]
 
     async def mark_live(self, interview_id: str) -> None:
         now = utcnow()
@@ -125,8 +131,9 @@ class InterviewRepository:
 
 
 class TurnRepository:
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, cipher: FieldCipher) -> None:
         self._db = db
+        self._cipher = cipher
 
     async def save(self, turn: InterviewTurn) -> bool:
         """Store a finalized turn; a repeated delivery of the same turn changes nothing."""
@@ -137,11 +144,11 @@ class TurnRepository:
             " ON CONFLICT (interview_id, turn) DO NOTHING",
             turn.interview_id,
             turn.turn,
-            turn.question,
+            self._cipher.encrypt_text(turn.question),
             turn.question_index,
             turn.interrupted,
-            turn.answer,
-            json.dumps(turn.words),
+            self._cipher.encrypt_text(turn.answer),
+            self._cipher.encrypt_json(turn.words),
             turn.answer_audio_s,
             json.dumps(turn.metrics),
             turn.interviewer_source,
@@ -153,7 +160,7 @@ class TurnRepository:
         rows = await self._db.fetch(
             "SELECT * FROM interview_turns WHERE interview_id = $1 ORDER BY turn", interview_id
         )
-        return [_turn(row) for row in rows]
+        return [_turn(self._cipher, row) for row in rows]
 
 
 class TicketRepository:

@@ -16,8 +16,7 @@ from server.context import audit, services
 from server.errors import ApiError
 from server.routes.models import Strict
 from storage._util import utcnow
-from storage.documents import JobRepository, ResumeRepository
-from storage.interviews import InterviewRepository, TicketRepository, TurnRepository
+from storage.interviews import TicketRepository
 from storage.types import Interview, InterviewTurn, User
 
 router = ApiRouter(tags=["interviews"])
@@ -122,7 +121,7 @@ def hash_ticket(ticket: str) -> str:
 
 
 async def owned_interview(request: Request, user: User, interview_id: str) -> Interview:
-    interview = await InterviewRepository(services(request).db).get(user.id, interview_id)
+    interview = await services(request).interviews.get(user.id, interview_id)
     if interview is None:
         # The same answer for "missing" and "someone else's": ids reveal nothing.
         raise ApiError(404, "not_found", "No such interview.")
@@ -134,16 +133,13 @@ async def owned_interview(request: Request, user: User, interview_id: str) -> In
 )
 async def create_interview(request: Request, user: User, body: CreateInterview) -> InterviewOut:
     """Plan a new mock interview."""
-    db = services(request).db
-    if (
-        body.resume_id is not None
-        and await ResumeRepository(db).get(user.id, body.resume_id) is None
-    ):
+    svc = services(request)
+    if body.resume_id is not None and await svc.resumes.get(user.id, body.resume_id) is None:
         raise ApiError(404, "resume_not_found", "No such resume.")
-    if body.job_id is not None and await JobRepository(db).get(user.id, body.job_id) is None:
+    if body.job_id is not None and await svc.job_descriptions.get(user.id, body.job_id) is None:
         raise ApiError(404, "job_not_found", "No such job description.")
     questions = default_plan(body.type, body.question_count)
-    interview = await InterviewRepository(db).create(
+    interview = await svc.interviews.create(
         user_id=user.id,
         kind=body.type,
         questions=questions,
@@ -159,7 +155,7 @@ async def create_interview(request: Request, user: User, body: CreateInterview) 
 @router.get("/v1/interviews", response=InterviewList)
 async def list_interviews(request: Request, user: User) -> InterviewList:
     """The caller's interviews, newest first."""
-    found = await InterviewRepository(services(request).db).list_for_user(user.id)
+    found = await services(request).interviews.list_for_user(user.id)
     return InterviewList(interviews=[InterviewOut.of(interview) for interview in found])
 
 
@@ -167,7 +163,7 @@ async def list_interviews(request: Request, user: User) -> InterviewList:
 async def get_interview(request: Request, user: User, interview_id: str) -> InterviewDetail:
     """An interview with its status, questions and finalized turns."""
     interview = await owned_interview(request, user, interview_id)
-    turns = await TurnRepository(services(request).db).list(interview.id)
+    turns = await services(request).turns.list(interview.id)
     return InterviewDetail(
         **InterviewOut.of(interview).model_dump(), turns=[TurnOut.of(t) for t in turns]
     )

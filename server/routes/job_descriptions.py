@@ -98,7 +98,7 @@ def _parsed(job: JobDescription) -> JobData:
 
 
 async def owned_job(request: Request, user: User, job_id: str) -> JobDescription:
-    job = await JobRepository(services(request).db).get(user.id, job_id)
+    job = await services(request).job_descriptions.get(user.id, job_id)
     if job is None:
         # The same answer for "missing" and "someone else's": ids reveal nothing.
         raise ApiError(404, "not_found", "No such job description.")
@@ -110,7 +110,7 @@ async def create_job(request: Request, user: User, body: CreateJob) -> JobOut:
     """Add a job description (plain text, at most 50,000 characters); parsed in the
     background."""
     svc = services(request)
-    repository = JobRepository(svc.db)
+    repository = JobRepository(svc.db, svc.cipher)
     job = await repository.create(user_id=user.id, text=body.text)
     try:
         await enqueue_job_parse(svc, user_id=user.id, job_id=job.id)
@@ -127,7 +127,7 @@ async def create_job(request: Request, user: User, body: CreateJob) -> JobOut:
 @router.get("/v1/jobs", response=JobList)
 async def list_jobs(request: Request, user: User) -> JobList:
     """The caller's job descriptions, newest first."""
-    found = await JobRepository(services(request).db).list_for_user(user.id)
+    found = await services(request).job_descriptions.list_for_user(user.id)
     return JobList(jobs=[JobSummary.of(job) for job in found])
 
 
@@ -140,6 +140,6 @@ async def get_job(request: Request, user: User, job_id: str) -> JobOut:
 @router.delete("/v1/jobs/{job_id}", status=204, errors=(404,))
 async def delete_job(request: Request, user: User, job_id: str) -> None:
     """Delete a job description and its parse."""
-    if not await JobRepository(services(request).db).delete(user.id, job_id):
+    if not await services(request).job_descriptions.delete(user.id, job_id):
         raise ApiError(404, "not_found", "No such job description.")
     await audit(request, "job.deleted", user_id=user.id, target_id=job_id)

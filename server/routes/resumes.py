@@ -114,7 +114,7 @@ def content_disposition(filename: str) -> str:
 
 
 async def owned_resume(request: Request, user: User, resume_id: str) -> Resume:
-    resume = await ResumeRepository(services(request).db).get(user.id, resume_id)
+    resume = await services(request).resumes.get(user.id, resume_id)
     if resume is None:
         # The same answer for "missing" and "someone else's": ids reveal nothing.
         raise ApiError(404, "not_found", "No such resume.")
@@ -163,7 +163,7 @@ async def upload_resume(request: Request, user: User) -> ResumeOut:
         log.info("resume upload refused", extra={"code": error.code, "size": len(data)})
         raise ApiError(error.status, error.code, error.message) from None
     extension = ".docx" if extracted.content_type == DOCX_TYPE else ".pdf"
-    repository = ResumeRepository(svc.db)
+    repository = ResumeRepository(svc.db, svc.cipher)
     resume = await repository.create(
         user_id=user.id,
         filename=clean_filename(filename, default=f"resume{extension}"),
@@ -191,7 +191,7 @@ async def upload_resume(request: Request, user: User) -> ResumeOut:
 @router.get("/v1/resumes", response=ResumeList, query=ResumeQuery)
 async def list_resumes(request: Request, user: User, query: ResumeQuery) -> ResumeList:
     """The caller's resumes, newest first (archived ones with ``include_archived``)."""
-    found = await ResumeRepository(services(request).db).list_for_user(
+    found = await services(request).resumes.list_for_user(
         user.id, include_archived=query.include_archived
     )
     return ResumeList(resumes=[ResumeSummary.of(resume) for resume in found])
@@ -208,7 +208,7 @@ async def get_resume(request: Request, user: User, resume_id: str) -> ResumeOut:
 )
 async def download_resume(request: Request, user: User, resume_id: str) -> Response:
     """The original file, as uploaded."""
-    stored = await ResumeRepository(services(request).db).file(user.id, resume_id)
+    stored = await services(request).resumes.file(user.id, resume_id)
     if stored is None:
         raise ApiError(404, "not_found", "No such resume.")
     return Response(
@@ -236,7 +236,7 @@ async def unarchive_resume(request: Request, user: User, resume_id: str) -> Resu
 async def _set_archived(
     request: Request, user: User, resume_id: str, *, archived: bool
 ) -> ResumeOut:
-    resume = await ResumeRepository(services(request).db).set_archived(user.id, resume_id, archived)
+    resume = await services(request).resumes.set_archived(user.id, resume_id, archived)
     if resume is None:
         raise ApiError(404, "not_found", "No such resume.")
     action = "resume.archived" if archived else "resume.unarchived"
@@ -247,6 +247,6 @@ async def _set_archived(
 @router.delete("/v1/resumes/{resume_id}", status=204, errors=(404,))
 async def delete_resume(request: Request, user: User, resume_id: str) -> None:
     """Delete a resume: the file, its text and its parse."""
-    if not await ResumeRepository(services(request).db).delete(user.id, resume_id):
+    if not await services(request).resumes.delete(user.id, resume_id):
         raise ApiError(404, "not_found", "No such resume.")
     await audit(request, "resume.deleted", user_id=user.id, target_id=resume_id)

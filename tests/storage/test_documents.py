@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 
 from storage import Database
+from storage.crypto import FieldCipher
 from storage.documents import JobRepository, ResumeRepository
 from storage.users import UserRepository
 
+CIPHER = FieldCipher([FieldCipher.generate_key()])
 FILE = b"%PDF-1.7\n\x00\xff binary \x80 bytes\n%%EOF"
 
 
@@ -21,7 +23,7 @@ async def _users(db: Database) -> tuple[str, str]:
 
 async def test_resumes_are_scoped_to_their_owner_and_keep_their_bytes(db: Database) -> None:
     owner, other = await _users(db)
-    resumes = ResumeRepository(db)
+    resumes = ResumeRepository(db, CIPHER)
     resume = await resumes.create(
         user_id=owner,
         filename="cv.pdf",
@@ -47,7 +49,7 @@ async def test_resumes_are_scoped_to_their_owner_and_keep_their_bytes(db: Databa
 
 async def test_the_parse_status_moves_forward_only(db: Database) -> None:
     owner, _ = await _users(db)
-    jobs = JobRepository(db)
+    jobs = JobRepository(db, CIPHER)
     job = await jobs.create(user_id=owner, text="Nurse at Mercy")
     assert await jobs.mark_parsing(owner, job.id) is True
     assert await jobs.mark_parsing(owner, job.id) is True  # a redelivery may claim it again
@@ -72,7 +74,7 @@ async def test_archive_hides_from_the_default_list_and_deleting_the_user_deletes
     db: Database,
 ) -> None:
     owner, _ = await _users(db)
-    resumes = ResumeRepository(db)
+    resumes = ResumeRepository(db, CIPHER)
     first = await resumes.create(
         user_id=owner,
         filename="a.pdf",
@@ -98,7 +100,7 @@ async def test_archive_hides_from_the_default_list_and_deleting_the_user_deletes
         first.id,
         second.id,
     }
-    await JobRepository(db).create(user_id=owner, text="job")
+    await JobRepository(db, CIPHER).create(user_id=owner, text="job")
     await db.execute("DELETE FROM users WHERE id = $1", owner)
     assert await db.fetchval("SELECT COUNT(*) FROM resumes") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM job_descriptions") == 0
