@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import jobs, live
+from server import jobs, live, privacy
 from server.api import ApiRouter, openapi_document
 from server.auth.current import authenticate
 from server.errors import EXCEPTION_HANDLERS, ApiError
@@ -94,6 +94,10 @@ def create_app(
                         jobs.handlers(svc), consumer=jobs.consumer_name("serve"), stop=stop
                     ),
                     name="inprocess-worker",
+                )
+            if settings.purge_interval_s > 0:
+                background.create_task(
+                    privacy.purge_periodically(svc.db, settings, stop), name="retention-purge"
                 )
             try:
                 yield

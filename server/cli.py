@@ -1,4 +1,4 @@
-"""The ``intrvuer`` command: serve, migrate, worker, doctor."""
+"""The ``intrvuer`` command: serve, migrate, worker, doctor, keys, purge."""
 
 from __future__ import annotations
 
@@ -163,6 +163,46 @@ async def _applied_or_empty(db: Any) -> list[str]:
         return []
 
 
+async def _keys_rotate(batch_size: int, dry_run: bool) -> int:
+    from server.services import field_cipher, open_database
+    from storage.rotation import rotate_keys
+
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    cipher = field_cipher(settings)
+    db = await open_database(settings)
+    try:
+        report = await rotate_keys(db, cipher, batch_size=batch_size, dry_run=dry_run)
+    finally:
+        await db.close()
+    verb = "would re-encrypt" if dry_run else "re-encrypted"
+    print(f"{verb} {report.total} value(s) with the newest key")
+    for column, count in sorted(report.rewritten.items()):
+        print(f"  {column}: {count}")
+    print(f"already current: {report.current}; changed meanwhile: {report.skipped_changed}")
+    return 0
+
+
+async def _purge(dry_run: bool) -> int:
+    from server.privacy import run_purge
+    from server.services import open_database
+
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    db = await open_database(settings)
+    try:
+        report = await run_purge(db, settings, dry_run=dry_run)
+    finally:
+        await db.close()
+    if not report.ran:
+        print("another purge is running; nothing done")
+        return 0
+    verb = "would delete" if dry_run else "deleted"
+    for what, count in report.deleted.items():
+        print(f"{verb} {count} {what.replace('_', ' ')}")
+    return 0
+
+
 def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(coro_factory())
@@ -179,7 +219,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="consume the durable job queue")
     worker.add_argument("--once", action="store_true", help="process what is ready, then exit")
     commands.add_parser("doctor", help="check configuration, database, queue and providers")
+    keys = commands.add_parser("keys", help="field-encryption keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_commands.add_parser("generate", help="print a new key for ENCRYPTION_KEYS")
+    rotate = keys_commands.add_parser(
+        "rotate", help="re-encrypt every encrypted value with the newest key (resumable)"
+    )
+    rotate.add_argument("--batch-size", type=int, default=200, help="rows per batch")
+    rotate.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    purge = commands.add_parser("purge", help="delete what is past its retention period")
+    purge.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     args = parser.parse_args(argv)
+    if args.command == "keys":
+        if args.keys_command == "generate":
+            from storage.crypto import FieldCipher
+
+            print(FieldCipher.generate_key())
+            return 0
+        return _run(lambda: _keys_rotate(args.batch_size, args.dry_run))
+    if args.command == "purge":
+        return _run(lambda: _purge(args.dry_run))
     if args.command == "serve":
         return cmd_serve(args)
     if args.command == "migrate":

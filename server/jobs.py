@@ -6,7 +6,7 @@ import os
 import socket
 from datetime import datetime
 
-from server import document_jobs, turn_writer
+from server import document_jobs, privacy, turn_writer
 from server.services import Services
 from storage._util import utcnow
 from storage.interviews import InterviewRepository, TurnRepository
@@ -28,7 +28,7 @@ def handlers(svc: Services) -> dict[str, Handler]:
 
     async def save_turn(job: Job) -> None:
         # Idempotent: a redelivered turn hits the (interview, turn) key and changes nothing.
-        payload = dict(job.payload)
+        payload = privacy.unseal(svc.cipher, dict(job.payload))
         payload["created_at"] = datetime.fromisoformat(payload["created_at"])
         record = InterviewTurn(**payload)
         await TurnRepository(svc.db, svc.cipher).save(record)

@@ -19,8 +19,10 @@ from server.auth.ratelimit import FailureLimiter, MemoryFailureLimiter, RedisFai
 from server.auth.supabase import SupabaseAuthenticator
 from server.auth.tokens import TokenService
 from server.live_metrics import LiveMetrics
+from server.privacy import SealedQueue
 from server.providers import ConfiguredProviders, ProviderSet, document_parser
 from server.settings import Environment, Settings
+from server.turn_writer import JOB_KIND as TURN_JOB_KIND
 from server.turn_writer import TurnWriter
 from storage import Database, connect
 from storage.audit import AuditRepository
@@ -176,7 +178,8 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
         ),
         login_limiter=limiter,
         providers=ConfiguredProviders(settings),
-        turn_writer=TurnWriter(queue),
+        # A finalized turn carries a transcript: sealed while it waits in the queue.
+        turn_writer=TurnWriter(SealedQueue(queue, cipher, frozenset({TURN_JOB_KIND}))),
         live_metrics=LiveMetrics(),
         session_config=session_config(settings),
         cipher=cipher,

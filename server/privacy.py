@@ -1,0 +1,125 @@
+"""Privacy machinery of a running server: sealed job payloads, the retention purge (run
+hourly by one instance at a time) and account deletion."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from server.settings import Settings
+from storage.audit import AuditRepository
+from storage.crypto import FieldCipher
+from storage.database import Database
+from storage.queue import DeadLetter, Handler, Job, JobQueue
+from storage.retention import PurgeReport, RetentionPolicy, purge
+
+log = logging.getLogger("intrvuer.privacy")
+
+_SEALED = "sealed"
+
+
+def unseal(cipher: FieldCipher, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload a ``SealedQueue`` sealed (a payload that was not sealed, as it is)."""
+    sealed = payload.get(_SEALED)
+    if isinstance(sealed, str) and len(payload) == 1:
+        opened: dict[str, Any] = cipher.decrypt_json(sealed)
+        return opened
+    return payload
+
+
+class SealedQueue:
+    """A ``JobQueue`` whose payloads of the given kinds are Fernet tokens while they wait
+    (in the outbox table or a Redis stream): a finalized turn carries a transcript."""
+
+    def __init__(self, inner: JobQueue, cipher: FieldCipher, kinds: frozenset[str]) -> None:
+        self.inner = inner
+        self._cipher = cipher
+        self._kinds = kinds
+
+    def _open(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return unseal(self._cipher, payload)
+
+    def _wrap(self, handlers: Mapping[str, Handler]) -> dict[str, Handler]:
+        def unseal(handler: Handler) -> Handler:
+            async def handle(job: Job) -> None:
+                await handler(replace(job, payload=self._open(job.payload)))
+
+            return handle
+
+        return {kind: unseal(handler) for kind, handler in handlers.items()}
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        user_id: str | None = None,
+    ) -> str:
+        if kind in self._kinds:
+            payload = {_SEALED: self._cipher.encrypt_json(payload)}
+        return await self.inner.enqueue(
+            kind, payload, idempotency_key=idempotency_key, user_id=user_id
+        )
+
+    async def run_worker(
+        self, handlers: Mapping[str, Handler], *, consumer: str, stop: asyncio.Event
+    ) -> None:
+        await self.inner.run_worker(self._wrap(handlers), consumer=consumer, stop=stop)
+
+    async def process_available(self, handlers: Mapping[str, Handler], *, consumer: str) -> int:
+        return await self.inner.process_available(self._wrap(handlers), consumer=consumer)
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        letters = await self.inner.dead_letters(limit)
+        return [replace(letter, payload=self._open(letter.payload)) for letter in letters]
+
+    async def drop_user_jobs(self, user_id: str) -> int:
+        return await self.inner.drop_user_jobs(user_id)
+
+    async def pending_count(self) -> int:
+        return await self.inner.pending_count()
+
+    async def ping(self) -> None:
+        await self.inner.ping()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        interview_days=settings.retention_interview_days,
+        archived_resume_days=settings.retention_archived_resume_days,
+        audit_days=settings.retention_audit_days,
+    )
+
+
+async def run_purge(
+    db: Database, settings: Settings, *, now: datetime | None = None, dry_run: bool = False
+) -> PurgeReport:
+    """One retention purge; a purge that deleted something is recorded in the audit log."""
+    report = await purge(db, retention_policy(settings), now=now, dry_run=dry_run)
+    if report.ran and not dry_run and report.total:
+        await AuditRepository(db).record(
+            "retention.purged", user_id=None, details=dict(report.deleted), at=now
+        )
+        log.info("retention purge", extra={"deleted": report.deleted})
+    return report
+
+
+async def purge_periodically(db: Database, settings: Settings, stop: asyncio.Event) -> None:
+    """Run the purge every ``PURGE_INTERVAL_S`` until ``stop``; one failed run is logged
+    and the next one tries again."""
+    while not stop.is_set():
+        try:
+            await run_purge(db, settings)
+        except Exception:  # a database hiccup must not end the loop
+            log.exception("retention purge failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.purge_interval_s)
