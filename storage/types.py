@@ -60,8 +60,13 @@ class OAuthState:
 
 @dataclass(frozen=True, slots=True)
 class PlannedQuestion:
+    """A question of an interview's plan. ``requirement``: the job requirement it probes,
+    when tailored to a job; ``source``: "bank", "offline" or "llm:<model>"."""
+
     text: str
     competency: str
+    requirement: str | None = None
+    source: str = "bank"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +149,51 @@ class JobDescription:
     parser_version: int | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """The feedback on one interview. ``status``: pending | scoring | ready | failed;
+    ``summary`` holds only numbers (scores, delivery) and ``body`` the full, decrypted
+    feedback once ready. ``generation`` counts re-scores."""
+
+    interview_id: str
+    user_id: str
+    status: str
+    generation: int
+    source: str | None  # "heuristic" | "llm:<model>"
+    model: str | None
+    prompt_version: str | None
+    summary: dict[str, Any]
+    body: dict[str, Any] | None
+    error_code: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Quiz:
+    """Generated quiz questions, with their answers (``questions`` is decrypted)."""
+
+    id: str
+    user_id: str
+    job_id: str | None
+    resume_id: str | None
+    interview_id: str | None
+    source: str  # "offline" | "llm:<model>"
+    questions: list[dict[str, Any]]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuizAttempt:
+    """One graded set of answers to a quiz (``answers`` and ``results`` are decrypted)."""
+
+    id: str
+    quiz_id: str
+    user_id: str
+    grader: str  # "exact+heuristic" | "exact+llm:<model>"
+    score: float  # 0..1
+    answers: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+    created_at: datetime

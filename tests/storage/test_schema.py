@@ -25,7 +25,7 @@ async def test_migrations_produce_declared_schema(empty_url: str) -> None:
     db = await connect(empty_url, ssl_mode="disable")
     try:
         applied = await db.migrate()
-        assert applied == ["0001_initial", "0002_interviews", "0003_documents"]
+        assert applied == ["0001_initial", "0002_interviews", "0003_documents", "0004_feedback"]
         actual = await inspect(db)
         assert {t: actual.get(t) for t in DECLARED} == DECLARED
         assert set(actual) - set(DECLARED) <= {"sqlite_sequence"}
@@ -42,6 +42,7 @@ async def test_migrate_twice_is_a_no_op(empty_url: str) -> None:
             "0001_initial",
             "0002_interviews",
             "0003_documents",
+            "0004_feedback",
         ]
     finally:
         await db.close()
