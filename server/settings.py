@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     # Resumes and job descriptions: "auto" parses with the first configured LLM (falling
     # back to the offline parser); "heuristic" never sends a document to an LLM.
     document_parser: Literal["auto", "heuristic"] = "auto"
+    # Question plans, feedback scores and quizzes: "auto" asks the first configured LLM
+    # (falling back to the offline planner and heuristic scorer); "offline" never does.
+    coaching_llm: Literal["auto", "offline"] = "auto"
 
     # Live interviews
     interview_patience_s: float = 0.6
