@@ -22,7 +22,7 @@ from server.auth.current import authenticate
 from server.errors import EXCEPTION_HANDLERS, ApiError
 from server.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from server.providers import ProviderSet
-from server.routes import auth, health, interviews, job_descriptions, me, oauth, resumes
+from server.routes import account, auth, health, interviews, job_descriptions, me, oauth, resumes
 from server.services import Services, open_services
 from server.settings import Settings
 
@@ -36,6 +36,7 @@ ROUTERS: list[ApiRouter] = [
     interviews.router,
     resumes.router,
     job_descriptions.router,
+    account.router,
 ]
 
 

@@ -17,6 +17,7 @@ from storage.crypto import FieldCipher
 from storage.database import Database
 from storage.queue import DeadLetter, Handler, Job, JobQueue
 from storage.retention import PurgeReport, RetentionPolicy, purge
+from storage.rotation import existing_tables
 
 log = logging.getLogger("intrvuer.privacy")
 
@@ -123,3 +124,52 @@ async def purge_periodically(db: Database, settings: Settings, stop: asyncio.Eve
             log.exception("retention purge failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.purge_interval_s)
+
+
+async def delete_account(db: Database, queue: JobQueue, user_id: str) -> None:
+    """Erase a user: every row of every table that holds a ``user_id`` column (resumes
+    and their files, job descriptions, interviews with turns and feedback, quizzes, tokens,
+    identities, the user's audit events, queued jobs), then the user. One audit entry
+    remains: the deletion itself, with the user id and the time only."""
+    tables = await existing_tables(db)
+    owned = [
+        table
+        for table in sorted(tables - {"users", "audit_events"})
+        if "user_id" in await _columns(db, table)
+    ]
+    async with db.transaction() as tx:
+        # Children first: interview turns hang off interviews, not off the user.
+        if "interview_turns" in tables:
+            await tx.execute(
+                "DELETE FROM interview_turns WHERE interview_id IN"
+                " (SELECT id FROM interviews WHERE user_id = $1)",
+                user_id,
+            )
+        for table in _children_first(owned):
+            await tx.execute(f"DELETE FROM {table} WHERE user_id = $1", user_id)  # noqa: S608
+        await tx.execute("DELETE FROM audit_events WHERE user_id = $1", user_id)
+        await tx.execute("DELETE FROM users WHERE id = $1", user_id)
+        await AuditRepository(tx).record("account.deleted", user_id=user_id)
+    # Redis Streams hold jobs outside the database (the outbox's rows went above).
+    await queue.drop_user_jobs(user_id)
+    log.info("account deleted", extra={"user_id": user_id})
+
+
+# Tables that reference others of the same user go before them.
+_ORDER = ("quiz_attempts", "interview_feedback", "live_tickets", "quizzes", "interviews")
+
+
+def _children_first(tables: list[str]) -> list[str]:
+    return sorted(tables, key=lambda name: _ORDER.index(name) if name in _ORDER else len(_ORDER))
+
+
+async def _columns(db: Database, table: str) -> set[str]:
+    if db.dialect == "postgres":
+        rows = await db.fetch(
+            "SELECT column_name AS name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = $1",
+            table,
+        )
+    else:
+        rows = await db.fetch(f"PRAGMA table_info('{table}')")
+    return {str(row["name"]) for row in rows}
