@@ -49,7 +49,14 @@ class ConfiguredProviders:
                 "deepgram",
                 "DEEPGRAM_API_KEY is set" if s.stt_provider == "auto" else "STT_PROVIDER=deepgram",
             )
-        return "local", "no DEEPGRAM_API_KEY" if s.stt_provider == "auto" else "STT_PROVIDER=local"
+        why = "no DEEPGRAM_API_KEY" if s.stt_provider == "auto" else "STT_PROVIDER=local"
+        from voices.local_stt import resolve_whisper_model
+
+        try:
+            model, source = resolve_whisper_model(s.whisper_model, s.data_dir)
+        except LookupError as missing:
+            return "local", f"{why}; {missing}"
+        return "local", f"{why}; Whisper model {model}: {source}"
 
     def synthesizer_choice(self) -> tuple[str, str]:
         s = self.settings
@@ -79,8 +86,23 @@ class ConfiguredProviders:
                 utterance_end_ms=s.deepgram_utterance_end_ms,
                 flux=s.deepgram_flux,
             )
-        raise LookupError(
-            "local speech recognition is not available in this version; set DEEPGRAM_API_KEY"
+        from voices.local_stt import LocalRecognizer, resolve_whisper_model, shared_engine
+        from voices.vad import EndpointerConfig
+
+        model, _ = resolve_whisper_model(s.whisper_model, s.data_dir)  # LookupError: none
+        try:
+            endpointing = EndpointerConfig(
+                threshold=s.vad_threshold,
+                silence_threshold=max(0.01, s.vad_threshold - 0.15),
+                pause_ms=s.vad_pause_ms,
+                end_ms=s.vad_end_silence_ms,
+                long_silence_ms=s.vad_utterance_end_ms,
+            )
+        except ValueError as invalid:
+            raise LookupError(f"local speech recognition is misconfigured: {invalid}") from None
+        # One model per process, shared by every session.
+        return LocalRecognizer(
+            shared_engine(model, cpu_threads=s.whisper_threads), endpointing=endpointing
         )
 
     def synthesizer(self) -> SpeechSynthesizer:

@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     deepgram_tts_model: str = "aura-2-thalia-en"
     deepgram_endpointing_ms: int = 300
     deepgram_utterance_end_ms: int = 1000
+    # Local speech recognition (Silero VAD + faster-whisper)
+    whisper_model: str = ""  # empty: the bundled tiny.en; else a directory or a model name
+    whisper_threads: int = Field(default=2, ge=1)
+    vad_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    vad_pause_ms: int = Field(default=200, ge=32)
+    vad_end_silence_ms: int = Field(default=500, ge=32)
+    vad_utterance_end_ms: int = Field(default=1000, ge=32)
     openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"

