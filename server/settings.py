@@ -119,6 +119,19 @@ class Settings(BaseSettings):
     vad_pause_ms: int = Field(default=200, ge=32)
     vad_end_silence_ms: int = Field(default=500, ge=32)
     vad_utterance_end_ms: int = Field(default=1000, ge=32)
+    # Local speech synthesis (Kokoro): model files, voice, threads, phrase cache
+    kokoro_model: Path | None = None  # empty: downloaded files, else the bundled model
+    kokoro_voices: Path | None = None
+    kokoro_voice: str = "jm_kumo"
+    kokoro_speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    kokoro_threads: int = Field(default=0, ge=0)  # 0: min(4, CPU count)
+    kokoro_memory_arena: bool = True
+    kokoro_download_url: str = (
+        "https://github.com/thewh1teagle/kokoro-onnx/releases/download/model-files-v1.0"
+    )
+    phrase_cache_mb: int = Field(default=200, ge=0)  # 0: no phrase cache
+    phrase_cache_prepare: bool = True
+    loop_lag_probe_ms: int = Field(default=0, ge=0)  # 0: off
     openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
