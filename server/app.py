@@ -22,7 +22,19 @@ from server.auth.current import authenticate
 from server.errors import EXCEPTION_HANDLERS, ApiError
 from server.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from server.providers import ProviderSet
-from server.routes import account, auth, health, interviews, job_descriptions, me, oauth, resumes
+from server.routes import (
+    account,
+    auth,
+    feedback,
+    health,
+    interviews,
+    job_descriptions,
+    me,
+    oauth,
+    quizzes,
+    reports,
+    resumes,
+)
 from server.services import Services, open_services
 from server.settings import Settings
 
@@ -37,6 +49,9 @@ ROUTERS: list[ApiRouter] = [
     resumes.router,
     job_descriptions.router,
     account.router,
+    feedback.router,
+    reports.router,
+    quizzes.router,
 ]
 
 

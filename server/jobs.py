@@ -6,7 +6,7 @@ import os
 import socket
 from datetime import datetime
 
-from server import document_jobs, privacy, turn_writer
+from server import document_jobs, feedback_jobs, privacy, turn_writer
 from server.services import Services
 from storage._util import utcnow
 from storage.interviews import InterviewRepository, TurnRepository
@@ -38,4 +38,5 @@ def handlers(svc: Services) -> dict[str, Handler]:
         "auth.cleanup": cleanup_tokens,
         turn_writer.JOB_KIND: save_turn,
         **document_jobs.handlers(svc),
+        **feedback_jobs.handlers(svc),
     }

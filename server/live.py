@@ -26,6 +26,7 @@ from server.auth.current import bearer_token
 from server.auth.tokens import InvalidToken
 from server.context import audit, services
 from server.errors import error_body
+from server.feedback_jobs import request_feedback
 from server.routes.interviews import hash_ticket
 from server.services import Services
 from storage._util import utcnow
@@ -193,6 +194,7 @@ async def _record_end(svc: Services, interview: Interview, reason: str) -> None:
             target_id=interview.id,
             details={"reason": reason},
         )
+        await request_feedback(svc, user_id=interview.user_id, interview_id=interview.id)
     else:
         await repository.touch(interview.id)
     log.info("live session ended", extra={"interview_id": interview.id, "reason": reason})

@@ -10,10 +10,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
+from pipeline.documents.types import JobData, ResumeData
+from pipeline.planner import tailored_plan
 from pipeline.questions import default_plan
 from server.api import ApiRouter
 from server.context import audit, services
 from server.errors import ApiError
+from server.feedback_jobs import coaching_chat
 from server.routes.models import Strict
 from storage._util import utcnow
 from storage.interviews import TicketRepository
@@ -36,6 +39,8 @@ class CreateInterview(Strict):
 class QuestionOut(BaseModel):
     text: str
     competency: str
+    requirement: str | None = None  # the job requirement it probes
+    source: str = "bank"  # "bank" | "offline" | "llm:<model>"
 
 
 class TurnOut(BaseModel):
@@ -92,7 +97,10 @@ class InterviewOut(BaseModel):
             question_count=interview.question_count,
             voice=interview.voice,
             questions=[
-                QuestionOut(text=q.text, competency=q.competency) for q in interview.questions
+                QuestionOut(
+                    text=q.text, competency=q.competency, requirement=q.requirement, source=q.source
+                )
+                for q in interview.questions
             ],
             plan_source=interview.plan_source,
             end_reason=interview.end_reason,
@@ -134,17 +142,33 @@ async def owned_interview(request: Request, user: User, interview_id: str) -> In
 async def create_interview(request: Request, user: User, body: CreateInterview) -> InterviewOut:
     """Plan a new mock interview."""
     svc = services(request)
-    if body.resume_id is not None and await svc.resumes.get(user.id, body.resume_id) is None:
+    resume = await svc.resumes.get(user.id, body.resume_id) if body.resume_id else None
+    if body.resume_id is not None and resume is None:
         raise ApiError(404, "resume_not_found", "No such resume.")
-    if body.job_id is not None and await svc.job_descriptions.get(user.id, body.job_id) is None:
+    job = await svc.job_descriptions.get(user.id, body.job_id) if body.job_id else None
+    if body.job_id is not None and job is None:
         raise ApiError(404, "job_not_found", "No such job description.")
-    questions = default_plan(body.type, body.question_count)
+    if resume is None and job is None:
+        questions, plan_source = default_plan(body.type, body.question_count), "bank"
+    else:
+        # Tailored to what has been parsed so far (a pending document adds nothing yet).
+        async with coaching_chat(svc.settings) as chat:
+            plan = await tailored_plan(
+                body.type,
+                body.question_count,
+                resume=ResumeData.model_validate(resume.parsed)
+                if resume and resume.parsed
+                else None,
+                job=JobData.model_validate(job.parsed) if job and job.parsed else None,
+                chat=chat,
+            )
+        questions, plan_source = plan.questions, plan.source
     interview = await svc.interviews.create(
         user_id=user.id,
         kind=body.type,
         questions=questions,
         voice=body.voice or DEFAULT_VOICE,
-        plan_source="bank",
+        plan_source=plan_source,
         resume_id=body.resume_id,
         job_id=body.job_id,
     )
