@@ -7,16 +7,34 @@ never fails, so a live interview always has someone to ask the questions.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import statistics
+import time
+from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from pipeline.chunker import SpeechChunker
 from pipeline.documents.parser import DocumentParser
 from pipeline.interviewer.fallback import FallbackInterviewer
-from pipeline.interviewer.offline import OfflineInterviewer
-from pipeline.interviewer.types import Interviewer
+from pipeline.interviewer.offline import FIXED_PHRASES, FOLLOW_UP_HINTS, OfflineInterviewer
+from pipeline.interviewer.types import (
+    Action,
+    Instruction,
+    InterviewContext,
+    Interviewer,
+    Message,
+)
 from server.settings import Settings
 from storage.types import Interview
 from voices.types import SpeechRecognizer, SpeechSynthesizer
+
+if TYPE_CHECKING:
+    from voices.kokoro import KokoroSynthesizer
+
+log = logging.getLogger("intrvuer.providers")
 
 
 class ProviderSet(Protocol):
@@ -41,6 +59,9 @@ class ConfiguredProviders:
     settings: Settings
     # LLM clients hold connection pools: made once, shared by every session.
     _llms: list[Interviewer] | None = None
+    # The Kokoro model: loaded once, on first use, shared by every session.
+    _kokoro: KokoroSynthesizer | None = None
+    _lag_probe: LoopLagProbe | None = None
 
     def recognizer_choice(self) -> tuple[str, str]:
         s = self.settings
@@ -118,9 +139,50 @@ class ConfiguredProviders:
                 base_url=s.deepgram_base_url,
                 model=s.deepgram_tts_model,
             )
-        raise LookupError(
-            "local speech synthesis is not available in this version; set DEEPGRAM_API_KEY"
-        )
+        return self.kokoro()
+
+    def kokoro(self) -> KokoroSynthesizer:
+        """The process-wide Kokoro synthesizer (the model loads in the background on first
+        use). Raises ``LookupError`` when no model files can be found."""
+        if self._kokoro is None:
+            from voices.kokoro import KokoroSynthesizer
+            from voices.models import resolve_kokoro
+            from voices.phrase_cache import PhraseCache
+
+            s = self.settings
+            found = resolve_kokoro(
+                data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices, prepare=False
+            )
+            cache = (
+                PhraseCache(s.data_dir / "cache" / "phrases", max_bytes=s.phrase_cache_mb << 20)
+                if s.phrase_cache_mb
+                else None
+            )
+            self._kokoro = KokoroSynthesizer(
+                lambda: resolve_kokoro(
+                    data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices
+                ),
+                model_id=found.model_id,
+                voice=s.kokoro_voice,
+                speed=s.kokoro_speed,
+                threads=s.kokoro_threads,
+                memory_arena=s.kokoro_memory_arena,
+                cache=cache,
+            )
+        return self._kokoro
+
+    def kokoro_files(self) -> str:
+        """Where the Kokoro model and voices come from, and why (for ``intrvuer doctor``)."""
+        from voices.models import resolve_kokoro
+
+        s = self.settings
+        try:
+            found = resolve_kokoro(
+                data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices, prepare=False
+            )
+        except LookupError as missing:
+            return f"none: {missing}"
+        return found.describe()
 
     def interviewer(self) -> FallbackInterviewer:
         """A fallback chain for one session (it remembers which link answered last)."""
@@ -137,6 +199,12 @@ class ConfiguredProviders:
             if close is not None:
                 await close()
         self._llms = None
+        if self._kokoro is not None:
+            await self._kokoro.aclose()
+            self._kokoro = None
+        if self._lag_probe is not None:
+            await self._lag_probe.stop()
+            self._lag_probe = None
 
     def _build_llms(self) -> list[Interviewer]:
         s = self.settings
@@ -169,7 +237,22 @@ class ConfiguredProviders:
     def for_interview(
         self, interview: Interview
     ) -> tuple[SpeechRecognizer, SpeechSynthesizer, Interviewer]:
-        return self.recognizer(), self.synthesizer(), self.interviewer()
+        recognizer, synthesizer, interviewer = (
+            self.recognizer(),
+            self.synthesizer(),
+            self.interviewer(),
+        )
+        if self.settings.loop_lag_probe_ms and self._lag_probe is None:
+            self._lag_probe = LoopLagProbe(self.settings.loop_lag_probe_ms / 1000)
+        if self._kokoro is not None and synthesizer is self._kokoro:
+            self._kokoro.warm()
+            if self.settings.phrase_cache_prepare:
+                # Only the offline interviewer's words are known ahead of time.
+                texts = list(FIXED_PHRASES)
+                if interviewer.chain[0].name == "offline":
+                    texts += offline_phrases(interview)
+                self._kokoro.prepare(texts, voice=interview.voice)
+        return recognizer, synthesizer, interviewer
 
     def describe(self) -> dict[str, str]:
         stt, stt_why = self.recognizer_choice()
@@ -178,8 +261,77 @@ class ConfiguredProviders:
         return {
             "speech recognition": f"{stt} ({stt_why})",
             "speech synthesis": f"{tts} ({tts_why})",
+            **({"kokoro model": self.kokoro_files()} if tts == "kokoro" else {}),
             "interviewer": " → ".join(llms),
         }
+
+
+def offline_phrases(interview: Interview, first_name: str | None = None) -> list[str]:
+    """The chunks the offline interviewer's replies will be spoken in, as the session's
+    chunker cuts them: the greeting, every planned question after each acknowledgement,
+    the follow-ups and the closings."""
+    interviewer = OfflineInterviewer()
+    plan = tuple(interview.questions)
+    instructions: list[Instruction] = [Instruction("follow_up", hint=h) for h in FOLLOW_UP_HINTS]
+    for number, question in enumerate(plan, start=1):
+        action: Action = "greet" if number == 1 else "next_question"
+        instructions.append(Instruction(action, question=question, question_number=number))
+    instructions.append(Instruction("close"))
+    chunks: list[str] = []
+    for instruction in instructions:
+        # The acknowledgement depends on how many answers came before: try each.
+        for answered in range(4 if instruction.action != "greet" else 1):
+            context = InterviewContext(
+                kind=interview.kind,
+                candidate_first_name=first_name,
+                background="",
+                plan=plan,
+                history=tuple(Message("candidate", "") for _ in range(answered)),
+                instruction=instruction,
+            )
+            chunker = SpeechChunker()
+            chunks += chunker.push(interviewer.reply_text(context) + " ")
+            chunks += chunker.flush()
+    return list(dict.fromkeys(chunks))
+
+
+class LoopLagProbe:
+    """Measures how late the event loop wakes a sleeper (``LOOP_LAG_PROBE_MS``) and logs
+    its p50/p99/max every 5 s: a blocked loop shows up as lag."""
+
+    def __init__(self, interval_s: float, report_s: float = 5.0) -> None:
+        self.interval_s = interval_s
+        self.report_s = report_s
+        self.samples: deque[float] = deque(maxlen=100_000)
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-lag-probe")
+
+    async def _run(self) -> None:
+        window: list[float] = []
+        reported = time.monotonic()
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(self.interval_s)
+            lag_ms = max(0.0, (time.monotonic() - before - self.interval_s) * 1000)
+            self.samples.append(lag_ms)
+            window.append(lag_ms)
+            if time.monotonic() - reported >= self.report_s and len(window) >= 2:
+                cuts = statistics.quantiles(window, n=100)
+                log.info(
+                    "event loop lag",
+                    extra={
+                        "lag_p50_ms": round(cuts[49], 2),
+                        "lag_p99_ms": round(cuts[98], 2),
+                        "lag_max_ms": round(max(window), 2),
+                        "samples": len(window),
+                    },
+                )
+                window = []
+                reported = time.monotonic()
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 def document_parser(settings: Settings) -> DocumentParser:

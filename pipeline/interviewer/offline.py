@@ -16,6 +16,10 @@ _FOLLOW_UPS = {
     "the result": "What was the result in the end?",
     "how they measured it": "How did you measure that? Any numbers you can share?",
 }
+_MORE = "Could you tell me a bit more?"
+# Short phrases any interview may need; synthesized ahead of time so they play at once.
+FIXED_PHRASES = (*_ACKNOWLEDGEMENTS, *_FOLLOW_UPS.values(), _MORE, "Take your time.")
+FOLLOW_UP_HINTS = (*_FOLLOW_UPS, None)
 
 
 class OfflineInterviewer:
@@ -40,7 +44,7 @@ class OfflineInterviewer:
         if instruction.action == "resume":
             return f"Welcome back{name}. Let's pick up where we left off. {question}"
         if instruction.action == "follow_up":
-            return _FOLLOW_UPS.get(instruction.hint or "", "Could you tell me a bit more?")
+            return _FOLLOW_UPS.get(instruction.hint or "", _MORE)
         if instruction.action == "next_question":
             return f"{ack} {question}"
         return (
