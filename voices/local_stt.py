@@ -126,6 +126,7 @@ def fetch_whisper_model(name: str, dest: Path, *, endpoint: str | None = None) -
     """Download the CTranslate2 Whisper model ``name`` ("tiny.en", "base.en", or a Hub
     repository id) into ``dest`` and return its directory. ``endpoint`` is the Hub's base
     URL (``HF_ENDPOINT`` when not given). Raises ``ModelFetchError`` with a reason."""
+    import httpx
     from faster_whisper.utils import _MODELS
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
@@ -148,7 +149,7 @@ def fetch_whisper_model(name: str, dest: Path, *, endpoint: str | None = None) -
                 "vocabulary.*",
             ],
         )
-    except (OSError, HfHubHTTPError, LocalEntryNotFoundError) as error:
+    except (OSError, httpx.HTTPError, HfHubHTTPError, LocalEntryNotFoundError) as error:
         where = endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
         raise ModelFetchError(
             f"could not download Whisper model {name!r} from {where}: "

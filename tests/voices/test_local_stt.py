@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.voices.fake_hub import running_hub
 from tests.voices.spoken import (
     ESPEAK_RATE,
     RATE,
@@ -350,6 +351,38 @@ def test_fetching_from_an_unreachable_hub_says_so(tmp_path: Path) -> None:
         fetch_whisper_model("tiny.en", tmp_path / "whisper", endpoint="http://127.0.0.1:9")
     with pytest.raises(ModelFetchError, match="unknown Whisper model"):
         fetch_whisper_model("enormous", tmp_path / "whisper")
+
+
+def test_a_model_is_fetched_from_the_hub_into_the_data_directory(tmp_path: Path) -> None:
+    files = {
+        "config.json": b"{}",
+        "model.bin": b"weights" * 100,
+        "tokenizer.json": b"{}",
+        "vocabulary.txt": b"a\nb\n",
+        "README.md": b"not a model file",
+    }
+    dest = fetched_whisper_dir(tmp_path, "tiny.en")
+    with running_hub(files) as hub:
+        folder = fetch_whisper_model("tiny.en", dest, endpoint=hub.url)
+    assert folder == dest
+    assert (dest / "model.bin").read_bytes() == files["model.bin"]
+    assert not (dest / "README.md").exists()  # only what faster-whisper loads
+    assert "GET /api/models/Systran/faster-whisper-tiny.en/revision/main" in hub.requests
+    assert resolve_whisper_model("tiny.en", tmp_path) == (
+        str(dest),
+        "WHISPER_MODEL, fetched into the data directory",
+    )
+
+
+def test_a_file_missing_on_the_hub_is_a_clear_error(tmp_path: Path) -> None:
+    files = {"config.json": b"{}", "model.bin": b"w"}
+    with (
+        running_hub(files, missing={"model.bin"}) as hub,
+        pytest.raises(
+            ModelFetchError, match=f"could not download Whisper model 'base.en' from {hub.url}"
+        ),
+    ):
+        fetch_whisper_model("base.en", tmp_path / "whisper", endpoint=hub.url)
 
 
 async def test_a_model_that_cannot_load_fails_open() -> None:
