@@ -203,6 +203,34 @@ async def _purge(dry_run: bool) -> int:
     return 0
 
 
+def cmd_models_fetch(args: argparse.Namespace) -> int:
+    """``intrvuer models fetch kokoro|whisper``: download into the data directory."""
+    settings = _load_settings()
+    if args.which == "kokoro":
+        from voices.models import DownloadError, fetch_kokoro
+
+        try:
+            found = fetch_kokoro(
+                settings.data_dir, base_url=settings.kokoro_download_url, variant=args.variant
+            )
+        except DownloadError as error:
+            print(f"intrvuer: {error}", file=sys.stderr)
+            return 1
+        print(f"kokoro model: {found.model}")
+        print(f"kokoro voices: {found.voices}")
+        return 0
+    from voices.local_stt import ModelFetchError, fetch_whisper_model, fetched_whisper_dir
+
+    try:
+        folder = fetch_whisper_model(args.name, fetched_whisper_dir(settings.data_dir, args.name))
+    except ModelFetchError as error:
+        print(f"intrvuer: {error}", file=sys.stderr)
+        return 1
+    print(f"whisper model: {folder}")
+    print(f"use it with WHISPER_MODEL={args.name}")
+    return 0
+
+
 def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(coro_factory())
@@ -229,7 +257,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     rotate.add_argument("--dry-run", action="store_true", help="count, change nothing")
     purge = commands.add_parser("purge", help="delete what is past its retention period")
     purge.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    models = commands.add_parser("models", help="model files of the local voices")
+    models_commands = models.add_subparsers(dest="models_command", required=True)
+    fetch = models_commands.add_parser(
+        "fetch", help="download model files into the data directory (resumable, checked)"
+    )
+    fetch.add_argument("which", choices=["kokoro", "whisper"])
+    fetch.add_argument(
+        "--variant", choices=["int8", "fp32"], default="int8", help="Kokoro model (int8)"
+    )
+    fetch.add_argument("--name", default="tiny.en", help="Whisper model name (tiny.en)")
     args = parser.parse_args(argv)
+    if args.command == "models":
+        return cmd_models_fetch(args)
     if args.command == "keys":
         if args.keys_command == "generate":
             from storage.crypto import FieldCipher
