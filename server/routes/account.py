@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 from pydantic import BaseModel, Field
@@ -37,6 +37,7 @@ class AuditEventOut(BaseModel):
     target_id: str | None
     ip: str | None
     user_agent: str | None
+    details: dict[str, Any]
     created_at: datetime
 
     @classmethod
@@ -47,6 +48,7 @@ class AuditEventOut(BaseModel):
             target_id=event.target_id,
             ip=event.ip,
             user_agent=event.user_agent,
+            details=event.details,
             created_at=event.created_at,
         )
 
