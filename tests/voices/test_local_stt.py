@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pipeline.interviewer.offline import OfflineInterviewer
+from pipeline.session import Session, SessionConfig
+from pipeline.turns import TurnPolicy
+from tests.pipeline.test_session import Harness, interview, run_session
 from tests.voices.fake_hub import running_hub
 from tests.voices.spoken import (
     ESPEAK_RATE,
@@ -23,6 +27,7 @@ from tests.voices.spoken import (
     voiced_span,
     word_error_rate,
 )
+from voices.fakes import ToneSynthesizer
 from voices.local_stt import (
     LocalRecognitionStream,
     LocalRecognizer,
@@ -284,6 +289,46 @@ async def test_the_event_loop_stays_responsive_while_recognising(
 async def test_a_bad_input_rate_is_refused(engine: WhisperEngine) -> None:
     with pytest.raises(ValueError, match="too low"):
         await LocalRecognizer(engine).open(sample_rate=0)
+
+
+# Through the session engine ------------------------------------------------------
+
+
+def local_session(engine: WhisperEngine) -> Session:
+    return Session(
+        interview=interview(2),
+        recognizer=LocalRecognizer(engine),
+        synthesizer=ToneSynthesizer(seconds_per_char=0.001),
+        interviewer=OfflineInterviewer(),
+        candidate_first_name="Ada",
+        on_turn=lambda turn: None,
+        config=SessionConfig(
+            policy=TurnPolicy(patience_s=0.05, unfinished_patience_s=0.3, end_turn_final_wait_s=10)
+        ),
+    )
+
+
+async def test_a_spoken_answer_ends_the_turn_in_a_session(engine: WhisperEngine) -> None:
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        for piece in frames(speech(ANSWERS[1]) + silence(1.0)):
+            h.send(piece)
+        end = await h.wait_for("user_turn_end", 1)  # within 10 s
+        assert word_error_rate(ANSWERS[1], end["text"]) <= 0.25, end["text"]
+        # "I'm done" before the silence: finalize() hands over the words at once.
+        await h.wait_for("agent_turn_end", 2)
+        for piece in frames(speech(ANSWERS[0])):
+            h.send(piece)
+        h.send({"type": "end_turn"})
+        second = await h.wait_for("user_turn_end", 2)
+        assert word_error_rate(ANSWERS[0], second["text"]) <= 0.25, second["text"]
+        h.send({"type": "stop"})
+        await h.wait_for("interview_end")
+
+    harness, reason = await run_session(local_session(engine), body)
+    assert reason == "stopped"
+    assert not [e for e in harness.events if e["type"] == "error"]
 
 
 # The endpointer alone --------------------------------------------------------------
