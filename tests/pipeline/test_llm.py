@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from pipeline.interviewer.fallback import FallbackInterviewer
-from pipeline.interviewer.llm import MAX_TOKENS, ChatInterviewer
+from pipeline.interviewer.llm import MAX_TOKENS, ChatInterviewer, ChunkStream, StreamBroken
 from pipeline.interviewer.offline import OfflineInterviewer
 from pipeline.interviewer.types import (
     Action,
@@ -329,3 +329,74 @@ async def test_a_missing_sdk_names_the_package_to_install(
         ChatInterviewer.openai(api_key="k", base_url="http://x", model="m", timeout_s=1)
     with pytest.raises(ModuleNotFoundError, match="pip install groq"):
         ChatInterviewer.groq(api_key="k", base_url="http://x", model="m", timeout_s=1)
+
+
+class _Lines:
+    """The streamed HTTP response as the SDKs hand it over: lines of text, then close."""
+
+    def __init__(self, lines: list[str], fail_after: int | None = None) -> None:
+        self.lines = lines
+        self.fail_after = fail_after
+        self.closed = False
+
+    async def iter_lines(self) -> AsyncIterator[str]:
+        for index, line in enumerate(self.lines):
+            if index == self.fail_after:
+                raise OSError("connection reset")
+            yield line
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def _sse(*payloads: object) -> list[str]:
+    lines: list[str] = []
+    for payload in payloads:
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        lines += [f"data: {text}", ""]
+    return lines
+
+
+def _delta(text: str) -> dict[str, object]:
+    return {"choices": [{"index": 0, "delta": {"content": text}}]}
+
+
+async def _reply_of(response: _Lines) -> list[str]:
+    async def open_stream(messages: object) -> ChunkStream:
+        return ChunkStream(response)
+
+    interviewer = ChatInterviewer("raw", open_stream, errors=(StreamBroken,))
+    return [text async for text in interviewer.respond(context())]
+
+
+async def test_server_sent_events_are_read_per_the_format() -> None:
+    lines = [
+        ": keep-alive comment",
+        *_sse({"choices": [{"index": 0, "delta": {"role": "assistant"}}]}),
+        "event: message",
+        'data: {"choices": [{"index": 0,',
+        'data:"delta": {"content": "Hello"}}]}',  # one event split over two data lines
+        "",
+        "",
+        *_sse(_delta(" there."), {"choices": [], "usage": {"total_tokens": 3}}, "[DONE]"),
+        *_sse(_delta(" never read")),
+    ]
+    response = _Lines(lines)
+    assert await _reply_of(response) == ["Hello", " there."]
+    assert response.closed
+
+
+async def test_an_error_inside_the_stream_fails_the_reply_without_its_message() -> None:
+    secret = "echo of the prompt: jane@example.com"
+    lines = _sse(_delta("Hi"), {"error": {"message": secret, "type": "server_error"}})
+    with pytest.raises(InterviewerError) as raised:
+        await _reply_of(_Lines(lines))
+    assert "server_error" in str(raised.value)
+    assert secret not in str(raised.value)
+
+
+async def test_a_transport_failure_mid_stream_is_an_interviewer_error() -> None:
+    response = _Lines(_sse(_delta("Hi"), _delta(" there")), fail_after=2)
+    with pytest.raises(InterviewerError, match="StreamBroken.*mid-reply"):
+        await _reply_of(response)
+    assert response.closed
