@@ -278,7 +278,7 @@ def download(
                 bar = make_progress(target.name, total)
                 bar.update(have)
                 with partial.open("ab" if have else "wb") as out:
-                    for block in response.iter_bytes(BLOCK):
+                    for block in response.iter_bytes():  # as it arrives: a cut keeps it
                         out.write(block)
                         have += len(block)
                         bar.update(have)
