@@ -1,0 +1,183 @@
+// The app shell: theme, session start-up, hash routing, sign-in and sign-up.
+import * as api from "./api.js";
+import { errorBox, field, h, navigate, render, toast } from "./ui.js";
+import { dashboardPage } from "./dashboard.js";
+import { jobsPage, resumesPage } from "./documents.js";
+import { newInterviewPage, reportPage } from "./interviews.js";
+import { roomPage } from "./room.js";
+import { quizzesPage } from "./quizzes.js";
+import { accountPage } from "./account.js";
+
+const ROUTES = [
+  [/^\/signin$/, signInPage, false],
+  [/^\/signup$/, signUpPage, false],
+  [/^\/dashboard$/, dashboardPage, true],
+  [/^\/resumes$/, resumesPage, true],
+  [/^\/jobs$/, jobsPage, true],
+  [/^\/interviews\/new$/, newInterviewPage, true],
+  [/^\/interviews\/([\w-]+)\/room$/, roomPage, true],
+  [/^\/interviews\/([\w-]+)\/report$/, reportPage, true],
+  [/^\/quizzes$/, quizzesPage, true],
+  [/^\/account$/, accountPage, true],
+];
+
+let user = null;
+let leavePage = null;
+
+function setupTheme() {
+  const select = document.getElementById("theme");
+  select.value = document.documentElement.dataset.theme || "system";
+  select.addEventListener("change", () => {
+    document.documentElement.dataset.theme = select.value;
+    try { localStorage.setItem("intrvuer.theme", select.value); } catch (e) { /* disabled */ }
+  });
+}
+
+function updateNav(path) {
+  document.getElementById("nav").hidden = !user;
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (link.getAttribute("href") === `#${path}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+async function route() {
+  const [path, search] = (location.hash.replace(/^#/, "") || "/").split("?");
+  if (leavePage) {
+    const leave = leavePage;
+    leavePage = null;
+    await leave();
+  }
+  if (path === "/") {
+    navigate(user ? "/dashboard" : "/signin");
+    return;
+  }
+  for (const [pattern, page, needsUser] of ROUTES) {
+    const match = path.match(pattern);
+    if (!match) continue;
+    if (needsUser && !user) {
+      navigate("/signin");
+      return;
+    }
+    updateNav(path);
+    try {
+      const cleanup = await page(...match.slice(1), { user, query: new URLSearchParams(search || "") });
+      if (typeof cleanup === "function") leavePage = cleanup;
+    } catch (error) {
+      if (error instanceof api.ApiError && error.status === 401) {
+        user = null;
+        navigate("/signin");
+        return;
+      }
+      render(h("h1", {}, "Something went wrong"), h("p", { class: "error", role: "alert" }, error.message));
+    }
+    return;
+  }
+  render(h("h1", {}, "Not found"), h("p", {}, "No such page. "), h("a", { href: "#/" }, "Go home"));
+}
+
+function signInPage() {
+  const email = h("input", { type: "email", name: "email", autocomplete: "email", required: true });
+  const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
+  const error = errorBox("signin-error");
+  const providers = h("div", { class: "actions", id: "oauth-providers" });
+  const form = h("form", { class: "card narrow", "aria-labelledby": "signin-title" },
+    h("h1", { id: "signin-title" }, "Sign in"),
+    field("E-mail", email),
+    field("Password", password),
+    error,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Sign in")),
+    providers,
+    h("p", {}, "New here? ", h("a", { href: "#/signup" }, "Create an account")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    try {
+      user = await api.signIn({ email: email.value, password: password.value });
+      navigate("/dashboard");
+    } catch (failure) {
+      error.textContent = failure.message;
+    }
+  });
+  render(form);
+  loadProviders(providers);
+}
+
+async function loadProviders(container) {
+  try {
+    const response = await fetch("/v1/auth/oauth/providers");
+    if (!response.ok) return;
+    const { providers } = await response.json();
+    for (const provider of providers) {
+      const label = provider.name === "github" ? "GitHub" : provider.name === "google" ? "Google" : provider.name;
+      container.append(h("a", {
+        class: "button secondary",
+        href: `${provider.start_url}?redirect_to=%2F`,
+      }, `Sign in with ${label}`));
+    }
+  } catch (e) { /* no providers */ }
+}
+
+function signUpPage() {
+  const name = h("input", { type: "text", name: "name", autocomplete: "name", required: true, maxlength: 100 });
+  const email = h("input", { type: "email", name: "email", autocomplete: "email", required: true });
+  const password = h("input", {
+    type: "password", name: "password", autocomplete: "new-password", required: true, minlength: 10,
+  });
+  const age = h("input", { type: "checkbox", id: "confirm-age", name: "confirm_age_16", required: true });
+  const error = errorBox("signup-error");
+  const form = h("form", { class: "card narrow", "aria-labelledby": "signup-title" },
+    h("h1", { id: "signup-title" }, "Create your account"),
+    field("Name", name),
+    field("E-mail", email),
+    field("Password", password, "At least 10 characters."),
+    h("div", { class: "check" }, age, h("label", { for: "confirm-age" }, "I am at least 16 years old.")),
+    h("p", { class: "muted" }, "By creating an account you accept the ",
+      h("a", { href: "/privacy.html" }, "privacy policy"), "."),
+    error,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Create account")),
+    h("p", {}, "Have an account? ", h("a", { href: "#/signin" }, "Sign in")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    try {
+      user = await api.signUp({
+        name: name.value, email: email.value, password: password.value, confirm_age_16: age.checked,
+      });
+      toast("Welcome to Intrvuer.");
+      navigate("/dashboard");
+    } catch (failure) {
+      error.textContent = failure.message;
+    }
+  });
+  render(form);
+}
+
+async function finishOAuth() {
+  // The provider's callback put tokens in the fragment: keep the refresh token only as a
+  // cookie, then wipe the fragment from the address bar and history.
+  const params = new URLSearchParams(location.hash.replace(/^#\/oauth[?&]?/, "").replace(/^#/, ""));
+  const refreshToken = params.get("refresh_token");
+  history.replaceState(null, "", "/#/");
+  if (params.get("error")) toast("Sign-in was cancelled.");
+  if (refreshToken) user = await api.adoptRefreshToken(refreshToken);
+}
+
+async function start() {
+  setupTheme();
+  api.onSessionChange((changed) => {
+    user = changed;
+    document.getElementById("nav").hidden = !user;
+  });
+  if (/^#\/oauth|access_token=|error=/.test(location.hash)) {
+    try { await finishOAuth(); } catch (e) { toast(e.message); }
+  }
+  if (!user && api.hasSession()) user = await api.refresh();
+  window.addEventListener("hashchange", route);
+  await route();
+  document.body.dataset.ready = "true";
+}
+
+start();
