@@ -16,9 +16,19 @@ from server.services import Services
 from server.settings import Settings
 from storage.types import InterviewTurn
 from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
+from tests.live_client import live
 from tests.polling import eventually
-from tests.server.test_auth import bearer, register
 from tests.server.coaching_data import ANSWERS, JOB_TEXT, llm_feedback
+from tests.server.test_auth import bearer, register
+from tests.server.test_live import ANSWER as LIVE_ANSWER
+from tests.server.test_live import (
+    FakeProviders,
+    http,  # noqa: F401 - fixtures
+    live_server,  # noqa: F401
+    new_interview,
+    providers,  # noqa: F401
+    ticket_url,
+)
 from tests.serving import RunningServer, run_server
 
 
@@ -209,8 +219,8 @@ async def llm_server(settings: Settings, fake_llm: FakeOpenAI) -> AsyncIterator[
 
 @pytest.fixture
 async def llm_client(llm_server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=llm_server.url, timeout=10) as http:
-        yield http
+    async with httpx.AsyncClient(base_url=llm_server.url, timeout=10) as llm_http:
+        yield llm_http
 
 
 async def test_with_an_llm_the_scores_are_its_validated_answer(
@@ -235,3 +245,29 @@ async def test_with_an_llm_the_scores_are_its_validated_answer(
     assert body["status"] == "ready"
     assert (body["source"], body["model"]) == ("heuristic", None)
     assert all(a["source"] == "heuristic" for a in body["feedback"]["answers"])
+
+
+# After a real live interview ----------------------------------------------------------------
+
+
+async def test_feedback_is_scored_when_a_live_interview_ends(
+    live_server: RunningServer,  # noqa: F811
+    http: httpx.AsyncClient,  # noqa: F811
+    providers: FakeProviders,  # noqa: F811
+) -> None:
+    token, iid = await new_interview(http, "live@example.org", count=2)
+    url = await ticket_url(http, live_server, token, iid)
+    async with live(url) as client:
+        await client.send({"type": "start"})
+        await client.wait_for("ready")
+        for number in range(1, 3):
+            await client.wait_for("agent_turn_end", number)
+            await client.send(b"\x00\x00" * 320)
+            providers.recognizers[-1].stream.say(LIVE_ANSWER)
+            await client.wait_for("user_turn_end", number)
+        assert (await client.wait_for("interview_end"))["reason"] == "completed"
+    body = await feedback_when_done(http, bearer(token), iid)
+    assert body["status"] == "ready" and body["source"] == "heuristic"
+    assert [a["turn"] for a in body["feedback"]["answers"]] == [1, 2]
+    quotes = [q for a in body["feedback"]["answers"] for s in a["scores"] for q in s["quotes"]]
+    assert quotes and all(q.lower() in LIVE_ANSWER.lower() for q in quotes)
