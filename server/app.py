@@ -35,6 +35,7 @@ from server.routes import (
     reports,
     resumes,
 )
+from server.sentry import init_sentry
 from server.services import Services, open_services
 from server.settings import Settings
 
@@ -94,6 +95,7 @@ def create_app(
     """Build the application. Tests may supply already-open ``services``, or their own
     speech and interviewer ``providers``."""
     settings = settings or (services.settings if services else Settings())
+    init_sentry(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
