@@ -228,10 +228,32 @@ async def test_candidate_journey(
         await page.get_by_role("link", name="Open the report").click()
         await page.get_by_role("heading", name="Interview report").wait_for()
         await page.get_by_text("forty percent").first.wait_for()
+        # Feedback is made in the background; the page polls until it is ready.
+        await page.get_by_role("heading", name="Answer by answer").wait_for(timeout=30000)
+        assert await page.locator(".scores blockquote").count() > 0
+        assert await page.locator(".coverage tbody tr").count() > 0
+        assert await page.locator(".delivery dl").count() == 1
         await page.emulate_media(media="print")
         await artifacts.shot(page, "report-print", full_page=True)
         await page.emulate_media(media="screen")
         await artifacts.shot(page, "report", full_page=True)
+
+        # Progress charts on the dashboard, then a quiz on the job.
+        await page.get_by_role("link", name="Dashboard").click()
+        await page.locator("svg.chart[aria-label^='Rubric scores']").wait_for()
+        await artifacts.shot(page, "dashboard-progress", full_page=True)
+        await page.get_by_role("link", name="Quizzes").click()
+        await page.get_by_label("Questions").fill("2")
+        await page.get_by_role("button", name="Make a quiz").click()
+        await page.get_by_role("heading", name="Quiz", exact=True).wait_for()
+        for radio in await page.locator("#quiz-area fieldset").all():
+            await radio.get_by_role("radio").first.check()
+        for text in await page.locator("#quiz-area textarea").all():
+            await text.fill("I would measure it and mentor engineers on Python and PostgreSQL.")
+        await page.get_by_role("button", name="Check my answers").click()
+        await page.locator("#quiz-results", has_text="Score:").wait_for()
+        await assert_controls_labelled(page)
+        await artifacts.shot(page, "quiz", full_page=True)
 
         # Data & Privacy: export a ZIP, then delete the account.
         await page.get_by_role("link", name="Account").click()

@@ -34,36 +34,35 @@ function interviewTable(list) {
         : h("a", { href: `#/interviews/${item.id}/room` }, "Room")))))));
 }
 
-/** Time series found in the progress report: arrays of dated points with numbers. */
-export function seriesOf(progress) {
-  const charts = [];
-  const visit = (value, name) => {
-    if (Array.isArray(value) && value.length && value.every((p) => p && typeof p === "object")) {
-      const dateKey = Object.keys(value[0]).find((k) => /(_at|date|time|day)$/.test(k));
-      if (dateKey) {
-        const numeric = Object.keys(value[0]).filter((k) => k !== dateKey && value.some((p) => typeof p[k] === "number"));
-        if (numeric.length) {
-          charts.push({
-            title: name.replace(/_/g, " "),
-            labels: value.map((p) => String(p[dateKey]).slice(5, 10)),
-            series: numeric.slice(0, 4).map((k) => ({ label: k.replace(/_/g, " "), values: value.map((p) => p[k] ?? null) })),
-          });
-          return;
-        }
-      }
-      value.forEach((item, i) => visit(item, `${name} ${item.name || item.competency || i + 1}`));
-    } else if (value && typeof value === "object") {
-      for (const [key, inner] of Object.entries(value)) visit(inner, name ? `${name} ${key}` : key);
-    }
-  };
-  visit(progress, "");
-  return charts;
+/** One chart per family of series ({name: [[when, value], ...]}), on shared dates. */
+function seriesChart(title, families, { min, max } = {}) {
+  const entries = Object.entries(families || {}).filter(([, points]) => points.length);
+  if (!entries.length) return null;
+  const dates = [...new Set(entries.flatMap(([, points]) => points.map(([at]) => at)))].sort();
+  return lineChart({
+    title,
+    min,
+    max,
+    labels: dates.map((at) => new Date(at).toLocaleDateString(undefined, { month: "short", day: "numeric" })),
+    series: entries.slice(0, 4).map(([name, points]) => {
+      const byDate = new Map(points.map(([at, value]) => [at, value]));
+      return { label: name.replace(/_/g, " "), values: dates.map((at) => byDate.get(at) ?? null) };
+    }),
+  });
 }
 
 function progressCharts(progress, interviews) {
-  const charts = progress ? seriesOf(progress) : [];
-  if (charts.length) return h("div", { class: "grid" }, charts.slice(0, 6).map((chart) => lineChart(chart)));
-  // Without a progress report, chart what every server has: interviews per week.
+  if (progress && progress.interviews.length) {
+    const delivery = progress.delivery || {};
+    const quizzes = progress.quizzes || [];
+    return h("div", { class: "grid" },
+      seriesChart("Rubric scores over time (1–5)", progress.criteria, { min: 1, max: 5 }),
+      seriesChart("Scores per competency (1–5)", progress.competencies, { min: 1, max: 5 }),
+      seriesChart("Speaking pace (words per minute)", { words_per_minute: delivery.words_per_minute || [] }),
+      seriesChart("Filler words per minute", { fillers_per_minute: delivery.fillers_per_minute || [] }),
+      quizzes.length ? seriesChart("Quiz scores (%)", { score: quizzes.map((q) => [q.at, Math.round(q.score * 100)]) }, { min: 0, max: 100 }) : null);
+  }
+  // Before any feedback: chart what every server has, interviews per week.
   const weeks = new Map();
   for (const item of [...interviews].reverse()) {
     const date = new Date(item.created_at);

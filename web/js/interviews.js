@@ -1,7 +1,7 @@
 // New interview (resume, job, type, voice, length) and the interview report.
 import { api, optional } from "./api.js";
 import { barChart, lineChart } from "./charts.js";
-import { badge, errorBox, field, formatDate, h, navigate, notAvailable, render } from "./ui.js";
+import { badge, errorBox, field, formatDate, h, navigate, render } from "./ui.js";
 
 const VOICES = [["default", "Default voice"]];
 
@@ -51,87 +51,139 @@ export async function newInterviewPage(ctx) {
   render(form);
 }
 
-/** Scores in whatever shape the report gives: a list, or a map of criterion → score. */
-function scoreRows(scores) {
-  if (!scores) return [];
-  const rows = Array.isArray(scores)
-    ? scores
-    : Object.entries(scores).map(([name, value]) => (typeof value === "object" ? { name, ...value } : { name, score: value }));
-  return rows.map((row) => ({
-    name: row.name || row.criterion || row.rubric || row.competency || "score",
-    score: row.score ?? row.value,
-    quotes: [].concat(row.evidence || row.quotes || row.quote || []).map((q) => (typeof q === "string" ? q : q.text || q.quote || "")),
-    why: row.rationale || row.explanation || "",
-  }));
+const POLL_MS = 1000;
+const POLL_LIMIT = 60;
+
+function label(name) {
+  const text = String(name).replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function number(value, digits = 1) {
+  return typeof value === "number" ? String(Math.round(value * 10 ** digits) / 10 ** digits) : "—";
 }
 
 export async function reportPage(interviewId) {
-  const [detail, report] = await Promise.all([
-    api(`/v1/interviews/${interviewId}`),
-    optional(`/v1/interviews/${interviewId}/report`),
-  ]);
-  const feedback = report ? report.feedback || report : null;
-  const scores = feedback ? scoreRows(feedback.scores || feedback.rubric) : [];
-  const coverage = feedback ? feedback.coverage || feedback.requirements_coverage || [] : [];
-  const delivery = feedback ? feedback.delivery || feedback.delivery_metrics || null : null;
+  const hasReport = await optional(`/v1/interviews/${interviewId}/report`);
+  let report = hasReport || { interview: await api(`/v1/interviews/${interviewId}`), feedback: null };
+  if (!report.turns) report.turns = report.interview.turns || [];
+  const page = h("div", { id: "report" });
+  render(page);
+  const draw = () => page.replaceChildren(...reportView(report, Boolean(hasReport)));
+  draw();
+  // Feedback is made in the background after the interview: poll until it is ready.
+  let stopped = false;
+  let polls = 0;
+  const pending = () => report.feedback && ["none", "pending", "scoring"].includes(report.feedback.status)
+    && report.interview.status === "completed";
+  const poll = async () => {
+    if (stopped || !pending() || polls++ >= POLL_LIMIT) return;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (stopped) return;
+    report = await api(`/v1/interviews/${interviewId}/report`);
+    draw();
+    await poll();
+  };
+  poll().catch(() => {});
+  return () => { stopped = true; };
+}
 
-  const turns = detail.turns || [];
+function reportView(report, available) {
+  const interview = report.interview;
+  const envelope = report.feedback;
+  const feedback = envelope && envelope.status === "ready" ? envelope.feedback : null;
+  const turns = report.turns || [];
   const latency = turns.filter((t) => t.metrics && Object.keys(t.metrics).length);
-  render(
+  let status = "Feedback is not available on this server yet.";
+  if (available && !feedback) {
+    status = envelope && envelope.status === "failed"
+      ? "Feedback could not be made for this interview."
+      : interview.status === "completed" ? "Feedback is being prepared…" : "Feedback is made once the interview ends.";
+  }
+  return [
     h("h1", {}, "Interview report"),
-    h("p", { class: "muted" }, `${detail.type} interview · ${formatDate(detail.created_at)} · `, badge(detail.status)),
+    h("p", { class: "muted" }, `${label(interview.type)} interview · ${formatDate(interview.created_at)} · `, badge(interview.status)),
     h("div", { class: "actions no-print" },
-      h("button", { type: "button", onclick: () => window.print() }, "Print or save as PDF"),
+      h("button", { type: "button", id: "print-report", onclick: () => window.print() }, "Print or save as PDF"),
       h("a", { class: "button secondary", href: "#/quizzes" }, "Practise with a quiz")),
-    h("section", { class: "card", "aria-labelledby": "scores-title" },
-      h("h2", { id: "scores-title" }, "Scores"),
-      !report ? notAvailable("Feedback") : scores.length
-        ? h("ul", { class: "plain scores" }, scores.map((row) => h("li", {},
-            h("strong", {}, `${row.name.replace(/_/g, " ")}: `), row.score != null ? `${row.score} / 5` : "not scored",
-            row.why ? h("p", {}, row.why) : null,
-            row.quotes.filter(Boolean).map((quote) => h("blockquote", {}, `“${quote}”`)))))
-        : h("p", { class: "muted" }, "No scores yet."),
-      feedback && feedback.source ? h("p", { class: "muted" }, `Source: ${feedback.source}`) : null),
-    h("section", { class: "card coverage", "aria-labelledby": "coverage-title" },
-      h("h2", { id: "coverage-title" }, "Job requirements coverage"),
-      coverage.length ? h("div", { class: "table-wrap" }, h("table", {},
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Requirement"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Evidence"))),
-        h("tbody", {}, coverage.map((item) => h("tr", {},
-          h("td", {}, item.requirement || item.name || ""),
-          h("td", { class: "status" }, badge(item.status || "missing")),
-          h("td", {}, item.quote ? h("blockquote", {}, `“${item.quote}”`) : "—"))))))
-        : h("p", { class: "muted" }, report ? "No job requirements to cover." : "Coverage is not available on this server yet.")),
+    feedback ? null : h("p", { class: "muted", id: "feedback-status", role: "status" }, status),
+    feedback ? overallSection(feedback, envelope) : null,
+    feedback ? answersSection(feedback) : null,
+    feedback ? coverageSection(feedback.coverage || []) : null,
     h("section", { class: "card", "aria-labelledby": "delivery-title" },
       h("h2", { id: "delivery-title" }, "Delivery"),
-      delivery ? deliveryCharts(delivery) : null,
+      feedback && feedback.delivery ? deliverySection(feedback.delivery) : null,
       latency.length ? lineChart({
         title: "Interviewer response time per turn (ms)",
         labels: latency.map((t) => `Q${t.turn}`),
         series: ["voice_to_voice_ms", "llm_first_token_ms", "tts_first_byte_ms"]
           .filter((key) => latency.some((t) => typeof t.metrics[key] === "number"))
           .map((key) => ({ label: key.replace(/_ms$/, "").replace(/_/g, " "), values: latency.map((t) => t.metrics[key] ?? null) })),
-      }) : null,
-      turns.length ? barChart({
-        title: "Words per answer",
-        items: turns.map((t) => ({ label: `Answer ${t.turn}`, value: t.answer ? t.answer.split(/\s+/).filter(Boolean).length : 0 })),
-      }) : h("p", { class: "muted" }, "No answers were recorded.")),
+      }) : null),
     h("section", { class: "card", "aria-labelledby": "transcript-title" },
       h("h2", { id: "transcript-title" }, "Transcript"),
       turns.length ? h("ol", { class: "transcript" }, turns.map((t) => h("li", {},
         h("p", {}, h("strong", {}, "Interviewer: "), t.question),
         h("p", {}, h("strong", {}, "You: "), t.answer || h("em", {}, "(no answer)")))))
         : h("p", { class: "muted" }, "Nothing was said yet.")),
-  );
+  ];
 }
 
-function deliveryCharts(delivery) {
-  const numbers = Object.entries(delivery).filter(([, v]) => typeof v === "number");
-  const words = delivery.most_used_words || delivery.top_words;
-  return h("div", {},
-    numbers.length ? h("dl", { class: "fields delivery" }, numbers.map(([k, v]) => [h("dt", {}, k.replace(/_/g, " ")), h("dd", {}, String(Math.round(v * 10) / 10))])) : null,
-    numbers.length ? barChart({ title: "Delivery metrics", items: numbers.map(([label, value]) => ({ label: label.replace(/_/g, " "), value })) }) : null,
-    Array.isArray(words) && words.length ? barChart({
-      title: "Most used words",
-      items: words.slice(0, 8).map((w) => (Array.isArray(w) ? { label: w[0], value: w[1] } : { label: w.word, value: w.count })),
-    }) : null);
+function overallSection(feedback, envelope) {
+  const scores = Object.entries(feedback.scores || {}).filter(([, v]) => typeof v === "number");
+  return h("section", { class: "card", "aria-labelledby": "scores-title" },
+    h("h2", { id: "scores-title" }, "Scores"),
+    h("p", { class: "muted" }, `Scored by ${envelope.source === "heuristic" ? "the offline scorer (heuristic)" : envelope.source}`,
+      envelope.prompt_version ? ` · rubric ${envelope.prompt_version}` : ""),
+    scores.length ? barChart({ title: "Average score per criterion (1–5)", items: scores.map(([name, value]) => ({ label: label(name), value })) }) : null,
+    (feedback.suggestions || []).length ? [h("h3", {}, "Suggestions"), h("ul", {}, feedback.suggestions.map((s) => h("li", {}, s)))] : null);
+}
+
+function answersSection(feedback) {
+  const answers = feedback.answers || [];
+  if (!answers.length) return null;
+  return h("section", { class: "card", "aria-labelledby": "answers-title" },
+    h("h2", { id: "answers-title" }, "Answer by answer"),
+    answers.map((answer) => h("article", { class: "answer-feedback" },
+      h("h3", {}, `Question ${answer.turn}: ${answer.question}`),
+      h("ul", { class: "plain scores" }, (answer.scores || []).map((score) => h("li", {},
+        h("strong", {}, `${label(score.criterion)}: ${score.score} / 5`),
+        score.reason ? h("p", {}, score.reason) : null,
+        (score.quotes || []).map((quote) => h("blockquote", {}, `“${quote}”`))))),
+      (answer.suggestions || []).length ? [h("h4", {}, "Try this"), h("ul", {}, answer.suggestions.map((s) => h("li", {}, s)))] : null,
+      (answer.stronger_answer_outline || []).length
+        ? [h("h4", {}, "A stronger answer"), h("ol", {}, answer.stronger_answer_outline.map((s) => h("li", {}, s)))] : null)));
+}
+
+function coverageSection(coverage) {
+  return h("section", { class: "card coverage", "aria-labelledby": "coverage-title" },
+    h("h2", { id: "coverage-title" }, "Job requirements coverage"),
+    coverage.length ? h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Requirement"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Evidence"))),
+      h("tbody", {}, coverage.map((item) => h("tr", {},
+        h("td", {}, item.requirement),
+        h("td", { class: "status" }, badge(item.status)),
+        h("td", {}, item.quote ? h("blockquote", {}, `“${item.quote}”`) : "—"))))))
+      : h("p", { class: "muted" }, "This interview had no job description to cover."));
+}
+
+function deliverySection(delivery) {
+  const facts = [
+    ["Words per minute", number(delivery.words_per_minute, 0) + (delivery.pace ? ` (${delivery.pace})` : "")],
+    ["Filler words per minute", number(delivery.fillers_per_minute)],
+    ["Pauses longer than 2 s", String(delivery.long_pause_count ?? 0)],
+    ["Your share of the talking", typeof delivery.talk_ratio === "number" ? `${Math.round(delivery.talk_ratio * 100)}%` : "—"],
+    ["Words spoken", String(delivery.words ?? 0)],
+  ];
+  const firstWord = (delivery.time_to_first_word_s || []);
+  const words = delivery.most_used_words || [];
+  return h("div", { class: "delivery" },
+    h("dl", { class: "fields" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    firstWord.some((v) => typeof v === "number") ? barChart({
+      title: "Time to first word after each question (s)",
+      items: firstWord.map((v, i) => ({ label: `Answer ${i + 1}`, value: v ?? 0 })), unit: " s",
+    }) : null,
+    words.length ? barChart({ title: "Most used words", items: words.slice(0, 8).map((w) => ({ label: w.word, value: w.count })) }) : null,
+    (delivery.job_terms_used || []).length ? h("p", {}, h("strong", {}, "Job terms you used: "), delivery.job_terms_used.join(", ")) : null,
+    (delivery.job_terms_missing || []).length ? h("p", {}, h("strong", {}, "Job terms you did not use: "), delivery.job_terms_missing.join(", ")) : null);
 }

@@ -39,7 +39,7 @@ export async function quizzesPage() {
       h("h2", { id: "quiz-list" }, "Your quizzes"),
       quizzes.length ? h("ul", { class: "plain" }, quizzes.map((quiz) => h("li", {},
         h("button", { type: "button", class: "secondary", onclick: async () => showQuiz(area, await api(`/v1/quizzes/${quiz.id}`)) },
-          `${quiz.questions ? quiz.questions.length : quiz.question_count || ""} questions · ${formatDate(quiz.created_at)}`))))
+          `${quiz.question_count} questions · ${formatDate(quiz.created_at)}`))))
         : h("p", { class: "muted" }, "No quizzes yet.")));
 }
 
@@ -55,12 +55,12 @@ function showQuiz(area, quiz) {
             h("label", { for: `${name}-${choice}` }, option)))),
         value: (form) => {
           const checked = form.querySelector(`input[name="${name}"]:checked`);
-          return { choice: checked ? Number(checked.value) : null };
+          return checked ? { index, choice: Number(checked.value) } : null;
         },
       };
     }
     const text = h("textarea", { rows: 3, maxlength: 5000 });
-    return { question, el: field(`${index + 1}. ${question.prompt}`, text), value: () => ({ text: text.value }) };
+    return { question, el: field(`${index + 1}. ${question.prompt}`, text), value: () => (text.value.trim() ? { index, text: text.value } : null) };
   });
   const results = h("div", { id: "quiz-results", "aria-live": "polite" });
   const error = errorBox("quiz-answer-error");
@@ -71,12 +71,14 @@ function showQuiz(area, quiz) {
     event.preventDefault();
     try {
       const graded = await api(`/v1/quizzes/${quiz.id}/answers`, {
-        method: "POST", body: { answers: inputs.map((input) => input.value(form)) },
+        method: "POST", body: { answers: inputs.map((input) => input.value(form)).filter(Boolean) },
       });
       const rows = graded.results || [];
       results.replaceChildren(
         h("p", {}, h("strong", {}, `Score: ${Math.round((graded.score ?? 0) * 100)}%`)),
-        h("ol", {}, rows.map((row) => h("li", {}, row.correct ? "Correct. " : "Not quite. ", row.explanation || ""))));
+        h("ol", {}, rows.map((row) => h("li", {},
+          h("strong", {}, row.correct ? "Correct. " : "Not quite. "), row.explanation || "",
+          row.key_points && row.key_points.length ? h("div", { class: "muted" }, `Key points: ${row.key_points.join("; ")}`) : null))));
     } catch (failure) {
       error.textContent = failure instanceof ApiError ? failure.message : String(failure);
     }
