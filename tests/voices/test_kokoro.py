@@ -1,0 +1,261 @@
+"""Kokoro synthesis with the real bundled model: intelligible speech (checked by the local
+Whisper), streaming by sentence, barge-in, the phrase cache, and a free event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.polling import eventually
+from voices.kokoro import KokoroSynthesisStream, KokoroSynthesizer, segments
+from voices.local_stt import bundled_whisper_model, shared_engine
+from voices.models import resolve_kokoro
+from voices.phrase_cache import PhraseCache
+from voices.text_normalize import normalize
+from voices.types import AudioChunk, SpeechError, SynthesisDone, SynthesisEvent
+
+QUESTIONS = [
+    "Tell me about a time you led a project under a tight deadline.",
+    "How did you handle a disagreement with a colleague about the design?",
+    "What was the result in the end?",
+]
+
+
+def make_synthesizer(data_dir: Path, cache_dir: Path | None = None) -> KokoroSynthesizer:
+    """A synthesizer on the bundled model (joined into ``data_dir``), caching phrases in
+    ``cache_dir`` when given."""
+    found = resolve_kokoro(data_dir=data_dir, prepare=False)
+    synthesizer = KokoroSynthesizer(
+        lambda: resolve_kokoro(data_dir=data_dir),
+        model_id=found.model_id,
+        threads=2,
+        cache=PhraseCache(cache_dir, max_bytes=50 << 20) if cache_dir else None,
+    )
+    synthesizer.warm()
+    return synthesizer
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kokoro-data")
+
+
+@pytest.fixture(scope="module")
+def kokoro(data_dir: Path) -> Iterator[KokoroSynthesizer]:
+    synthesizer = make_synthesizer(data_dir)
+    yield synthesizer
+    synthesizer.engine.close()
+
+
+async def collect(stream: KokoroSynthesisStream, flushes: int = 1) -> list[SynthesisEvent]:
+    """Events up to the ``flushes``-th SynthesisDone (or an error)."""
+    events: list[SynthesisEvent] = []
+    async with asyncio.timeout(120):
+        async for event in stream.events():
+            events.append(event)
+            if isinstance(event, SpeechError):
+                break
+            if isinstance(event, SynthesisDone):
+                flushes -= 1
+                if flushes == 0:
+                    break
+    return events
+
+
+def pcm_of(events: list[SynthesisEvent]) -> bytes:
+    return b"".join(e.pcm for e in events if isinstance(e, AudioChunk))
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z' ]", " ", normalize(text).lower().replace("-", " ")).split()
+
+
+def word_error_rate(reference: str, heard: str) -> float:
+    ref, hyp = words(reference), words(heard)
+    row = list(range(len(hyp) + 1))
+    for i, expected in enumerate(ref, start=1):
+        previous, row[0] = row[0], i
+        for j, got in enumerate(hyp, start=1):
+            previous, row[j] = (
+                row[j],
+                min(row[j] + 1, row[j - 1] + 1, previous + (expected != got)),
+            )
+    return row[-1] / max(1, len(ref))
+
+
+def test_segments_are_normalised_sentences() -> None:
+    assert segments("Thank you. In 2019 we grew 40%! Next?") == [
+        "Thank you.",
+        "In twenty nineteen we grew forty percent!",
+        "Next?",
+    ]
+    assert segments("  ") == []
+
+
+async def test_speech_is_intelligible_to_the_local_whisper(kokoro: KokoroSynthesizer) -> None:
+    stream = await kokoro.open(sample_rate=16000, voice="default")
+    whisper = shared_engine(str(bundled_whisper_model()), cpu_threads=2)
+    await whisper.load()
+    rates = []
+    try:
+        for question in QUESTIONS:
+            await stream.speak(question)
+            await stream.flush()
+            events = await collect(stream)
+            assert all(e.sample_rate == 16000 for e in events if isinstance(e, AudioChunk))
+            audio = np.frombuffer(pcm_of(events), dtype="<i2").astype(np.float32) / 32768
+            assert 1.0 < len(audio) / 16000 < 10.0
+            heard = (await whisper.submit(audio).future).text
+            rates.append(word_error_rate(question, heard))
+            assert rates[-1] <= 0.25, (question, heard)
+    finally:
+        await stream.close()
+    assert sum(rates) / len(rates) <= 0.2
+
+
+async def test_each_flush_ends_with_one_done_in_order(kokoro: KokoroSynthesizer) -> None:
+    stream = await kokoro.open(sample_rate=24000, voice="jm_kumo")
+    try:
+        await stream.speak("Got it, thanks.")
+        await stream.flush()
+        await stream.speak("Tell me more. What happened next?")
+        await stream.flush()
+        events = await collect(stream, flushes=2)
+        kinds = [type(e).__name__ for e in events]
+        assert kinds.count("SynthesisDone") == 2 and kinds[-1] == "SynthesisDone"
+        first_done = kinds.index("SynthesisDone")
+        assert "AudioChunk" in kinds[:first_done] and "AudioChunk" in kinds[first_done:]
+        # The second flush is two sentences: each is its own piece of audio.
+        assert kinds[first_done + 1 :].count("AudioChunk") >= 2
+    finally:
+        await stream.close()
+
+
+async def test_clear_drops_pending_speech_at_once(kokoro: KokoroSynthesizer) -> None:
+    stream = await kokoro.open(sample_rate=24000, voice="default")
+    try:
+        await stream.speak("This is the first sentence. " + "And this one goes on and on. " * 6)
+        await stream.flush()
+        async with asyncio.timeout(60):
+            async for event in stream.events():
+                if isinstance(event, AudioChunk):
+                    break  # the candidate cuts in during the first sentence's audio
+        cleared_at = time.monotonic()
+        await stream.clear()
+        await stream.speak("Sure.")
+        await stream.flush()
+        events = await collect(stream)
+        took = time.monotonic() - cleared_at
+        assert [type(e).__name__ for e in events].count("SynthesisDone") == 1
+        # Only "Sure." is heard: well under a second of audio, and none of the old text.
+        assert len(pcm_of(events)) / 2 / 24000 < 1.5
+        # The stopped inference does not hold the next reply back (a fresh sentence
+        # costs about a second on a loaded 2-core machine; the old text would be ~15 s).
+        assert took < 8, took
+        assert kokoro.engine.pending() == (0, 0)
+    finally:
+        await stream.close()
+
+
+async def test_the_event_loop_stays_free_while_synthesizing(kokoro: KokoroSynthesizer) -> None:
+    stream = await kokoro.open(sample_rate=16000, voice="default")
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        while not done.is_set():
+            before = time.monotonic()
+            await asyncio.sleep(0.005)
+            lags.append(time.monotonic() - before - 0.005)
+
+    task = asyncio.create_task(probe())
+    try:
+        await stream.speak(" ".join(QUESTIONS))
+        await stream.flush()
+        await collect(stream)
+    finally:
+        done.set()
+        await task
+        await stream.close()
+    assert len(lags) > 50
+    assert sorted(lags)[int(len(lags) * 0.99)] < 0.1, max(lags)
+
+
+async def test_prepared_phrases_are_cache_hits_on_a_second_run(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    first = make_synthesizer(data_dir, tmp_path)
+    phrases = ["Thank you.", "Could you walk me through one specific example of that?"]
+    try:
+        assert first.prepare(phrases) == 2
+        cache = first.cache
+        assert cache is not None
+        keys = [first.cache_key(p, "jm_kumo") for p in phrases]
+
+        async def cached() -> list[bool]:
+            return [cache.contains(k) for k in keys]
+
+        await eventually(cached, all, within=120)
+        assert first.prepare(phrases) == 0  # nothing left to prepare
+    finally:
+        await first.aclose()
+
+    second = make_synthesizer(data_dir, tmp_path)  # a new process starts like this
+    stream = await second.open(sample_rate=16000, voice="default")
+    try:
+        started = time.monotonic()
+        await stream.speak("Thank you.")
+        await stream.flush()
+        events = await collect(stream)
+        first_audio_s = time.monotonic() - started
+        assert stream.cache_hits == 1 and stream.synthesized == 0
+        assert isinstance(events[0], AudioChunk) and events[0].sample_rate == 16000
+        assert first_audio_s < 0.15, first_audio_s
+        assert second.engine.synthesized == 0
+    finally:
+        await second.aclose()
+
+
+async def test_live_speech_goes_before_preparation(data_dir: Path, tmp_path: Path) -> None:
+    synthesizer = make_synthesizer(data_dir, tmp_path)
+    try:
+        queued = synthesizer.prepare([f"Prepared sentence number {n}." for n in range(1, 9)])
+        assert queued == 8
+        stream = await synthesizer.open(sample_rate=24000, voice="default")
+        await stream.speak("Please go on.")
+        await stream.flush()
+        await collect(stream)
+        # The live sentence was served while most preparation still waited.
+        assert synthesizer.engine.pending()[1] >= 4
+        await stream.close()
+    finally:
+        await synthesizer.aclose()
+
+
+def test_damaged_cache_entries_are_ignored(tmp_path: Path) -> None:
+    cache = PhraseCache(tmp_path, max_bytes=1 << 20, memory_bytes=0)
+    key = PhraseCache.key(model_id="m", voice="v", speed=1.0, text="Hello.")
+    cache.put(key, b"\x01\x00" * 1000, 24000)
+    assert cache.get(key) == (b"\x01\x00" * 1000, 24000)
+    path = cache.path(key)
+    path.write_bytes(path.read_bytes()[:-10])  # a torn write
+    fresh = PhraseCache(tmp_path, max_bytes=1 << 20, memory_bytes=0)
+    assert fresh.get(key) is None
+    assert not path.exists()
+
+
+def test_the_cache_folder_stays_bounded(tmp_path: Path) -> None:
+    cache = PhraseCache(tmp_path, max_bytes=100_000, memory_bytes=0)
+    for n in range(30):
+        cache.put(
+            PhraseCache.key(model_id="m", voice="v", speed=1.0, text=str(n)), b"\0" * 10_000, 24000
+        )
+    total = sum(p.stat().st_size for p in tmp_path.glob("*/*.pcm"))
+    assert total <= 100_000
+    assert cache.get(PhraseCache.key(model_id="m", voice="v", speed=1.0, text="29")) is not None
