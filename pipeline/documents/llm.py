@@ -233,10 +233,18 @@ class SdkJsonChat:
     async def complete(
         self, messages: list[ChatMessage], *, schema_name: str, schema: dict[str, Any]
     ) -> str:
+        # The one place every JSON completion leaves through (documents, question plans,
+        # quizzes, feedback): whatever the caller did, no contact detail passes it.
+        outgoing = [
+            message
+            if message["role"] == "system"
+            else {**message, "content": redact(message["content"])}
+            for message in messages
+        ]
         try:
             response = await self._create(
                 model=self.model,
-                messages=messages,
+                messages=outgoing,
                 temperature=0,
                 response_format={
                     "type": "json_schema",
