@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pipeline.feedback.delivery import (
@@ -122,5 +124,8 @@ def test_no_words_gives_no_rates() -> None:
 
 
 def test_stored_word_timings_are_read() -> None:
-    raw = [{"word": "Hi", "start": 1, "end": 1.2, "confidence": 0.9}, {"word": "x"}]
+    raw: list[dict[str, Any]] = [
+        {"word": "Hi", "start": 1, "end": 1.2, "confidence": 0.9},
+        {"word": "x"},
+    ]
     assert words_of(raw) == [Word("Hi", 1.0, 1.2)]

@@ -73,7 +73,7 @@ async def answered_interview(
     clock = 0.0
     for number, (question, answer) in enumerate(answers, start=1):
         clock += 4.0
-        words = []
+        words: list[dict[str, Any]] = []
         for word in answer.split():
             words.append({"word": word, "start": clock, "end": clock + 0.3, "confidence": 0.9})
             clock += 0.4

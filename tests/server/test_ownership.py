@@ -74,9 +74,9 @@ async def test_every_route_with_an_id_answers_404_to_another_user(
             if "requestBody" in operation:
                 content = operation["requestBody"]["content"]
                 assert "application/json" in content, f"{method} {path}: unknown body type"
-                key = (method, path)
-                if key in BODIES:
-                    kwargs["json"] = BODIES[key]
+                route = (method, path)
+                if route in BODIES:
+                    kwargs["json"] = BODIES[route]
                 else:
                     schema = content["application/json"]["schema"]
                     name = schema["$ref"].rsplit("/", 1)[-1]
@@ -109,24 +109,25 @@ async def test_every_route_with_an_id_answers_404_to_another_user(
         assert expected in exercised, expected
 
     # Nothing of the owner's changed: everything is still there, and no attempt was added.
-    for url in (
+    for page in (
         f"/v1/resumes/{ids['resume_id']}",
         f"/v1/jobs/{job_id}",
         f"/v1/interviews/{interview_id}",
         f"/v1/interviews/{interview_id}/report.html",
     ):
-        assert (await client.get(url, headers=owner)).status_code == 200, url
+        assert (await client.get(page, headers=owner)).status_code == 200, page
     mine = (await client.get(f"/v1/quizzes/{ids['quiz_id']}", headers=owner)).json()
     assert mine["attempts"] == []
     feedback = (await client.get(f"/v1/interviews/{interview_id}/feedback", headers=owner)).json()
     assert feedback["generation"] == 1 and feedback["status"] == "ready"
     # Nor do the stranger's lists show any of it.
-    for url, key in (
+    lists: tuple[tuple[str, str], ...] = (
         ("/v1/resumes?include_archived=true", "resumes"),
         ("/v1/jobs", "jobs"),
         ("/v1/interviews", "interviews"),
         ("/v1/quizzes", "quizzes"),
-    ):
-        assert (await client.get(url, headers=stranger)).json()[key] == [], url
+    )
+    for listing, key in lists:
+        assert (await client.get(listing, headers=stranger)).json()[key] == [], listing
     progress = (await client.get("/v1/reports/progress", headers=stranger)).json()
     assert progress["interviews"] == []

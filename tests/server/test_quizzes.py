@@ -4,6 +4,7 @@ interview's feedback, answers hidden until attempted, graded and kept."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
@@ -103,13 +104,14 @@ async def test_bad_quiz_requests_get_a_clear_4xx(client: httpx.AsyncClient) -> N
     too_many = await client.post("/v1/quizzes", headers=auth, json={"count": 500})
     assert too_many.status_code == 422
     quiz = (await client.post("/v1/quizzes", headers=auth, json={"count": 2})).json()
-    for body in (
+    bodies: tuple[dict[str, Any], ...] = (
         {"answers": [{"index": 9, "choice": 1}]},
         {"answers": [{"index": 0, "choice": 1}, {"index": 0, "choice": 2}]},
         {"answers": [{"index": 0, "choice": 7}]},
         {"answers": []},
         {"answers": "x"},
-    ):
+    )
+    for body in bodies:
         response = await client.post(f"/v1/quizzes/{quiz['id']}/answers", headers=auth, json=body)
         assert response.status_code == 422, body
         assert set(response.json()["error"]) >= {"code", "message"}
