@@ -201,6 +201,8 @@ async def score_interview(
                 "stronger_answer_outline": item.stronger_answer_outline,
                 "delivery": measured["per_answer"].get(str(item.turn)),
                 "source": source,
+                "model": model,
+                "prompt_version": version,
             }
         )
     overall = averages(scored.answers)
