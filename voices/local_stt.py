@@ -24,6 +24,7 @@ non-fatal ``SpeechError``. Whisper drops filler words by default; a prompt full 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import enum
 import logging
@@ -33,7 +34,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -213,11 +214,14 @@ class WhisperEngine:
         self.compute_type = compute_type
         self.beam_size = beam_size
         self.language = language
-        self._jobs: queue.Queue[_Job] = queue.Queue(queue_max)
+        self._jobs: queue.Queue[_Job | None] = queue.Queue(queue_max)  # None: stop
         self._whisper: Any = None
         self.transcriptions = 0  # Whisper runs so far (speculative ones included)
         self._thread = threading.Thread(target=self._work, name="whisper", daemon=True)
         self._thread.start()
+        # A process that exits while CTranslate2 runs in this thread aborts: let the job
+        # in progress finish first (the ones still queued are dropped).
+        atexit.register(self.stop)
 
     @property
     def loaded(self) -> bool:
@@ -248,6 +252,8 @@ class WhisperEngine:
     def _work(self) -> None:
         while True:
             job = self._jobs.get()
+            if job is None:
+                return
             if job.discarded:
                 continue
             try:
@@ -261,6 +267,17 @@ class WhisperEngine:
                 self._deliver(job, None, error)
             else:
                 self._deliver(job, result, None)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Drop the queued jobs, let the running one finish, and end the worker thread."""
+        if not self._thread.is_alive():
+            return
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._jobs.get_nowait()  # their streams are gone, or going
+        with contextlib.suppress(queue.Full):
+            self._jobs.put_nowait(None)
+        self._thread.join(timeout_s)
 
     @staticmethod
     def _deliver(job: _Job, result: Recognized | None, error: Exception | None) -> None:
@@ -280,26 +297,25 @@ class WhisperEngine:
         if self._whisper is not None:
             return
         started = time.perf_counter()
-        if Path(self.model).is_dir():
-            os.environ["HF_HUB_OFFLINE"] = "1"  # a model on disk never needs the Hub
         try:
             from faster_whisper import WhisperModel
         except ImportError as missing:  # pragma: no cover - a default dependency
             raise RuntimeError(
                 "local speech recognition needs faster-whisper: pip install faster-whisper"
             ) from missing
-        try:
-            whisper = WhisperModel(
-                self.model,
-                device="cpu",
-                compute_type=self.compute_type,
-                cpu_threads=self.cpu_threads,
-                num_workers=1,
-            )
-        except Exception as error:
-            raise RuntimeError(
-                f"could not load the Whisper model {self.model!r}: {_first_line(error)}"
-            ) from error
+        with _hub_offline(Path(self.model).is_dir()):
+            try:
+                whisper = WhisperModel(
+                    self.model,
+                    device="cpu",
+                    compute_type=self.compute_type,
+                    cpu_threads=self.cpu_threads,
+                    num_workers=1,
+                )
+            except Exception as error:
+                raise RuntimeError(
+                    f"could not load the Whisper model {self.model!r}: {_first_line(error)}"
+                ) from error
         # The first call sets up CTranslate2's buffers: pay for it now, not on an answer.
         list(whisper.transcribe(np.zeros(VAD_RATE, np.float32), language=self.language)[0])
         self._whisper = whisper
@@ -342,6 +358,25 @@ class WhisperEngine:
                     )
                 )
         return Recognized(" ".join(texts), tuple(words), time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _hub_offline(offline: bool) -> Iterator[None]:
+    """``HF_HUB_OFFLINE=1`` while a model on disk loads: should a file be missing, the
+    Hub libraries fail at once instead of reaching for the network. Restored after, so
+    that ``fetch_whisper_model`` still works in the same process."""
+    if not offline:
+        yield
+        return
+    previous = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = previous
 
 
 _engines_lock = threading.Lock()

@@ -17,6 +17,7 @@ from pipeline.interviewer.offline import OfflineInterviewer
 from pipeline.session import Session, SessionConfig
 from pipeline.turns import TurnPolicy
 from tests.pipeline.test_session import Harness, interview, run_session
+from tests.polling import eventually
 from tests.voices.fake_hub import running_hub
 from tests.voices.spoken import (
     ESPEAK_RATE,
@@ -29,6 +30,7 @@ from tests.voices.spoken import (
 )
 from voices.fakes import ToneSynthesizer
 from voices.local_stt import (
+    EngineBusy,
     LocalRecognitionStream,
     LocalRecognizer,
     ModelFetchError,
@@ -284,6 +286,35 @@ async def test_the_event_loop_stays_responsive_while_recognising(
     p99 = lags[int(len(lags) * 0.99)]
     print(f"loop lag p50 {statistics.median(lags) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
     assert p99 < 0.05, f"event loop lag p99 {p99 * 1000:.1f} ms"
+
+
+async def test_a_full_recognition_queue_is_reported_not_fatal(engine: WhisperEngine) -> None:
+    busy = WhisperEngine(engine.model, queue_max=1)
+    await busy.load()
+    noise = np.random.default_rng(7).uniform(-0.3, 0.3, 30 * RATE).astype(np.float32)
+    blocking = [busy.submit(noise)]  # keeps the worker busy for a few seconds
+
+    async def queue_another() -> bool:
+        try:
+            blocking.append(busy.submit(noise))
+        except EngineBusy:
+            return False  # the worker has not taken the first job yet
+        return True
+
+    await eventually(queue_another, bool, within=10)  # the worker runs one, one waits
+    with pytest.raises(EngineBusy):
+        busy.submit(noise)
+    try:
+        async with listening(busy) as (stream, heard):
+            await say(stream, silence(0.3) + speech(ANSWERS[2]) + silence(0.7))
+            await heard.until(lambda h: bool(h.of(SpeechError)))
+        [error] = heard.of(SpeechError)
+        assert (error.code, error.fatal) == ("stt_overloaded", False)
+        assert heard.of(SpeechStarted) and not heard.finals
+    finally:
+        for job in blocking:
+            job.discard()
+        await asyncio.to_thread(busy.stop)
 
 
 async def test_a_bad_input_rate_is_refused(engine: WhisperEngine) -> None:
