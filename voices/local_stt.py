@@ -467,8 +467,7 @@ class _Control(enum.Enum):
 class _Utterance:
     start: int  # first sample given to Whisper (speech start less the pre-roll)
     speech_start: int
-    draft: _Job | None = None  # speculative recognition, until ``draft_until``
-    draft_until: int = 0
+    draft: _Job | None = None  # speculative recognition of the utterance so far
     draft_speech_end: int = -1  # the utterance's voiced end when the draft was taken
     draft_shown: bool = False
 
@@ -484,6 +483,7 @@ class _Outgoing:
     speech_final: bool = True
     event: SpeechStarted | SpeechError | None = None  # ready as it is, not a transcript
     utterance_end_at: int | None = None  # an UtteranceEnd, not a transcript
+    ended_at: float | None = None  # monotonic time the utterance ended (VAD)
 
     @property
     def ready(self) -> bool:
@@ -534,7 +534,6 @@ class LocalRecognitionStream:
         self._kept = _Kept()
         self._utterance: _Utterance | None = None
         self._outbox: deque[_Outgoing] = deque()
-        self._ended_at: dict[int, float] = {}  # id(outgoing) -> monotonic time of ENDED
         self.times = RecognitionTimes()
         self._last_word_end_s: float | None = None
         self._wake = asyncio.Event()
@@ -708,7 +707,6 @@ class LocalRecognitionStream:
             return  # the final will be transcribed at the end instead
         self._wake_on(job)
         utterance.draft = job
-        utterance.draft_until = event.sample
         utterance.draft_speech_end = event.speech_end
 
     @staticmethod
@@ -745,7 +743,7 @@ class LocalRecognitionStream:
                 )
             else:
                 self._wake_on(outgoing.job)
-        self._ended_at[id(outgoing)] = time.monotonic()
+        outgoing.ended_at = time.monotonic()
         self._outbox.append(outgoing)
 
     def _finalize_now(self) -> None:
@@ -786,7 +784,6 @@ class LocalRecognitionStream:
     async def _flush_outbox(self) -> None:
         while self._outbox and self._outbox[0].ready:
             outgoing = self._outbox.popleft()
-            ended_at = self._ended_at.pop(id(outgoing), None)
             if outgoing.utterance_end_at is not None:
                 await self._emit(
                     UtteranceEnd(
@@ -816,8 +813,8 @@ class LocalRecognitionStream:
                     continue
                 result = job.future.result()
                 self.times.whisper_s.append(result.seconds)
-                if ended_at is not None:
-                    self.times.end_to_final_s.append(time.monotonic() - ended_at)
+                if outgoing.ended_at is not None:
+                    self.times.end_to_final_s.append(time.monotonic() - outgoing.ended_at)
             transcript = self._transcript(
                 result,
                 outgoing.offset,
