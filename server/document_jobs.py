@@ -57,7 +57,7 @@ def handlers(svc: Services) -> dict[str, Handler]:
         await _parse(
             svc,
             job,
-            audit_as=None,  # a job description's audit trail is its creation and deletion
+            audit_as="job.parsed",
             repository=JobRepository(svc.db, svc.cipher),
             document_id=str(job.payload.get("job_id", "")),
             parse=svc.documents.parse_job,

@@ -41,6 +41,12 @@ async def test_actions_are_recorded_without_content(
 
     await eventually(resume, lambda body: body["status"] == "ready")
     job = await client.post("/v1/jobs", headers=auth, json={"text": JOB_TEXT})
+
+    async def job_state() -> str:
+        found = await client.get(f"/v1/jobs/{job.json()['id']}", headers=auth)
+        return str(found.json()["status"])
+
+    await eventually(job_state, lambda status: status in ("ready", "failed"))
     interview = await client.post("/v1/interviews", headers=auth, json={"type": "behavioral"})
     await client.patch("/v1/me", headers=auth, json={"name": "Ada L"})
     await client.post(f"/v1/resumes/{resume_id}/archive", headers=auth)
@@ -54,6 +60,7 @@ async def test_actions_are_recorded_without_content(
         "resume.uploaded",
         "resume.parsed",
         "job.created",
+        "job.parsed",
         "interview.created",
         "user.profile_updated",
         "resume.archived",
