@@ -45,7 +45,25 @@ async def _account(
         return dict((await http.get(f"/v1/resumes/{resume_id}", headers=auth)).json())
 
     await eventually(resume, lambda body: body["status"] == "ready")
-    assert (await http.post("/v1/jobs", headers=auth, json={"text": job})).status_code == 201
+    job_response = await http.post("/v1/jobs", headers=auth, json={"text": job})
+    assert job_response.status_code == 201
+    quiz = await http.post(
+        "/v1/quizzes", headers=auth, json={"job_id": job_response.json()["id"], "count": 2}
+    )
+    assert quiz.status_code == 201, quiz.text
+    attempt = await http.post(
+        f"/v1/quizzes/{quiz.json()['id']}/answers",
+        headers=auth,
+        json={
+            "answers": [
+                {"index": q["index"], "choice": 0}
+                if q["options"]
+                else {"index": q["index"], "text": f"quiz answer of {email}"}
+                for q in quiz.json()["questions"]
+            ]
+        },
+    )
+    assert attempt.status_code == 201, attempt.text
     created = await http.post(
         "/v1/interviews", headers=auth, json={"type": "behavioral", "question_count": 1}
     )
@@ -102,6 +120,9 @@ async def test_json_export_validates_and_holds_only_the_callers_data(
     assert document["job_descriptions"][0]["text"] == "Build Babbage tools"
     [turn] = document["interview_turns"]
     assert turn["answer"].startswith(ANSWER) and turn["metrics"]["voice_to_voice_ms"] == 512.0
+    [quiz] = document["quizzes"]
+    [attempt] = document["quiz_attempts"]
+    assert attempt["quiz_id"] == quiz["id"] and attempt["answers"]
     actions = [event["action"] for event in document["audit_events"]]
     assert "resume.uploaded" in actions and "account.exported" in actions
     _assert_only_mine(document, theirs)
