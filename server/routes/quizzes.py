@@ -169,12 +169,19 @@ async def create_quiz(request: Request, user: User, body: CreateQuiz) -> QuizOut
             scores: dict[str, float] = feedback.body.get("scores", {})
             weak = tuple(name for name, value in sorted(scores.items(), key=lambda i: i[1]))
             coverage = feedback.body.get("coverage", [])
-            missing = tuple(
+            uncovered = [
                 str(c["requirement"])
                 for status in ("missing", "partly")
                 for c in coverage
                 if c.get("status") == status
+            ]
+            # Then the requirements probed by the lowest-scored answers.
+            answers = sorted(
+                feedback.body.get("answers", []),
+                key=lambda a: sum(s["score"] for s in a["scores"]) / max(1, len(a["scores"])),
             )
+            weakest = [str(a["requirement"]) for a in answers if a.get("requirement")]
+            missing = tuple(dict.fromkeys([*uncovered, *weakest]))
     data = QuizInput(
         job_title=parsed_job.title,
         requirements=tuple(parsed_job.requirements),
