@@ -76,6 +76,9 @@ async def _worker(once: bool) -> int:
 
     settings = _load_settings()
     configure_logging(settings.log_level)
+    from server.sentry import init_sentry
+
+    init_sentry(settings)
     svc = await open_services(settings)
     try:
         handlers = jobs.handlers(svc)
@@ -141,6 +144,12 @@ async def _doctor() -> int:
         print("queue:         database outbox (REDIS_URL is not set)")
     secret = "set" if settings.jwt_secret else "generated in the data directory (development)"
     print(f"JWT secret:    {secret}")
+    keys = settings.encryption_keys_configured()
+    if keys:
+        print(f"encryption:    ENCRYPTION_KEYS ({len(keys)} key(s), newest first)")
+    else:
+        where = settings.encryption_key_file.resolve()
+        print(f"encryption:    key file {where} (back it up; ENCRYPTION_KEYS in production)")
     print(f"sign-in:       {settings.auth_provider}")
     for provider, enabled in (
         ("Google", settings.google_enabled),
