@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from server.settings import Settings
 from storage import Database, connect
@@ -225,3 +226,26 @@ async def test_keys_rotate_command(tmp_path: Path) -> None:
         await _read_everything(db, FieldCipher([key_b]), *ids)
     finally:
         await db.close()
+
+
+def test_keys_come_from_settings_or_a_private_key_file(tmp_path: Path) -> None:
+    from server.services import field_cipher
+
+    secret = "test-secret-that-is-long-enough-for-hs256-0123456789"
+    production = Settings(  # type: ignore[call-arg]
+        _env_file=None, env="production", jwt_secret=secret, data_dir=tmp_path
+    )
+    with pytest.raises(ValueError, match="ENCRYPTION_KEYS"):
+        field_cipher(production)
+    assert not (tmp_path / "encryption-keys").exists()
+    key = FieldCipher.generate_key()
+    configured = production.model_copy(update={"encryption_keys": SecretStr(f" {key} ,")})
+    token = field_cipher(configured).encrypt_text("x")
+    assert FieldCipher([key]).decrypt_text(token) == "x"
+
+    development = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    first = field_cipher(development).encrypt_text("kept")
+    path = tmp_path / "encryption-keys"
+    assert path.stat().st_mode & 0o077 == 0
+    # A restart reads the same key back.
+    assert field_cipher(development).decrypt_text(first) == "kept"
