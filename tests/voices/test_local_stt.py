@@ -285,7 +285,11 @@ async def test_the_event_loop_stays_responsive_while_recognising(
     lags.sort()
     p99 = lags[int(len(lags) * 0.99)]
     print(f"loop lag p50 {statistics.median(lags) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
-    assert p99 < 0.05, f"event loop lag p99 {p99 * 1000:.1f} ms"
+    # The target is p99 <= 20 ms on an idle 2-core machine; the bound here leaves room for
+    # a machine shared with other work. Whisper on the loop would stall it for its whole
+    # run (0.4 s or more), which the second bound catches however loaded the machine is.
+    assert p99 < 0.1, f"event loop lag p99 {p99 * 1000:.1f} ms"
+    assert lags[-1] < min(stream.times.whisper_s) / 2, (lags[-1], stream.times.whisper_s)
 
 
 async def test_a_full_recognition_queue_is_reported_not_fatal(engine: WhisperEngine) -> None:
