@@ -1,8 +1,11 @@
 """The browser app in real headless Chromium against a real server: a whole candidate
-journey with a fake microphone, barge-in, reconnecting, and a phone-sized screen.
+journey on the offline voices with a fake microphone, barge-in, reconnecting, and a
+phone-sized screen.
 
-Speech providers are the wire-level fakes the live tests use (``tests/fakes``), reached
-through the real SDKs; the microphone plays a WAV made with espeak-ng.
+The microphone plays a WAV made with espeak-ng. The journey runs as a fresh install does,
+with no API keys (local Whisper, Kokoro, the offline interviewer); the barge-in and
+reconnect tests use the wire-level fakes of the cloud providers (``tests/fakes``), reached
+through the real SDKs, because their timing is deterministic.
 """
 
 from __future__ import annotations
@@ -33,25 +36,42 @@ from tests.web.conftest import (
 pytest.importorskip("voices.deepgram_stt")
 
 PASSWORD = "correct horse battery"
-ANSWER = "I led the billing migration and we cut failed payments by forty percent."
-GREETING = "Hello and welcome. Tell me about a project you are proud of."
-CLOSING = "Thank you, that is all for today. Goodbye."
+# What the fake microphone says (espeak-ng); local Whisper transcribes it in the room.
+SPOKEN_ANSWER = "I led the billing migration and we reduced failed payments for our customers."
 JOB = (
     "Senior Backend Engineer at Analytical Engines Ltd\n"
     "Requirements:\n- 5+ years of Python\n- Experience with PostgreSQL\n"
     "Responsibilities:\n- Design APIs\n- Mentor engineers\n"
 )
+LONG_GREETING = (
+    "Welcome to this practice interview, it is good to have you here today. "
+    "Before we begin, let me explain how this will work, step by step, slowly. "
+    "I will ask a few questions and you can take your time with each of them."
+)
 
 
 @pytest.fixture
 def backend() -> str:
-    # One backend is enough here: the storage suites cover both.
+    # One backend is enough here: the storage and server suites cover both.
     return "sqlite"
 
 
 @pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[RunningServer]:
+    """The server as a fresh install runs it: no API keys, so offline voices (local
+    Whisper, Kokoro) and the offline interviewer."""
+    offline = settings.model_copy(
+        update={"coaching_llm": "offline", "document_parser": "heuristic"}
+    )
+    async with run_server(offline) as running:
+        # The page's origin is the server's own: the live socket checks it.
+        running.settings.public_url = running.url
+        yield running
+
+
+@pytest.fixture
 async def deepgram() -> AsyncIterator[FakeDeepgram]:
-    async with run_fake_deepgram(FakeDeepgram(speak_ms_per_char=20.0, ms_per_word=150)) as fake:
+    async with run_fake_deepgram(FakeDeepgram(speak_ms_per_char=60.0, ms_per_word=150)) as fake:
         yield fake
 
 
@@ -62,9 +82,10 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
 
 
 @pytest.fixture
-async def server(
+async def cloud_server(
     settings: Settings, deepgram: FakeDeepgram, llm: FakeOpenAI
 ) -> AsyncIterator[RunningServer]:
+    """The server on cloud providers, each a wire-level fake: timing is deterministic."""
     configured = settings.model_copy(
         update={
             "deepgram_api_key": SecretStr(deepgram.api_key),
@@ -79,7 +100,6 @@ async def server(
         }
     )
     async with run_server(configured) as running:
-        # The page's origin is the server's own: the live socket checks it.
         running.settings.public_url = running.url
         yield running
 
@@ -125,15 +145,13 @@ async def sign_up(page: playwright_api.Page, server: RunningServer, email: str) 
 
 async def test_candidate_journey(
     server: RunningServer,
-    deepgram: FakeDeepgram,
-    llm: FakeOpenAI,
     playwright: playwright_api.Playwright,
     artifacts: Artifacts,
     tmp_path: Path,
 ) -> None:
-    deepgram.script(ANSWER)
-    llm.script(GREETING, CLOSING)
-    microphone = speech_wav(tmp_path / "answer.wav", ANSWER, lead_s=4.0, tail_s=20.0)
+    # The answer comes after the greeting has (nearly) been spoken; if the offline voice
+    # is slow on a busy machine, the answer barges in instead: either way it is heard.
+    microphone = speech_wav(tmp_path / "answer.wav", SPOKEN_ANSWER, lead_s=14.0, tail_s=40.0)
     browser = await launch(playwright, microphone)
     log = BrowserLog()
     try:
@@ -205,18 +223,24 @@ async def test_candidate_journey(
         await page.get_by_role("button", name="Create and enter the room").click()
         await page.get_by_role("heading", name="Interview room").wait_for()
 
-        # The room: the greeting is played, the spoken answer appears as a caption.
+        # The room on offline voices: the greeting is played, the spoken answer is
+        # transcribed by local Whisper and appears as a caption.
         await page.get_by_role("button", name="Join and allow the microphone").click()
-        await wait_room(page, "window.intrvuerRoom.framesScheduled > 0")
-        # The final caption of the spoken answer (interim captions are marked as such).
-        await page.locator(".caption.candidate:not(.interim)", has_text="forty percent").wait_for(
-            timeout=30000
-        )
-        await page.locator(".caption.interviewer").nth(1).wait_for(timeout=20000)
-        await wait_room(page, "window.intrvuerRoom.framesSent > 100")
+        await wait_room(page, "window.intrvuerRoom.framesScheduled > 0", timeout_s=60)
+        answer = page.locator(".caption.candidate:not(.interim)", has_text="migration")
+        try:
+            await answer.wait_for(timeout=60000)
+        except playwright_api.TimeoutError:
+            # What the room saw, for the failure report.
+            print(
+                "room:", await room_counters(page), await page.locator(".caption").all_inner_texts()
+            )
+            await artifacts.shot(page, "room-timeout")
+            raise
         counters = await room_counters(page)
         assert counters["framesScheduled"] > 0 and counters["secondsScheduled"] > 0.5
-        assert counters["framesScheduled"] == counters["framesReceived"]
+        assert counters["framesScheduled"] <= counters["framesReceived"]
+        assert counters["framesSent"] > 100
         assert await page.locator(".caption.interviewer").first.inner_text() != ""
         await assert_controls_labelled(page)
         await artifacts.shot(page, "room")
@@ -227,7 +251,7 @@ async def test_candidate_journey(
         # The report.
         await page.get_by_role("link", name="Open the report").click()
         await page.get_by_role("heading", name="Interview report").wait_for()
-        await page.get_by_text("forty percent").first.wait_for()
+        await page.get_by_text("migration").first.wait_for()
         # Feedback is made in the background; the page polls until it is ready.
         await page.get_by_role("heading", name="Answer by answer").wait_for(timeout=30000)
         assert await page.locator(".scores blockquote").count() > 0
@@ -273,6 +297,145 @@ async def test_candidate_journey(
         await page.get_by_role("button", name="Delete my account").click()
         await page.get_by_role("heading", name="Your account was deleted").wait_for()
         await artifacts.shot(page, "deleted")
+        assert log.problems == []
+    finally:
+        await browser.close()
+
+
+async def start_room(page: playwright_api.Page, server: RunningServer, email: str) -> None:
+    await sign_up(page, server, email)
+    await page.get_by_role("link", name="New interview").click()
+    await page.get_by_label("Number of questions").fill("2")
+    await page.get_by_role("button", name="Create and enter the room").click()
+    await page.get_by_role("heading", name="Interview room").wait_for()
+    await page.get_by_role("button", name="Join and allow the microphone").click()
+
+
+async def test_barge_in_stops_the_interviewers_audio(
+    cloud_server: RunningServer,
+    deepgram: FakeDeepgram,
+    llm: FakeOpenAI,
+    playwright: playwright_api.Playwright,
+    artifacts: Artifacts,
+    tmp_path: Path,
+) -> None:
+    # A greeting of ~13 s of audio; the microphone speaks 2.5 s after the room opens.
+    llm.script(LONG_GREETING, "Of course. Tell me about a deadline you met.")
+    deepgram.script("Sorry, could you repeat the question please")
+    microphone = speech_wav(
+        tmp_path / "barge.wav", "Sorry, could you repeat the question please", lead_s=2.5, tail_s=20
+    )
+    browser = await launch(playwright, microphone)
+    log = BrowserLog()
+    try:
+        page = await browser.new_page()
+        log.watch(page)
+        await start_room(page, cloud_server, "barge@example.org")
+        await wait_room(page, "window.intrvuerRoom.framesScheduled > 0")
+        await wait_room(page, "window.intrvuerRoom.stoppedPlayback > 0")
+        counters = await room_counters(page)
+        # Playback stopped with the greeting far from fully played, and nothing plays on.
+        greeting_audio_s = len(LONG_GREETING) * 0.06
+        assert counters["secondsScheduled"] < greeting_audio_s / 2
+        assert counters["activeSources"] == 0
+        interrupted = page.locator(".caption.interviewer", has_text="(interrupted)")
+        await interrupted.wait_for()
+        await page.locator(".caption.candidate", has_text="repeat the question").wait_for()
+        await artifacts.shot(page, "barge-in")
+        # The next turn plays again.
+        scheduled = counters["framesScheduled"]
+        await wait_room(page, f"window.intrvuerRoom.framesScheduled > {scheduled}")
+        assert log.problems == []
+    finally:
+        await browser.close()
+
+
+async def test_room_reconnects_after_a_dropped_connection(
+    cloud_server: RunningServer,
+    deepgram: FakeDeepgram,
+    llm: FakeOpenAI,
+    playwright: playwright_api.Playwright,
+    artifacts: Artifacts,
+) -> None:
+    deepgram.speak_ms_per_char = 10.0
+    llm.script("Hello, tell me about a deadline.", "Welcome back. Tell me about a deadline.")
+    browser = await launch(playwright)
+    log = BrowserLog()
+    try:
+        page = await browser.new_page()
+        log.watch(page)
+        await start_room(page, cloud_server, "drop@example.org")
+        await wait_room(page, "window.intrvuerRoom.framesScheduled > 0")
+        await wait_room(page, "window.intrvuerRoom.state === 'listening'")
+        await page.evaluate("() => window.intrvuerRoom.simulateDrop()")
+        await wait_room(page, "window.intrvuerRoom.reconnects === 1")
+        # The same interview goes on over a new socket (a new ticket): the interviewer
+        # speaks again.
+        await page.locator(".caption.interviewer").nth(1).wait_for()
+        await wait_room(page, "window.intrvuerRoom.state !== 'connecting'")
+        # Typed answers are the accessible alternative to speaking.
+        await page.get_by_role("textbox", name="Type your answer instead").fill(
+            "I planned the release early."
+        )
+        await page.keyboard.press("Tab")
+        await page.keyboard.press("Enter")
+        await page.locator(".caption.candidate", has_text="planned the release").wait_for()
+        await artifacts.shot(page, "reconnected")
+        assert log.problems == []
+    finally:
+        await browser.close()
+
+
+async def test_phone_sized_screen_and_keyboard(
+    server: RunningServer, playwright: playwright_api.Playwright, artifacts: Artifacts
+) -> None:
+    browser = await launch(playwright)
+    log = BrowserLog()
+    try:
+        context = await browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        page = await context.new_page()
+        log.watch(page)
+        await page.goto(server.url)
+        # Keyboard only: from the e-mail field to the sign-up link and into the form.
+        await page.get_by_role("heading", name="Sign in").wait_for()
+        await page.get_by_role("link", name="Create an account").focus()
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Create your account").wait_for()
+        await page.get_by_label("Name").focus()
+        await page.keyboard.type("Ada")
+        await page.keyboard.press("Tab")
+        await page.keyboard.type("phone@example.org")
+        await page.keyboard.press("Tab")
+        await page.keyboard.type(PASSWORD)
+        await page.keyboard.press("Tab")
+        await page.keyboard.press("Space")
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Hello, Ada").wait_for()
+        for route, heading in [
+            ("#/dashboard", "Hello, Ada"),
+            ("#/resumes", "Resumes"),
+            ("#/jobs", "Job descriptions"),
+            ("#/interviews/new", "New interview"),
+            ("#/quizzes", "Quizzes"),
+            ("#/account", "Account"),
+        ]:
+            await page.goto(f"{server.url}/{route}")
+            await page.get_by_role("heading", name=heading, exact=True).wait_for()
+            overflow = await page.evaluate(
+                "() => document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 0, (route, overflow)
+            await assert_controls_labelled(page)
+        await page.goto(f"{server.url}/#/interviews/new")
+        await page.get_by_role("button", name="Create and enter the room").click()
+        await page.get_by_role("heading", name="Interview room").wait_for()
+        assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        await artifacts.shot(page, "phone-room", full_page=True)
+        await page.goto(f"{server.url}/privacy.html")
+        await page.get_by_role("heading", name="Privacy policy").wait_for()
+        await artifacts.shot(page, "phone-privacy")
         assert log.problems == []
     finally:
         await browser.close()

@@ -69,7 +69,7 @@ export async function reportPage(interviewId) {
   if (!report.turns) report.turns = report.interview.turns || [];
   const page = h("div", { id: "report" });
   render(page);
-  const draw = () => page.replaceChildren(...reportView(report, Boolean(hasReport)));
+  const draw = () => page.replaceChildren(...reportView(report, Boolean(hasReport)).filter(Boolean));
   draw();
   // Feedback is made in the background after the interview: poll until it is ready.
   let stopped = false;

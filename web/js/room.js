@@ -229,9 +229,11 @@ class Room {
         this.agentDone = false;
         this.agentCaption = this.caption("interviewer", "");
         this.agentText.textContent = "";
-        this.setState("speaking");
+        this.setState("thinking");
         break;
       case "agent_text":
+        // The text arrives as its audio starts playing.
+        this.setState("speaking");
         if (!this.agentCaption) this.agentCaption = this.caption("interviewer", "");
         this.agentCaption.text.textContent += event.text;
         this.agentText.textContent += event.text;
@@ -331,7 +333,7 @@ class Room {
     const left = this.context ? Math.max(0, this.nextTime - this.context.currentTime) : 0;
     clearTimeout(this.listenTimer);
     this.listenTimer = setTimeout(() => {
-      if (this.agentDone && !this.finished && this.counters.state === "speaking") this.setState("listening");
+      if (this.agentDone && !this.finished && ["speaking", "thinking"].includes(this.counters.state)) this.setState("listening");
     }, left * 1000);
   }
 
@@ -356,7 +358,8 @@ class Room {
     const text = this.typed.value.trim();
     if (!text) return;
     this.send({ type: "text", text });
-    this.caption("candidate", text);
+    // The server echoes the answer in user_turn_end: that fills this same caption.
+    this.userCaption = this.caption("candidate", text);
     this.typed.value = "";
     this.setState("thinking");
   }
