@@ -199,7 +199,8 @@ async def build_zip(db: Database, cipher: FieldCipher, user: User) -> IO[bytes]:
                 if data is None:  # deleted meanwhile
                     continue
                 original = cipher.open_bytes(data)
-                info = zipfile.ZipInfo(zip_member(row["id"], row["filename"]))
+                filename = cipher.open_text(row["filename"])
+                info = zipfile.ZipInfo(zip_member(row["id"], filename))
                 info.compress_type = zipfile.ZIP_STORED  # PDFs and DOCX are compressed already
                 await asyncio.to_thread(archive.writestr, info, original)
         spool.seek(0)

@@ -1,9 +1,9 @@
 """Resumes and job descriptions. Every query is scoped to the owner: another user's id
 reads as missing.
 
-The original file, the extracted text and the parsed record are the sensitive columns
-(``file``, ``text``, ``parsed``); they are read and written only here, and always as Fernet
-tokens of the repository's ``FieldCipher``.
+The original file, its name, the extracted text and the parsed record are the sensitive
+columns (``file``, ``filename``, ``text``, ``parsed``); they are read and written only
+here, and always as Fernet tokens of the repository's ``FieldCipher``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _resume(cipher: FieldCipher, row: Row) -> Resume:
     return Resume(
         id=row["id"],
         user_id=row["user_id"],
-        filename=row["filename"],
+        filename=cipher.open_text(row["filename"]),
         content_type=row["content_type"],
         size=int(row["size"]),
         sha256=row["sha256"],
@@ -167,7 +167,8 @@ class ResumeRepository(_ParseState):
             f" RETURNING {_RESUME_COLUMNS}",
             new_id(),
             user_id,
-            filename,
+            # Often the candidate's own name ("Ada Lovelace CV.pdf").
+            self._cipher.encrypt_text(filename),
             content_type,
             len(data),
             sha256,
@@ -210,7 +211,7 @@ class ResumeRepository(_ParseState):
         if row is None:
             return None
         return StoredFile(
-            filename=row["filename"],
+            filename=self._cipher.open_text(row["filename"]),
             content_type=row["content_type"],
             data=self._cipher.open_bytes(row["file"]),
         )

@@ -33,7 +33,7 @@ class EncryptedTable:
 # schema) is skipped.
 ENCRYPTED: tuple[EncryptedTable, ...] = (
     EncryptedTable("resumes", ("id",), ("file",), kind="bytes"),
-    EncryptedTable("resumes", ("id",), ("text", "parsed")),
+    EncryptedTable("resumes", ("id",), ("filename", "text", "parsed")),
     EncryptedTable("job_descriptions", ("id",), ("text", "parsed")),
     EncryptedTable("interviews", ("id",), ("questions",)),
     EncryptedTable("interview_turns", ("interview_id", "turn"), ("question", "answer", "words")),

@@ -30,7 +30,7 @@ from tests.server.test_live import FakeProviders, ticket_url
 from tests.serving import run_server
 
 # Words that appear only in the resume (the heuristic parse copies them) and in the answer.
-RESUME_WORDS = ["Babbage", "Analytical", "difference engine", "Royal Society"]
+RESUME_WORDS = ["Babbage", "Analytical", "difference engine", "Royal Society", "Lovelace CV"]
 ANSWER = "I rebuilt the quasar telemetry pipeline with zebrafish-themed dashboards for Globex."
 ANSWER_WORDS = ["quasar", "zebrafish", "Globex"]
 JOB_TEXT = "Staff engineer at Initech: own the xylophone scheduling platform."
@@ -72,9 +72,12 @@ async def test_upload_and_live_interview_leave_no_plaintext_at_rest(
         tokens = await register(http, "crypt@example.org")
         auth = bearer(tokens["access_token"])
         upload = await http.post(
-            "/v1/resumes", headers=auth, files={"file": ("cv.pdf", pdf(), "application/pdf")}
+            "/v1/resumes",
+            headers=auth,
+            files={"file": ("Ada Lovelace CV.pdf", pdf(), "application/pdf")},
         )
         assert upload.status_code == 201, upload.text
+        assert upload.json()["filename"] == "Ada Lovelace CV.pdf"
         resume_id = upload.json()["id"]
 
         async def resume() -> dict[str, Any]:
@@ -165,7 +168,7 @@ async def _read_everything(
     db: Database, cipher: FieldCipher, user_id: str, resume_id: str, interview_id: str
 ) -> None:
     stored = await ResumeRepository(db, cipher).file(user_id, resume_id)
-    assert stored is not None and stored.data == pdf()
+    assert stored is not None and stored.data == pdf() and stored.filename == "cv.pdf"
     assert "Babbage" in (await ResumeRepository(db, cipher).text(user_id, resume_id) or "")
     resume = await ResumeRepository(db, cipher).get(user_id, resume_id)
     assert resume is not None and resume.parsed == {"skills": ["Babbage"]}
@@ -185,11 +188,11 @@ async def test_rotating_from_key_a_to_b_keeps_everything_readable(db: Database) 
     with_b_then_a = FieldCipher([key_b, key_a])
     await _read_everything(db, with_b_then_a, *ids)
     report = await rotate_keys(db, with_b_then_a, batch_size=2)
-    # file, text, parsed, job text, questions, turn question, answer, words
-    assert report.total == 8 and report.skipped_changed == 0
+    # file, filename, text, parsed, job text, questions, turn question, answer, words
+    assert report.total == 9 and report.skipped_changed == 0
     # A second run finds nothing left: rotation is resumable and idempotent.
     again = await rotate_keys(db, with_b_then_a)
-    assert again.total == 0 and again.current == 8
+    assert again.total == 0 and again.current == 9
     only_b = FieldCipher([key_b])
     await _read_everything(db, only_b, *ids)
     with pytest.raises(DecryptionError):
@@ -220,7 +223,7 @@ async def test_keys_rotate_command(tmp_path: Path) -> None:
     env = _clean_env(DATABASE_URL=url, DATA_DIR=str(tmp_path), ENCRYPTION_KEYS=f"{key_b},{key_a}")
     code, output = await _run("keys", "rotate", cwd=tmp_path, env=env)
     assert code == 0, output
-    assert "re-encrypted 8 value(s)" in output
+    assert "re-encrypted 9 value(s)" in output
     db = await connect(url)
     try:
         await _read_everything(db, FieldCipher([key_b]), *ids)
