@@ -437,5 +437,40 @@ async def test_phone_sized_screen_and_keyboard(
         await page.get_by_role("heading", name="Privacy policy").wait_for()
         await artifacts.shot(page, "phone-privacy")
         assert log.problems == []
+
+        # The CSP forbids inline script, and this test's watch would see a violation.
+        ran = await page.evaluate(
+            """() => { const s = document.createElement('script');
+            s.textContent = 'window.inlineRan = true'; document.body.append(s);
+            return window.inlineRan === true; }"""
+        )
+        assert ran is False
+        await page.wait_for_timeout(200)
+        assert any("Content Security Policy" in problem for problem in log.problems)
+    finally:
+        await browser.close()
+
+
+async def test_sign_in_offers_the_configured_providers_only(
+    settings: Settings, playwright: playwright_api.Playwright
+) -> None:
+    browser = await launch(playwright)
+    try:
+        page = await browser.new_page()
+        async with run_server(settings) as plain:
+            await page.goto(plain.url)
+            await page.get_by_role("heading", name="Sign in").wait_for()
+            assert await page.locator("#oauth-providers a").count() == 0
+        with_github = settings.model_copy(
+            update={"github_client_id": "id", "github_client_secret": SecretStr("secret")}
+        )
+        async with run_server(with_github) as configured:
+            await page.goto(configured.url)
+            button = page.get_by_role("link", name="Sign in with GitHub")
+            await button.wait_for()
+            assert await button.get_attribute("href") == (
+                "/v1/auth/oauth/github/start?redirect_to=%2F"
+            )
+            assert await page.get_by_role("link", name="Sign in with Google").count() == 0
     finally:
         await browser.close()

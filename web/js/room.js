@@ -132,6 +132,7 @@ class Room {
       this.playback = this.context.createGain();
       this.playback.connect(this.context.destination);
       await this.context.resume();
+      this.joinButton.hidden = true;
     } catch (error) {
       this.setState("idle");
       this.joinButton.disabled = false;
@@ -241,7 +242,10 @@ class Room {
       case "agent_turn_end":
         if (this.agentCaption) {
           this.agentCaption.text.textContent = event.text;
-          if (event.interrupted) this.agentCaption.el.append(h("span", { class: "muted" }, " (interrupted)"));
+          if (event.interrupted) {
+            const note = event.text ? " (interrupted)" : "(interrupted before speaking)";
+            this.agentCaption.el.append(h("span", { class: "muted" }, note));
+          }
         }
         this.agentText.textContent = event.text;
         this.agentCaption = null;
