@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from server.settings import Settings
 from tests.documents import pdf
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
+from tests.fakes.oauth_provider import FakeAccount, running_fake_provider
 from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
 from tests.serving import RunningServer, run_server
 from tests.web.conftest import (
@@ -472,5 +473,40 @@ async def test_sign_in_offers_the_configured_providers_only(
                 "/v1/auth/oauth/github/start?redirect_to=%2F"
             )
             assert await page.get_by_role("link", name="Sign in with Google").count() == 0
+    finally:
+        await browser.close()
+
+
+async def test_google_sign_in_lands_in_a_cookie_session(
+    settings: Settings, playwright: playwright_api.Playwright, artifacts: Artifacts
+) -> None:
+    browser = await launch(playwright)
+    log = BrowserLog()
+    try:
+        async with running_fake_provider() as provider:
+            provider.sign_in(
+                "google", FakeAccount(subject="1082", email="grace@example.org", name="Grace")
+            )
+            configured = settings.model_copy(update=provider.settings_overrides())
+            async with run_server(configured) as running:
+                running.settings.public_url = running.url
+                provider.allow_redirects_to(running.url)
+                context = await browser.new_context()
+                page = await context.new_page()
+                log.watch(page)
+                await page.goto(running.url)
+                await page.get_by_role("link", name="Sign in with Google").click()
+                # Made by Google: the age is confirmed before anything else.
+                await page.get_by_role("heading", name="One more step").wait_for()
+                assert "token" not in page.url
+                await artifacts.shot(page, "confirm-age")
+                await page.get_by_label("I am at least 16 years old.").check()
+                await page.get_by_role("button", name="Continue").click()
+                await page.get_by_role("heading", name="Hello, Grace").wait_for()
+                cookies = {c["name"]: c for c in await context.cookies()}
+                assert cookies["intrvuer_refresh"]["httpOnly"]
+                await page.reload()
+                await page.get_by_role("heading", name="Hello, Grace").wait_for()
+        assert log.problems == []
     finally:
         await browser.close()

@@ -59,6 +59,11 @@ async function route() {
       navigate("/signin");
       return;
     }
+    if (needsUser && !user.age_confirmed) {
+      // Accounts made by Google or GitHub confirm the age before anything else.
+      confirmAgePage();
+      return;
+    }
     updateNav(path);
     try {
       const cleanup = await page(...match.slice(1), { user, query: new URLSearchParams(search || "") });
@@ -147,6 +152,30 @@ function signUpPage() {
         name: name.value, email: email.value, password: password.value, confirm_age_16: age.checked,
       });
       toast("Welcome to Intrvuer.");
+      navigate("/dashboard");
+    } catch (failure) {
+      error.textContent = failure.message;
+    }
+  });
+  render(form);
+}
+
+function confirmAgePage() {
+  updateNav("");
+  const age = h("input", { type: "checkbox", id: "confirm-age", required: true });
+  const error = errorBox("age-error");
+  const form = h("form", { class: "card narrow", "aria-labelledby": "age-title" },
+    h("h1", { id: "age-title" }, "One more step"),
+    h("p", {}, "Intrvuer is for people aged 16 or over."),
+    h("div", { class: "check" }, age, h("label", { for: "confirm-age" }, "I am at least 16 years old.")),
+    error,
+    h("div", { class: "actions" },
+      h("button", { type: "submit" }, "Continue"),
+      h("button", { type: "button", class: "secondary", onclick: async () => { await api.signOut(); navigate("/signin"); } }, "Sign out")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      user = await api.api("/v1/me", { method: "PATCH", body: { confirm_age_16: true } });
       navigate("/dashboard");
     } catch (failure) {
       error.textContent = failure.message;
