@@ -4,6 +4,7 @@ keys rotate without losing anything."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -252,3 +253,28 @@ def test_keys_come_from_settings_or_a_private_key_file(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o077 == 0
     # A restart reads the same key back.
     assert field_cipher(development).decrypt_text(first) == "kept"
+
+
+async def test_rotation_never_overwrites_a_concurrent_write(db: Database) -> None:
+    key_a, key_b = FieldCipher.generate_key(), FieldCipher.generate_key()
+    user = await UserRepository(db).create(email="cas@example.org", name="C", password_hash=None)
+    jobs = JobRepository(db, FieldCipher([key_a]))
+    ids = [(await jobs.create(user_id=user.id, text=JOB_TEXT)).id for _ in range(30)]
+    serving = FieldCipher([key_b, key_a])
+
+    async def edits() -> None:
+        # What a serving instance does meanwhile: rewrite rows with the newest key.
+        for job_id in ids:
+            await db.execute(
+                "UPDATE job_descriptions SET text = $1 WHERE id = $2",
+                serving.encrypt_text("edited while rotating"),
+                job_id,
+            )
+            await asyncio.sleep(0)
+
+    report, _ = await asyncio.gather(rotate_keys(db, serving, batch_size=3), edits())
+    texts = [
+        job.text for job in await JobRepository(db, FieldCipher([key_b])).list_for_user(user.id)
+    ]
+    assert texts == ["edited while rotating"] * 30
+    assert report.total + report.skipped_changed + report.current >= 30
