@@ -146,3 +146,34 @@ async def test_deleting_a_resume_removes_the_file_text_and_parse(
     assert await svc.db.fetchval("SELECT count(*) FROM resumes WHERE id = $1", resume_id) == 0
     download = await client.get(f"/v1/resumes/{resume_id}/file", headers=mine["auth"])
     assert download.status_code == 404
+
+
+async def test_supabase_users_need_a_recent_sign_in(settings: Settings) -> None:
+    import time
+
+    from pydantic import SecretStr
+
+    from tests.server.test_supabase import PROJECT_URL, SECRET, hs256
+    from tests.serving import run_server
+
+    configured = settings.model_copy(
+        update={
+            "auth_provider": "supabase",
+            "supabase_url": PROJECT_URL,
+            "supabase_jwt_secret": SecretStr(SECRET),
+        }
+    )
+    subject = "6a1d2f7e-0000-4000-8000-00000000abcd"
+    now = int(time.time())
+    async with (
+        run_server(configured) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+    ):
+        stale = bearer(hs256(sub=subject, iat=now - 600))
+        assert (await http.get("/v1/me", headers=stale)).status_code == 200
+        refused = await http.request("DELETE", "/v1/account", headers=stale, json={})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "reauthentication_required"
+        fresh = bearer(hs256(sub=subject, iat=now - 30))
+        done = await http.request("DELETE", "/v1/account", headers=fresh, json={})
+        assert done.status_code == 204, done.text
