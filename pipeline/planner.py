@@ -15,6 +15,7 @@ Either way the questions are stored with the interview, so its wording is reprod
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Final
@@ -35,6 +36,9 @@ log = logging.getLogger("intrvuer.planner")
 OFFLINE: Final = "offline"
 PLANNER_PROMPT_VERSION: Final = "planner-1"
 MAX_TOPIC_CHARS: Final = 160
+# Planning happens while the candidate waits for the interview to be created: a slow or
+# hung provider gets this long for both attempts, then the offline plan is used.
+PLAN_TIMEOUT_S: Final = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,15 +251,23 @@ async def tailored_plan(
     resume: ResumeData | None,
     job: JobData | None,
     chat: JsonChat | None,
+    timeout_s: float = PLAN_TIMEOUT_S,
 ) -> Plan:
-    """The LLM's plan when ``chat`` is given and answers validly, else the offline one."""
+    """The LLM's plan when ``chat`` is given and answers validly within ``timeout_s``,
+    else the offline one."""
     if chat is not None:
         try:
-            questions = await llm_plan(chat, kind, count, resume=resume, job=job)
+            async with asyncio.timeout(timeout_s):
+                questions = await llm_plan(chat, kind, count, resume=resume, job=job)
             return Plan(questions, f"llm:{chat.model}")
         except LlmParseError as error:
             log.warning(
                 "LLM question planning failed; the offline plan is used",
                 extra={"llm": error.source, "reason": error.reason},
+            )
+        except TimeoutError:
+            log.warning(
+                "LLM question planning timed out; the offline plan is used",
+                extra={"llm": chat.name, "timeout_s": timeout_s},
             )
     return Plan(offline_plan(kind, count, resume=resume, job=job), OFFLINE)

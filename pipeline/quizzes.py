@@ -9,6 +9,7 @@ question and grade says what produced it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal
@@ -26,6 +27,9 @@ OFFLINE: Final = "offline"
 HEURISTIC: Final = "heuristic"
 QUIZ_PROMPT_VERSION: Final = "quiz-1"
 MAX_QUESTIONS: Final = 20
+# Generation and grading happen while the candidate waits: a slow or hung provider gets
+# this long for both attempts, then the offline path answers.
+LLM_WAIT_S: Final = 20.0
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=600)]
 Kind = Literal["multiple_choice", "short_text"]
@@ -259,7 +263,9 @@ def check_quiz(quiz: _LlmQuiz, count: int) -> list[str]:
     return problems
 
 
-async def generate_quiz(data: QuizInput, count: int, chat: JsonChat | None) -> GeneratedQuiz:
+async def generate_quiz(
+    data: QuizInput, count: int, chat: JsonChat | None, *, timeout_s: float = LLM_WAIT_S
+) -> GeneratedQuiz:
     """The LLM's quiz when it gives a valid one, else the offline templates' (labelled)."""
     count = max(1, min(count, MAX_QUESTIONS))
     if chat is not None:
@@ -272,19 +278,20 @@ async def generate_quiz(data: QuizInput, count: int, chat: JsonChat | None) -> G
             + ("; ".join(data.missing_requirements) or "none known")
         )
         try:
-            quiz = await ask_validated(
-                chat,
-                system=SYSTEM_PROMPT,
-                user=redact(user),
-                model=_LlmQuiz,
-                schema_name="quiz",
-                check=lambda answer: check_quiz(answer, count),
-            )
+            async with asyncio.timeout(timeout_s):
+                quiz = await ask_validated(
+                    chat,
+                    system=SYSTEM_PROMPT,
+                    user=redact(user),
+                    model=_LlmQuiz,
+                    schema_name="quiz",
+                    check=lambda answer: check_quiz(answer, count),
+                )
             return GeneratedQuiz(quiz.questions[:count], f"llm:{chat.model}")
-        except LlmParseError as error:
+        except (LlmParseError, TimeoutError) as error:
             log.warning(
                 "LLM quiz generation failed; offline templates are used",
-                extra={"llm": error.source, "reason": error.reason},
+                extra={"llm": chat.name, "error_type": type(error).__name__},
             )
     return GeneratedQuiz(offline_quiz(data, count), OFFLINE)
 
@@ -328,7 +335,9 @@ covers (copied exactly from the list), and explain in two sentences what was goo
 is missing."""
 
 
-async def grade_text(question: QuizQuestion, answer: str, chat: JsonChat | None) -> Grade:
+async def grade_text(
+    question: QuizQuestion, answer: str, chat: JsonChat | None, *, timeout_s: float = LLM_WAIT_S
+) -> Grade:
     if chat is not None and answer.strip():
         user = redact(
             f"Question: {question.prompt}\nKey points:\n"
@@ -337,18 +346,19 @@ async def grade_text(question: QuizQuestion, answer: str, chat: JsonChat | None)
         )
         points = {p.lower() for p in question.key_points}
         try:
-            graded = await ask_validated(
-                chat,
-                system=GRADE_PROMPT,
-                user=user,
-                model=_LlmGrade,
-                schema_name="quiz_grade",
-                check=lambda g: (
-                    []
-                    if all(p.lower() in points for p in g.matched_points)
-                    else ["matched_points must be copied from the key points"]
-                ),
-            )
+            async with asyncio.timeout(timeout_s):
+                graded = await ask_validated(
+                    chat,
+                    system=GRADE_PROMPT,
+                    user=user,
+                    model=_LlmGrade,
+                    schema_name="quiz_grade",
+                    check=lambda g: (
+                        []
+                        if all(p.lower() in points for p in g.matched_points)
+                        else ["matched_points must be copied from the key points"]
+                    ),
+                )
             return Grade(
                 graded.score >= 0.6,
                 round(graded.score, 2),
@@ -356,10 +366,10 @@ async def grade_text(question: QuizQuestion, answer: str, chat: JsonChat | None)
                 f"llm:{chat.model}",
                 graded.matched_points,
             )
-        except LlmParseError as error:
+        except (LlmParseError, TimeoutError) as error:
             log.warning(
                 "LLM grading failed; the keyword heuristic grades",
-                extra={"llm": error.source, "reason": error.reason},
+                extra={"llm": chat.name, "error_type": type(error).__name__},
             )
     return grade_text_heuristic(question, answer)
 

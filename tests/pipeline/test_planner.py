@@ -116,3 +116,13 @@ async def test_an_llm_error_gives_the_offline_plan(chat: tuple[FakeOpenAI, SdkJs
     fake.fail_next = 2
     plan = await tailored_plan("behavioral", 3, resume=RESUME, job=JOB, chat=client)
     assert plan.source == "offline" and len(plan.questions) == 3
+
+
+async def test_a_hung_llm_gives_the_offline_plan_in_time(
+    chat: tuple[FakeOpenAI, SdkJsonChat],
+) -> None:
+    fake, client = chat
+    fake.hang_next = 2
+    plan = await tailored_plan("technical", 2, resume=RESUME, job=JOB, chat=client, timeout_s=0.5)
+    assert plan.source == "offline"
+    assert plan.questions == offline_plan("technical", 2, resume=RESUME, job=JOB)

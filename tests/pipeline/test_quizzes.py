@@ -3,13 +3,17 @@ exact for multiple choice and a keyword rubric for short text."""
 
 from __future__ import annotations
 
+from pipeline.documents.llm import SdkJsonChat
 from pipeline.quizzes import (
     QuizInput,
+    generate_quiz,
     grade_choice,
+    grade_text,
     grade_text_heuristic,
     offline_quiz,
     public_view,
 )
+from tests.fakes.openai_compat import run_fake_openai
 
 DATA = QuizInput(
     job_title="Backend Engineer",
@@ -54,3 +58,21 @@ def test_grading() -> None:
     poor = grade_text_heuristic(text, "I like teamwork.")
     assert not poor.correct and "Not covered" in poor.explanation
     assert "correct_index" not in public_view(choice)
+
+
+async def test_a_failing_or_hung_llm_gives_offline_questions_and_heuristic_grades() -> None:
+    async with run_fake_openai() as fake:
+        chat = SdkJsonChat.openai(
+            api_key=fake.api_key, base_url=fake.openai_base_url, model="gpt-4o-mini", timeout_s=5
+        )
+        try:
+            fake.fail_next = 2
+            generated = await generate_quiz(DATA, 4, chat)
+            assert generated.source == "offline"
+            assert generated.questions == offline_quiz(DATA, 4)
+            fake.hang_next = 2
+            text = next(q for q in generated.questions if q.kind == "short_text")
+            grade = await grade_text(text, "I mentored 2 engineers.", chat, timeout_s=0.5)
+            assert grade.grader == "heuristic"
+        finally:
+            await chat.aclose()
