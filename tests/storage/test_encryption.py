@@ -278,3 +278,26 @@ async def test_rotation_never_overwrites_a_concurrent_write(db: Database) -> Non
     ]
     assert texts == ["edited while rotating"] * 30
     assert report.total + report.skipped_changed + report.current >= 30
+
+
+async def test_turn_payloads_wait_in_the_queue_sealed(db: Database) -> None:
+    from server.privacy import SealedQueue
+    from storage.queue import Job, OutboxQueue
+
+    cipher = FieldCipher([FieldCipher.generate_key()])
+    outbox = OutboxQueue(db)
+    queue = SealedQueue(outbox, cipher, frozenset({"interview.turn"}))
+    await queue.enqueue("interview.turn", {"answer": ANSWER}, user_id="u1")
+    await queue.enqueue("resume.parse", {"resume_id": "r1"}, user_id="u1")
+    stored = " ".join(str(row["payload"]) for row in await db.fetch("SELECT payload FROM jobs"))
+    assert "quasar" not in stored and "r1" in stored  # only the listed kinds are sealed
+    seen: list[dict[str, Any]] = []
+
+    async def handle(job: Job) -> None:
+        seen.append(job.payload)
+
+    handled = await queue.process_available(
+        {"interview.turn": handle, "resume.parse": handle}, consumer="test"
+    )
+    assert handled == 2
+    assert sorted(seen, key=str) == [{"answer": ANSWER}, {"resume_id": "r1"}]
