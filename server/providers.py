@@ -21,7 +21,6 @@ from pipeline.documents.parser import DocumentParser
 from pipeline.interviewer.fallback import FallbackInterviewer
 from pipeline.interviewer.offline import FIXED_PHRASES, FOLLOW_UP_HINTS, OfflineInterviewer
 from pipeline.interviewer.types import (
-    Action,
     Instruction,
     InterviewContext,
     Interviewer,
@@ -250,7 +249,7 @@ class ConfiguredProviders:
                 # Only the offline interviewer's words are known ahead of time.
                 texts = list(FIXED_PHRASES)
                 if interviewer.chain[0].name == "offline":
-                    texts += offline_phrases(interview)
+                    texts = [*offline_phrases(interview), *texts]
                 self._kokoro.prepare(texts, voice=interview.voice)
         return recognizer, synthesizer, interviewer
 
@@ -268,19 +267,24 @@ class ConfiguredProviders:
 
 def offline_phrases(interview: Interview, first_name: str | None = None) -> list[str]:
     """The chunks the offline interviewer's replies will be spoken in, as the session's
-    chunker cuts them: the greeting, every planned question after each acknowledgement,
-    the follow-ups and the closings."""
+    chunker cuts them, in the order they are likely needed: each planned question after
+    the first with its acknowledgements, the closings, then the follow-ups. (The greeting
+    is spoken the moment the session opens: preparing it would only compete with it.)"""
     interviewer = OfflineInterviewer()
     plan = tuple(interview.questions)
-    instructions: list[Instruction] = [Instruction("follow_up", hint=h) for h in FOLLOW_UP_HINTS]
-    for number, question in enumerate(plan, start=1):
-        action: Action = "greet" if number == 1 else "next_question"
-        instructions.append(Instruction(action, question=question, question_number=number))
-    instructions.append(Instruction("close"))
+    # (instruction, answers given before it when no follow-up was asked)
+    replies: list[tuple[Instruction, int]] = [
+        (Instruction("next_question", question=question, question_number=number), number - 1)
+        for number, question in enumerate(plan, start=1)
+        if number > 1
+    ]
+    replies.append((Instruction("close"), len(plan)))
+    replies += [(Instruction("follow_up", hint=hint), 1) for hint in FOLLOW_UP_HINTS]
     chunks: list[str] = []
-    for instruction in instructions:
-        # The acknowledgement depends on how many answers came before: try each.
-        for answered in range(4 if instruction.action != "greet" else 1):
+    for instruction, expected in replies:
+        # The acknowledgement depends on how many answers came before: the likely count
+        # first, then the others (follow-ups shift it).
+        for answered in (expected, *(n for n in range(4) if n != expected % 4)):
             context = InterviewContext(
                 kind=interview.kind,
                 candidate_first_name=first_name,

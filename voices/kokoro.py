@@ -46,6 +46,9 @@ except ImportError as missing:  # pragma: no cover - depends on the installation
     ) from missing
 
 log = logging.getLogger("intrvuer.voices.kokoro")
+# phonemizer warns on every sentence whose word count changed in phonemization (normal
+# for punctuation); that says nothing an operator can act on.
+logging.getLogger("phonemizer").setLevel(logging.ERROR)
 
 MODEL_RATE = 24000
 LANGUAGE = "en-us"
