@@ -160,7 +160,7 @@ async def _doctor() -> int:
     from server.providers import ConfiguredProviders
 
     for role, choice in ConfiguredProviders(settings).describe().items():
-        print(f"{role + ':':<15}{choice}")
+        print(f"{role + ':':<14} {choice}")
     print("status:        " + ("ok" if problems == 0 else f"{problems} problem(s)"))
     return 0 if problems == 0 else 1
 

@@ -177,7 +177,10 @@ class ConfiguredProviders:
         s = self.settings
         try:
             found = resolve_kokoro(
-                data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices, prepare=False
+                data_dir=s.data_dir.resolve(),
+                model=s.kokoro_model,
+                voices=s.kokoro_voices,
+                prepare=False,
             )
         except LookupError as missing:
             return f"none: {missing}"

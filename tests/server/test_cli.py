@@ -103,3 +103,45 @@ async def test_invalid_settings_are_explained(tmp_path: Path) -> None:
     code, output = await _run("migrate", cwd=tmp_path, env=_clean_env(ENV="production"))
     assert code == 2
     assert "JWT_SECRET" in output and "Traceback" not in output
+
+
+async def test_doctor_shows_the_local_voices_and_where_their_models_come_from(
+    tmp_path: Path,
+) -> None:
+    code, output = await _run("doctor", cwd=tmp_path, env=_clean_env())
+    assert code == 0, output
+    assert "speech synthesis: kokoro (no DEEPGRAM_API_KEY)" in output
+    assert "speech recognition: local (no DEEPGRAM_API_KEY" in output
+    kokoro = next(line for line in output.splitlines() if line.startswith("kokoro model:"))
+    assert "(bundled: no KOKORO_MODEL and nothing downloaded" in kokoro
+    assert "interviewer:   offline" in output
+
+    model, voices = tmp_path / "mine.onnx", tmp_path / "voices.bin"
+    model.write_bytes(b"m")
+    voices.write_bytes(b"v")
+    env = _clean_env(KOKORO_MODEL=str(model), KOKORO_VOICES=str(voices))
+    code, output = await _run("doctor", cwd=tmp_path, env=env)
+    assert f"kokoro model:  {model} + {voices} (settings: KOKORO_MODEL and KOKORO_VOICES set)" in (
+        output
+    )
+
+
+async def test_models_fetch_kokoro_refuses_a_file_that_fails_its_check(tmp_path: Path) -> None:
+    from tests.voices.test_models import FileServer, serve_files
+    from voices.models import KOKORO_MODELS, KOKORO_VOICES, kokoro_dir, resolve_kokoro
+
+    bundled = resolve_kokoro(data_dir=tmp_path / "bundle")  # the release's int8 file
+    files = {
+        KOKORO_MODELS["int8"].name: bundled.model.read_bytes(),
+        KOKORO_VOICES.name: bytes(KOKORO_VOICES.size),  # right size, wrong bytes
+    }
+    data_dir = tmp_path / "data"
+    with serve_files(FileServer(files)) as server:
+        env = _clean_env(DATA_DIR=str(data_dir), KOKORO_DOWNLOAD_URL=server.url)
+        code, output = await _run("models", "fetch", "kokoro", cwd=tmp_path, env=env)
+    assert code == 1, output
+    assert "kokoro-v1.0.int8.onnx: 92.4/92.4 MB" in output  # progress on stderr
+    assert "voices-v1.0.bin: sha256" in output and "the file was deleted" in output
+    assert "Traceback" not in output
+    folder = kokoro_dir(data_dir)
+    assert sorted(p.name for p in folder.iterdir()) == ["kokoro-v1.0.int8.onnx"]
