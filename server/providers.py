@@ -13,6 +13,7 @@ import logging
 import statistics
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -245,7 +246,10 @@ class ConfiguredProviders:
             self.interviewer(),
         )
         if self.settings.loop_lag_probe_ms and self._lag_probe is None:
-            self._lag_probe = LoopLagProbe(self.settings.loop_lag_probe_ms / 1000)
+            self._lag_probe = LoopLagProbe(
+                self.settings.loop_lag_probe_ms / 1000,
+                stats=lambda: self._kokoro.stats() if self._kokoro is not None else {},
+            )
         if self._kokoro is not None and synthesizer is self._kokoro:
             self._kokoro.warm()
             if self.settings.phrase_cache_prepare:
@@ -304,10 +308,17 @@ def offline_phrases(interview: Interview, first_name: str | None = None) -> list
 
 class LoopLagProbe:
     """Measures how late the event loop wakes a sleeper (``LOOP_LAG_PROBE_MS``) and logs
-    its p50/p99/max every 5 s: a blocked loop shows up as lag."""
+    its p50/p99/max every 5 s, with the counters of ``stats``: a blocked loop shows up as
+    lag."""
 
-    def __init__(self, interval_s: float, report_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        interval_s: float,
+        report_s: float = 5.0,
+        stats: Callable[[], dict[str, float | int]] = dict,
+    ) -> None:
         self.interval_s = interval_s
+        self.stats = stats
         self.report_s = report_s
         self.samples: deque[float] = deque(maxlen=100_000)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-lag-probe")
@@ -330,6 +341,7 @@ class LoopLagProbe:
                         "lag_p99_ms": round(cuts[98], 2),
                         "lag_max_ms": round(max(window), 2),
                         "samples": len(window),
+                        **self.stats(),
                     },
                 )
                 window = []

@@ -369,6 +369,21 @@ class KokoroSynthesizer:
         self._streams.add(stream)
         return stream
 
+    def stats(self) -> dict[str, float | int]:
+        """Counters for operators and benchmarks (no text in them)."""
+        engine = self.engine
+        live, preparing = engine.pending()
+        return {
+            "cache_hits": self.cache.hits if self.cache else 0,
+            "cache_misses": self.cache.misses if self.cache else 0,
+            "sentences_synthesized": engine.synthesized,
+            "sentences_prepared": engine.prepared,
+            "synthesis_s": round(engine.synthesis_s, 3),
+            "audio_s": round(engine.audio_s, 3),
+            "live_pending": live,
+            "prepare_pending": preparing,
+        }
+
     def forget(self, stream: KokoroSynthesisStream) -> None:
         self._streams.discard(stream)
 
