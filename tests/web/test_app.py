@@ -239,10 +239,14 @@ async def test_candidate_journey(
             await artifacts.shot(page, "room-timeout")
             raise
         counters = await room_counters(page)
-        assert counters["framesScheduled"] > 0 and counters["secondsScheduled"] > 0.5
+        assert counters["framesScheduled"] > 0 and counters["secondsScheduled"] > 0
         assert counters["framesScheduled"] <= counters["framesReceived"]
         assert counters["framesSent"] > 100
-        assert await page.locator(".caption.interviewer").first.inner_text() != ""
+        # The interviewer answers, and that turn is played too.
+        await page.locator(".caption.interviewer").nth(1).wait_for(timeout=60000)
+        await wait_room(
+            page, f"window.intrvuerRoom.framesScheduled > {counters['framesScheduled']}", 60
+        )
         await assert_controls_labelled(page)
         await artifacts.shot(page, "room")
         await page.get_by_role("button", name="End interview").click()
@@ -333,13 +337,14 @@ async def test_barge_in_stops_the_interviewers_audio(
         log.watch(page)
         await start_room(page, cloud_server, "barge@example.org")
         await wait_room(page, "window.intrvuerRoom.framesScheduled > 0")
-        await wait_room(page, "window.intrvuerRoom.stoppedPlayback > 0")
+        await wait_room(page, "window.intrvuerRoom.bargeIns > 0")
         counters = await room_counters(page)
+        assert counters["stoppedPlayback"] >= 1, counters
         # Playback stopped with the greeting far from fully played, and nothing plays on.
         greeting_audio_s = len(LONG_GREETING) * 0.06
         assert counters["secondsScheduled"] < greeting_audio_s / 2
         assert counters["activeSources"] == 0
-        interrupted = page.locator(".caption.interviewer", has_text="(interrupted)")
+        interrupted = page.locator(".caption.interviewer", has_text="interrupted")
         await interrupted.wait_for()
         await page.locator(".caption.candidate", has_text="repeat the question").wait_for()
         await artifacts.shot(page, "barge-in")
@@ -434,6 +439,15 @@ async def test_phone_sized_screen_and_keyboard(
         await page.get_by_role("heading", name="Interview room").wait_for()
         assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
         await artifacts.shot(page, "phone-room", full_page=True)
+        # The theme is a preference kept in localStorage, applied before the first paint.
+        await page.get_by_label("Theme").select_option("dark")
+        assert await page.evaluate("() => localStorage.getItem('intrvuer.theme')") == "dark"
+        await page.reload()
+        await page.get_by_role("heading", name="Interview room").wait_for()
+        assert await page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+        background = await page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(18, 19, 22)"
+        await artifacts.shot(page, "phone-room-dark", full_page=True)
         await page.goto(f"{server.url}/privacy.html")
         await page.get_by_role("heading", name="Privacy policy").wait_for()
         await artifacts.shot(page, "phone-privacy")

@@ -40,6 +40,7 @@ class Room {
       framesScheduled: 0,
       secondsScheduled: 0,
       stoppedPlayback: 0,
+      bargeIns: 0,
       activeSources: 0,
       reconnects: 0,
       transcripts: 0,
@@ -251,6 +252,7 @@ class Room {
         this.agentCaption = null;
         this.agentDone = true;
         if (event.interrupted) {
+          this.counters.bargeIns += 1;
           this.acceptAudio = false;
           this.stopPlayback();
           this.setState("listening");
