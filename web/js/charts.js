@@ -47,7 +47,7 @@ export function lineChart({ title, labels, series, min, max }) {
     });
   });
   return h("figure", { class: "chart-figure" }, svg,
-    h("figcaption", {}, h("span", { class: "visually-hidden" }, title),
+    h("figcaption", {}, h("span", { class: "chart-title" }, title),
       legend(series.map((s) => s.label))));
 }
 
@@ -67,7 +67,7 @@ export function barChart({ title, items, unit = "" }) {
       h("text", { x: 104 + width, y: i * rowH + 14 }, `${round(item.value)}${unit}`),
     );
   });
-  return h("figure", { class: "chart-figure" }, svg, h("figcaption", { class: "visually-hidden" }, title));
+  return h("figure", { class: "chart-figure" }, h("figcaption", { class: "chart-title" }, title), svg);
 }
 
 function legend(labels) {
