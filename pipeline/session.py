@@ -124,6 +124,16 @@ class _AgentTurn:
     text_sent: int = 0  # chunks announced with agent_text
     source: str = ""
     voice_failed: bool = False  # synthesis failed: the rest of the turn is shown as text
+    # Candidate audio received (seconds) when the turn's audio finished or was cut off:
+    # where the question ended on the candidate's own timeline.
+    ended_at_audio_s: float | None = None
+    ended_at: float | None = None  # the same moment on the session clock
+
+    def spoken_audio_s(self) -> float:
+        """Seconds of the turn's audio the candidate heard (all of it unless cut off)."""
+        if self.playback_started is None or self.ended_at is None:
+            return self.sent_audio_s
+        return max(0.0, min(self.ended_at - self.playback_started, self.sent_audio_s))
 
     def spoken_text(self, now: float) -> str:
         """The words the candidate has heard by ``now``: whole chunks played, plus the
@@ -565,6 +575,8 @@ class Session:
             self._synthesis.get_nowait()
 
     def _conclude_agent_turn(self, agent: _AgentTurn, spoken: str, *, interrupted: bool) -> None:
+        agent.ended_at = self.clock()
+        agent.ended_at_audio_s = self._audio_clock.received_s
         self._event("agent_turn_end", text=spoken, interrupted=interrupted)
         if spoken:
             self.history.append(Message("interviewer", spoken))
@@ -600,6 +612,10 @@ class Session:
             metrics=TurnMetrics.of(reply.stamps).as_dict() if reply is not None else {},
             interviewer_source=asked.source or self.interviewer.name,
             created_at=datetime.now(UTC),
+            question_end_s=(
+                round(asked.ended_at_audio_s, 3) if asked.ended_at_audio_s is not None else None
+            ),
+            question_audio_s=round(asked.spoken_audio_s(), 3),
         )
         try:
             self.on_turn(FinalizedTurn(record=record, user_id=self.interview.user_id))

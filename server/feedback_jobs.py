@@ -105,6 +105,8 @@ def answers_of(interview: Interview, turns: list[InterviewTurn]) -> list[AnswerI
                 competency=planned.competency if planned else None,
                 requirement=planned.requirement if planned else None,
                 reply_latency_s=latency_ms / 1000 if latency_ms is not None else None,
+                question_end_s=turn.question_end_s,
+                question_audio_s=turn.question_audio_s,
             )
         )
     return answers

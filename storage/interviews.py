@@ -50,7 +50,13 @@ def _turn(cipher: FieldCipher, row: Row) -> InterviewTurn:
         metrics=json.loads(row["metrics"]),
         interviewer_source=row["interviewer_source"],
         created_at=row["created_at"],
+        question_end_s=_optional_float(row["question_end_s"]),
+        question_audio_s=_optional_float(row["question_audio_s"]),
     )
+
+
+def _optional_float(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 class InterviewRepository:
@@ -140,7 +146,8 @@ class TurnRepository:
         changed = await self._db.execute(
             "INSERT INTO interview_turns (interview_id, turn, question, question_index,"
             " interrupted, answer, words, answer_audio_s, metrics, interviewer_source,"
-            " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            " created_at, question_end_s, question_audio_s)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             " ON CONFLICT (interview_id, turn) DO NOTHING",
             turn.interview_id,
             turn.turn,
@@ -153,6 +160,8 @@ class TurnRepository:
             json.dumps(turn.metrics),
             turn.interviewer_source,
             turn.created_at,
+            turn.question_end_s,
+            turn.question_audio_s,
         )
         return changed == 1
 

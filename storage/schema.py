@@ -109,6 +109,8 @@ DECLARED: dict[str, Columns] = {
         "metrics": ("text", False),
         "interviewer_source": ("text", False),
         "created_at": ("timestamp", False),
+        "question_end_s": ("real", True),
+        "question_audio_s": ("real", True),
     },
     "resumes": {
         "id": ("text", False),

@@ -103,6 +103,10 @@ class InterviewTurn:
     metrics: dict[str, float]
     interviewer_source: str
     created_at: datetime
+    # Where the question ended in the candidate's audio (seconds since the stream
+    # started), and how long its audio played: timing for delivery metrics.
+    question_end_s: float | None = None
+    question_audio_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

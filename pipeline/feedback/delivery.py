@@ -9,13 +9,15 @@ Everything here is a pure function of the words the speech recogniser timed (``w
   "sort of", "kind of" where they are used as fillers, see ``count_fillers``) / speaking
   time;
 - **long pauses**: silences of more than ``LONG_PAUSE_S`` between two words of an answer;
-- **time to first word**: from the end of the question to the answer's first word. The
-  turn records hold no timestamp of the question's end, so it is estimated: the previous
-  answer's last word (0 for the first question), plus the interviewer's response latency
-  when it was measured, plus the question read at ``INTERVIEWER_WPM``; a turn that carries
-  ``question_end_s`` uses that instead. Reported with ``estimated: true`` then;
-- **talk ratio**: the candidate's speaking time / (theirs + the interviewer's, the
-  questions read at ``INTERVIEWER_WPM``);
+- **time to first word**: from the end of the question to the answer's first word. Live
+  turns record where the question ended in the candidate's audio (``question_end_s``);
+  without it (typed answers, turns stored before that was recorded) it is estimated: the
+  previous answer's last word (0 for the first question), plus the interviewer's response
+  latency when it was measured, plus the question's length. Reported with
+  ``estimated: true`` then;
+- **talk ratio**: the candidate's speaking time / (theirs + the interviewer's); the
+  interviewer's is the questions' measured audio, or their words read at
+  ``INTERVIEWER_WPM`` when that was not recorded;
 - **most-used words**: the commonest words that are not stop words or fillers;
 - **job terms used**: which of the job's skills and requirement keywords occur.
 """
@@ -74,6 +76,13 @@ class AnswerTiming:
     words: Sequence[Word]
     question_end_s: float | None = None  # measured end of the question, when known
     reply_latency_s: float | None = None  # interviewer's response time before the question
+    question_audio_s: float | None = None  # measured length of the question's audio
+
+    def question_s(self) -> float:
+        """How long the question took to say: measured, or read at ``INTERVIEWER_WPM``."""
+        if self.question_audio_s is not None:
+            return self.question_audio_s
+        return len(self.question.split()) * 60.0 / INTERVIEWER_WPM
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,8 +255,7 @@ def time_to_first_word(answers: Sequence[AnswerTiming]) -> tuple[list[float | No
             question_end = answer.question_end_s
         else:
             estimated = True
-            question_s = len(answer.question.split()) * 60.0 / INTERVIEWER_WPM
-            question_end = previous_end + (answer.reply_latency_s or 0.0) + question_s
+            question_end = previous_end + (answer.reply_latency_s or 0.0) + answer.question_s()
         if answer.words:
             result.append(round(max(0.0, answer.words[0].start_s - question_end), 2))
             previous_end = answer.words[-1].end_s
@@ -265,7 +273,7 @@ def delivery(answers: Sequence[AnswerTiming], *, job_terms: Iterable[str] = ()) 
         fillers += count_fillers([w.word for w in answer.words])
     filler_total = sum(fillers.values())
     wpm = words_per_minute(len(all_words), speaking_s)
-    interviewer_s = sum(len(a.question.split()) * 60.0 / INTERVIEWER_WPM for a in answers)
+    interviewer_s = sum(a.question_s() for a in answers)
     total_talk = speaking_s + interviewer_s
     first_words, estimated = time_to_first_word(answers)
     used, missing = terms_used(" ".join(all_words), job_terms)

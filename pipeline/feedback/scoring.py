@@ -155,6 +155,7 @@ def delivery_of(answers: list[AnswerInput], job: JobContext) -> dict[str, Any]:
             words_of(a.words),
             question_end_s=a.question_end_s,
             reply_latency_s=a.reply_latency_s,
+            question_audio_s=a.question_audio_s,
         )
         for a in answers
     ]

@@ -74,6 +74,7 @@ class AnswerInput:
     requirement: str | None = None
     question_end_s: float | None = None
     reply_latency_s: float | None = None
+    question_audio_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

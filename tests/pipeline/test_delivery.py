@@ -108,6 +108,15 @@ def test_talk_ratio_most_used_words_and_job_terms() -> None:
     assert metrics.job_terms_missing == ["PostgreSQL", "Go"]
 
 
+def test_measured_question_audio_replaces_the_reading_estimate() -> None:
+    question = " ".join(["ask"] * 16)  # 6 s if read at 160 words per minute
+    text = "We moved Postgres to Kubernetes and Postgres got faster with Kubernetes"
+    answer = timed(text)
+    measured = delivery([AnswerTiming(question, answer, question_audio_s=2.0)])
+    speaking = answer[-1].end_s - answer[0].start_s
+    assert measured.talk_ratio == pytest.approx(round(speaking / (speaking + 2.0), 3))
+
+
 def test_terms_match_whole_words_only() -> None:
     used, missing = terms_used("I wrote C++ and some Go, not Golang", ["C++", "Go", "C", "Java"])
     assert used == ["C++", "Go"] and missing == ["C", "Java"]

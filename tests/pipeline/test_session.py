@@ -159,6 +159,9 @@ async def test_whole_interview_with_spoken_answers(recognizer: ScriptedRecognize
     assert [t.record.question_index for t in turns] == [0, 1, 2]
     assert all(t.record.answer == GOOD_ANSWER for t in turns)
     assert turns[0].record.words and turns[0].record.metrics["voice_to_voice_ms"] >= 0
+    # Each question ended where the candidate's audio stood then: 0.1 s more per answer.
+    assert [t.record.question_end_s for t in turns] == [0.0, 0.1, 0.2]
+    assert all((t.record.question_audio_s or 0) > 0 for t in turns)
     assert h.events[-1] == {"type": "interview_end", "turn": 4, "reason": "completed"}
 
 

@@ -25,7 +25,13 @@ async def test_migrations_produce_declared_schema(empty_url: str) -> None:
     db = await connect(empty_url, ssl_mode="disable")
     try:
         applied = await db.migrate()
-        assert applied == ["0001_initial", "0002_interviews", "0003_documents", "0004_feedback"]
+        assert applied == [
+            "0001_initial",
+            "0002_interviews",
+            "0003_documents",
+            "0004_feedback",
+            "0005_turn_timing",
+        ]
         actual = await inspect(db)
         assert {t: actual.get(t) for t in DECLARED} == DECLARED
         assert set(actual) - set(DECLARED) <= {"sqlite_sequence"}
@@ -43,6 +49,7 @@ async def test_migrate_twice_is_a_no_op(empty_url: str) -> None:
             "0002_interviews",
             "0003_documents",
             "0004_feedback",
+            "0005_turn_timing",
         ]
     finally:
         await db.close()
