@@ -64,9 +64,38 @@ from voices.vad import (
 log = logging.getLogger("intrvuer.voices.local_stt")
 
 EVENTS_MAX: Final = 1024
+_SLICE: Final = VAD_RATE // 2  # samples the VAD takes at a time (0.5 s)
 # Whisper leaves out hesitations unless its context suggests a verbatim transcript.
 FILLER_PROMPT: Final = "Um, uh, so, like, I mean, you know, hmm."
 _NON_SPEECH = re.compile(r"^\s*[\[(].*[\])]\s*$")  # "[BLANK_AUDIO]", "(music)"
+_TOKENS_PER_S: Final = 8
+_MAX_NEW_TOKENS: Final = 220  # Whisper's own limit is half its 448-token context
+_MAX_COMPRESSION: Final = 2.4  # Whisper's threshold for repetitive (looping) output
+
+
+def is_speech_segment(
+    text: str, compression_ratio: float, no_speech_prob: float, avg_logprob: float
+) -> bool:
+    """Whether a Whisper segment is worth keeping: not empty, not a non-speech tag, not
+    a repetition loop (text that compresses too well), and not what Whisper itself
+    judges silence."""
+    if not text or _NON_SPEECH.match(text):
+        return False
+    if compression_ratio > _MAX_COMPRESSION or _loops(text):
+        return False
+    return not (no_speech_prob > 0.6 and avg_logprob < -1.0)
+
+
+def _loops(text: str, longest_run: int = 3) -> bool:
+    """The same word more than ``longest_run`` times in a row: a decoding loop (people
+    do say "uh, uh", not five times over)."""
+    run, previous = 0, None
+    for word in re.findall(r"[\w']+", text.lower()):
+        run = run + 1 if word == previous else 1
+        previous = word
+        if run > longest_run:
+            return True
+    return False
 
 
 # Where the model comes from ---------------------------------------------------------
@@ -257,8 +286,8 @@ class WhisperEngine:
             if job.discarded:
                 continue
             try:
+                self._load()  # at once if loaded already
                 if job.audio is None:
-                    self._load()
                     result = Recognized("", (), 0.0)
                 else:
                     result = self.transcribe(job.audio)
@@ -328,6 +357,7 @@ class WhisperEngine:
         """Recognise ``audio`` (blocking: call it from the worker thread)."""
         started = time.perf_counter()
         self.transcriptions += 1
+        seconds = audio.size / VAD_RATE
         segments, _info = self._whisper.transcribe(
             audio,
             language=self.language,
@@ -337,15 +367,18 @@ class WhisperEngine:
             initial_prompt=FILLER_PROMPT,
             condition_on_previous_text=False,
             vad_filter=False,  # our VAD already cut the utterance
+            # Nobody says more than ~5 tokens a second; the bound stops a decoding loop
+            # ("uh, uh, uh, ...") early, and with it the time it would take.
+            max_new_tokens=min(_MAX_NEW_TOKENS, int(_TOKENS_PER_S * seconds) + 8),
         )
         texts: list[str] = []
         words: list[WordTiming] = []
         for segment in segments:
             text = segment.text.strip()
-            if not text or _NON_SPEECH.match(text):
+            if not is_speech_segment(
+                text, segment.compression_ratio, segment.no_speech_prob, segment.avg_logprob
+            ):
                 continue
-            if segment.no_speech_prob > 0.6 and segment.avg_logprob < -1.0:
-                continue  # Whisper's own test for "this was not speech"
             texts.append(text)
             for word in segment.words or ():
                 start = max(0.0, float(word.start))
@@ -667,6 +700,12 @@ class LocalRecognitionStream:
         samples = _pcm_to_float(pcm)
         if self._resample is not None:
             samples = self._resample(samples)
+        # Audio that piled up (a slow loop, a client sending faster than real time) goes
+        # through in slices, so that utterance bounds stay close to where they fell.
+        for start in range(0, samples.size, _SLICE):
+            await self._hear_slice(samples[start : start + _SLICE])
+
+    async def _hear_slice(self, samples: Samples) -> None:
         self._kept.append(samples)
         # The VAD is light (well under 1 ms a frame) but still CPU: keep it off the loop.
         probabilities = await asyncio.to_thread(self._vad.probabilities, samples)
@@ -853,8 +892,8 @@ class LocalRecognitionStream:
             text=result.text,
             is_final=final,
             speech_final=speech_final,
-            start_s=words[0].start_s if words else _seconds(speech_start),
-            end_s=words[-1].end_s if words else _seconds(speech_end),
+            start_s=words[0].start_s if words else low,
+            end_s=words[-1].end_s if words else high,
             words=words,
             received_at=time.monotonic(),
         )

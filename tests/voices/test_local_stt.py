@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import time
 from collections.abc import AsyncIterator, Callable
@@ -38,6 +39,7 @@ from voices.local_stt import (
     bundled_whisper_model,
     fetch_whisper_model,
     fetched_whisper_dir,
+    is_speech_segment,
     resolve_whisper_model,
     shared_engine,
 )
@@ -48,7 +50,7 @@ from voices.types import (
     Transcript,
     UtteranceEnd,
 )
-from voices.vad import Boundary, Endpointer, EndpointerConfig
+from voices.vad import Boundary, Endpointer, EndpointerConfig, shared_vad
 
 ANSWERS = (
     "My team built a payment service in Python.",
@@ -321,6 +323,44 @@ async def test_a_full_recognition_queue_is_reported_not_fatal(engine: WhisperEng
         await asyncio.to_thread(busy.stop)
 
 
+async def test_a_monologue_with_no_pause_is_handed_over_in_pieces(
+    engine: WhisperEngine,
+) -> None:
+    stream = LocalRecognitionStream(
+        engine, shared_vad(), sample_rate=RATE, endpointing=EndpointerConfig(), max_utterance_s=2.5
+    )
+    stream.start()
+    heard = Heard(stream)
+    # Two sentences run together: about 5.5 s of speech with no pause in it.
+    await say(stream, silence(0.3) + speech(ANSWERS[3]) + speech(ANSWERS[1]) + silence(1.2))
+    await heard.until(lambda h: bool(h.of(UtteranceEnd)))
+    await stream.close()
+    await heard.stop()
+    finals = heard.finals
+    pieces = [(f.text, f.start_s, f.end_s, f.speech_final) for f in finals]
+    assert len(finals) >= 2, pieces
+    assert not finals[0].speech_final and finals[-1].speech_final, pieces
+    assert all(a.end_s <= b.start_s for a, b in zip(finals, finals[1:], strict=False)), pieces
+    assert all(f.start_s <= f.end_s for f in finals), pieces
+    # A cut can fall inside a word; the pieces still carry what was said around it.
+    later = " ".join(f.text for f in finals[1:]).lower()
+    assert "working" in finals[0].text.lower() and "system" in later, pieces
+
+
+async def test_audio_past_the_buffer_is_dropped_oldest_first(
+    engine: WhisperEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with listening(engine) as (stream, heard):
+        stream._max_pending = RATE * 2  # one second; a test cannot wait 30 s
+        with caplog.at_level(logging.WARNING, logger="intrvuer.voices.local_stt"):
+            for piece in frames(silence(3.0)):
+                await stream.send(piece)  # no await yields here: the processor waits
+        assert stream._pending_bytes <= RATE * 2
+    warnings = [r for r in caplog.records if "dropping the oldest" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].dropped_s > 0
+    assert not heard.of(SpeechError)
+
+
 async def test_a_bad_input_rate_is_refused(engine: WhisperEngine) -> None:
     with pytest.raises(ValueError, match="too low"):
         await LocalRecognizer(engine).open(sample_rate=0)
@@ -397,6 +437,15 @@ def test_endpointer_settings_are_checked() -> None:
         EndpointerConfig(pause_ms=600, end_ms=500)
     with pytest.raises(ValueError, match="thresholds"):
         EndpointerConfig(threshold=0.3, silence_threshold=0.5)
+
+
+def test_decoding_loops_and_non_speech_are_not_transcripts() -> None:
+    assert is_speech_segment("Uh, uh, I think so.", 0.9, 0.1, -0.3)
+    assert not is_speech_segment("It's just, uh, uh, uh, uh, uh", 1.2, 0.1, -0.3)
+    assert not is_speech_segment("We shipped it. " * 8, 2.9, 0.1, -0.3)  # compresses too well
+    assert not is_speech_segment("[BLANK_AUDIO]", 0.5, 0.1, -0.3)
+    assert not is_speech_segment("Thank you.", 0.5, 0.9, -1.5)  # Whisper's own "silence"
+    assert not is_speech_segment("", 0.0, 0.0, 0.0)
 
 
 # Where the model comes from --------------------------------------------------------
