@@ -198,6 +198,24 @@ async def test_the_speculative_transcription_is_reused(engine: WhisperEngine) ->
     assert engine.transcriptions - before == 1
 
 
+async def test_a_finished_speculation_is_shown_as_an_interim(engine: WhisperEngine) -> None:
+    before = engine.transcriptions
+    async with listening(engine, pause_ms=200, end_ms=2000, long_silence_ms=2500) as (
+        stream,
+        heard,
+    ):
+        await say(stream, silence(0.3) + speech(ANSWERS[2]) + silence(0.4))
+        await heard.until(lambda h: any(isinstance(e, Transcript) for e in h.events))
+        [interim] = heard.of(Transcript)
+        assert not interim.is_final and not interim.speech_final
+        await say(stream, silence(2.0))
+        await heard.until(lambda h: bool(h.finals))
+    [final] = heard.finals
+    assert final.speech_final and final.text == interim.text
+    assert final.words == interim.words
+    assert engine.transcriptions - before == 1
+
+
 async def test_speech_after_a_short_pause_joins_the_same_utterance(
     engine: WhisperEngine,
 ) -> None:
