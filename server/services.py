@@ -12,6 +12,7 @@ from typing import Protocol
 import httpx
 import redis.asyncio as aioredis
 
+from pipeline import cpu
 from pipeline.documents.parser import DocumentParser
 from pipeline.session import SessionConfig
 from pipeline.turns import TurnPolicy
@@ -137,6 +138,7 @@ async def open_database(settings: Settings) -> Database:
 
 async def open_services(settings: Settings, *, migrate: bool = True) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    cpu.configure(settings.cpu_workers)
     # Made before anything is opened: a misconfiguration then leaves nothing to close.
     cipher = field_cipher(settings)
     documents = document_parser(settings)

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     queue_visibility_timeout_s: float = 60.0
     queue_poll_interval_s: float = 0.5
     queue_inprocess_worker: bool = True
+    # Processes for CPU-heavy work (reading uploads, parsing, heuristic scoring); 0: threads.
+    cpu_workers: int = Field(default=1, ge=0, le=64)
 
     # Tokens
     jwt_secret: SecretStr | None = None

@@ -6,11 +6,11 @@ The heuristic parser is CPU-bound and runs in a worker thread, off the event loo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
 
+from pipeline import cpu
 from pipeline.documents import heuristic
 from pipeline.documents.llm import LlmDocumentParser, LlmParseError
 from pipeline.documents.types import JobData, ResumeData
@@ -39,7 +39,7 @@ class DocumentParser:
         self.llm = llm
 
     async def parse_resume(self, text: str) -> Parsed[ResumeData]:
-        found = await asyncio.to_thread(heuristic.parse_resume, text)
+        found = await cpu.run(heuristic.parse_resume, text)
         if self.llm is None:
             return Parsed(found, HEURISTIC)
         try:
@@ -60,7 +60,7 @@ class DocumentParser:
         return Parsed(answer.model_copy(update={"personal": personal}), self._source())
 
     async def parse_job(self, text: str) -> Parsed[JobData]:
-        found = await asyncio.to_thread(heuristic.parse_job, text)
+        found = await cpu.run(heuristic.parse_job, text)
         if self.llm is None:
             return Parsed(found, HEURISTIC)
         try:

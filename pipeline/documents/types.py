@@ -108,3 +108,7 @@ class DocumentError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+    def __reduce__(self) -> tuple[type[DocumentError], tuple[int, str, str]]:
+        # Raised in a worker process (pipeline.cpu): it must cross back by pickle.
+        return (DocumentError, (self.status, self.code, self.message))

@@ -10,12 +10,12 @@ failure never turns into invented scores.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pipeline import cpu
 from pipeline.documents.llm import JsonChat, LlmParseError
 from pipeline.feedback import heuristic
 from pipeline.feedback.delivery import AnswerTiming, delivery, words_of
@@ -184,7 +184,7 @@ async def score_interview(
     if scored is not None and chat is not None:
         source, model, version = f"llm:{chat.model}", chat.model, PROMPT_VERSION
     else:
-        scored = await asyncio.to_thread(heuristic.score_interview, answers, job)
+        scored = await cpu.run(heuristic.score_interview, answers, job)
         source, model, version = HEURISTIC, None, HEURISTIC_VERSION
     measured = delivery_of(answers, job)
     by_turn = {a.turn: a for a in answers}

@@ -7,7 +7,6 @@ queue (``server/document_jobs.py``) and ``status`` says where it stands.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -21,6 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pipeline import cpu
 from pipeline.documents.extract import DOCX_TYPE, MAX_FILE_BYTES, extract_text
 from pipeline.documents.types import DocumentError, ResumeData
 from server.api import ApiRouter
@@ -157,8 +157,14 @@ async def upload_resume(request: Request, user: User) -> ResumeOut:
             413, "file_too_large", f"The file is larger than {MAX_FILE_BYTES // 2**20} MB."
         )
     try:
-        # Reading a PDF or DOCX is CPU-bound: in a worker thread, off the event loop.
-        extracted = await asyncio.to_thread(extract_text, data)
+        # Reading a PDF or DOCX is CPU-bound: in a worker process, off the event loop
+        # and out of the interpreter that serves live sessions.
+        extracted = await cpu.run(extract_text, data)
+    except cpu.WorkerLost:
+        log.warning("reading an upload killed its worker process", extra={"size": len(data)})
+        raise ApiError(
+            422, "unreadable_document", "The file could not be read; it may be damaged."
+        ) from None
     except DocumentError as error:
         log.info("resume upload refused", extra={"code": error.code, "size": len(data)})
         raise ApiError(error.status, error.code, error.message) from None
