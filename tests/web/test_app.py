@@ -20,7 +20,7 @@ import pytest
 from pydantic import SecretStr
 
 from server.settings import Settings
-from tests.documents import pdf
+from tests.documents import make_docx, pdf
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
 from tests.fakes.oauth_provider import FakeAccount, running_fake_provider
 from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
@@ -37,6 +37,7 @@ from tests.web.conftest import (
 pytest.importorskip("voices.deepgram_stt")
 
 PASSWORD = "correct horse battery"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # What the fake microphone says (espeak-ng); local Whisper transcribes it in the room.
 SPOKEN_ANSWER = "I led the billing migration and we reduced failed payments for our customers."
 JOB = (
@@ -198,13 +199,36 @@ async def test_candidate_journey(
             files=[{"name": "ada.pdf", "mimeType": "application/pdf", "buffer": pdf()}]
         )
         await page.get_by_role("button", name="Upload").click()
-        await page.locator("#resume-list li[data-status='ready']").wait_for(timeout=20000)
+        try:
+            await page.locator("#resume-list li[data-status='ready']").wait_for(timeout=60000)
+        except playwright_api.TimeoutError:
+            print("resumes:", await page.locator("#resume-list").inner_text())
+            raise
         assert await page.locator("#upload-progress").get_attribute("value") == "100"
         await page.get_by_role("button", name="View").click()
         await page.locator("#resume-detail").get_by_text("Python").first.wait_for()
         async with page.expect_download() as download_info:
             await page.get_by_role("button", name="Download original").click()
         assert await read_download(await download_info.value) == pdf()
+        # Archive hides it from the list until "Show archived"; unarchive brings it back.
+        await page.get_by_role("button", name="Archive").click()
+        await page.get_by_text("No resumes yet.").wait_for()
+        await page.get_by_label("Show archived").check()
+        await page.get_by_role("button", name="Unarchive").click()
+        await page.locator("#resume-list li[data-status='ready'] .badge.archived").wait_for(
+            state="detached"
+        )
+        await page.get_by_label("Show archived").uncheck()
+        # A second resume (DOCX), deleted again.
+        await page.get_by_label("PDF or DOCX, up to 10 MB").set_input_files(
+            files=[{"name": "old.docx", "mimeType": DOCX, "buffer": make_docx()}]
+        )
+        await page.get_by_role("button", name="Upload").click()
+        old = page.locator("#resume-list li", has_text="old.docx")
+        await old.wait_for()
+        await old.get_by_role("button", name="Delete").click()
+        await old.wait_for(state="detached")
+        assert await page.locator("#resume-list li").count() == 1
         await assert_controls_labelled(page)
         await artifacts.shot(page, "resumes", full_page=True)
 
@@ -242,6 +266,7 @@ async def test_candidate_journey(
         assert counters["framesScheduled"] > 0 and counters["secondsScheduled"] > 0
         assert counters["framesScheduled"] <= counters["framesReceived"]
         assert counters["framesSent"] > 100
+        print("room on offline voices:", counters)
         # The interviewer answers, and that turn is played too.
         await page.locator(".caption.interviewer").nth(1).wait_for(timeout=60000)
         await wait_room(
@@ -301,6 +326,8 @@ async def test_candidate_journey(
         await page.get_by_label("I understand this cannot be undone.").check()
         await page.get_by_role("button", name="Delete my account").click()
         await page.get_by_role("heading", name="Your account was deleted").wait_for()
+        remaining = {c["name"] for c in await context.cookies()}
+        assert not remaining & {"intrvuer_refresh", "intrvuer_csrf"}
         await artifacts.shot(page, "deleted")
         assert log.problems == []
     finally:
@@ -340,6 +367,7 @@ async def test_barge_in_stops_the_interviewers_audio(
         await wait_room(page, "window.intrvuerRoom.bargeIns > 0")
         counters = await room_counters(page)
         assert counters["stoppedPlayback"] >= 1, counters
+        print(f"barge-in: {counters['secondsScheduled']:.2f} s of the greeting scheduled")
         # Playback stopped with the greeting far from fully played, and nothing plays on.
         greeting_audio_s = len(LONG_GREETING) * 0.06
         assert counters["secondsScheduled"] < greeting_audio_s / 2

@@ -73,7 +73,8 @@ export async function accountPage() {
     deleteError.textContent = "";
     try {
       await api("/v1/account", { method: "DELETE", body: me.has_password ? { password: password.value } : {} });
-      session.dropSession();
+      // The tokens are gone with the account; this also clears the session cookies.
+      await session.signOut();
       render(h("h1", {}, "Your account was deleted"),
         h("p", {}, "Everything it held is gone. Thank you for practising with Intrvuer."),
         h("a", { href: "#/signup" }, "Create a new account"));
