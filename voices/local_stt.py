@@ -209,7 +209,9 @@ class Recognized:
 
 
 @dataclass(eq=False)
-class _Job:
+class RecognitionJob:
+    """Audio waiting for (or in) Whisper; ``future`` resolves on the submitting loop."""
+
     audio: Samples | None  # None: load the model
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Recognized]
@@ -243,7 +245,7 @@ class WhisperEngine:
         self.compute_type = compute_type
         self.beam_size = beam_size
         self.language = language
-        self._jobs: queue.Queue[_Job | None] = queue.Queue(queue_max)  # None: stop
+        self._jobs: queue.Queue[RecognitionJob | None] = queue.Queue(queue_max)  # None: stop
         self._whisper: Any = None
         self.transcriptions = 0  # Whisper runs so far (speculative ones included)
         self._thread = threading.Thread(target=self._work, name="whisper", daemon=True)
@@ -261,17 +263,17 @@ class WhisperEngine:
         if self._whisper is not None:
             return
         loop = asyncio.get_running_loop()
-        job = _Job(None, loop, loop.create_future())
+        job = RecognitionJob(None, loop, loop.create_future())
         try:
             self._jobs.put_nowait(job)
         except queue.Full:
             raise RuntimeError("the Whisper model is still loading and its queue is full") from None
         await job.future
 
-    def submit(self, audio: Samples) -> _Job:
+    def submit(self, audio: Samples) -> RecognitionJob:
         """Queue 16 kHz mono ``audio`` for recognition; the job's future has the result."""
         loop = asyncio.get_running_loop()
-        job = _Job(audio, loop, loop.create_future())
+        job = RecognitionJob(audio, loop, loop.create_future())
         try:
             self._jobs.put_nowait(job)
         except queue.Full:
@@ -309,7 +311,7 @@ class WhisperEngine:
         self._thread.join(timeout_s)
 
     @staticmethod
-    def _deliver(job: _Job, result: Recognized | None, error: Exception | None) -> None:
+    def _deliver(job: RecognitionJob, result: Recognized | None, error: Exception | None) -> None:
         def settle() -> None:
             if job.future.done():
                 return
@@ -500,7 +502,7 @@ class _Control(enum.Enum):
 class _Utterance:
     start: int  # first sample given to Whisper (speech start less the pre-roll)
     speech_start: int
-    draft: _Job | None = None  # speculative recognition of the utterance so far
+    draft: RecognitionJob | None = None  # speculative recognition of the utterance so far
     draft_speech_end: int = -1  # the utterance's voiced end when the draft was taken
     draft_shown: bool = False
 
@@ -509,7 +511,7 @@ class _Utterance:
 class _Outgoing:
     """An event waiting for the recognitions before it (finals go out in order)."""
 
-    job: _Job | None = None
+    job: RecognitionJob | None = None
     offset: int = 0  # stream sample of the job's audio start
     speech_start: int = 0
     speech_end: int = 0
@@ -655,7 +657,7 @@ class LocalRecognitionStream:
                 extra={"dropped_s": round(dropped / self.sample_rate, 3)},
             )
 
-    def _wake_on(self, job: _Job) -> None:
+    def _wake_on(self, job: RecognitionJob) -> None:
         job.future.add_done_callback(lambda _: self._wake.set())
 
     async def _process(self) -> None:
