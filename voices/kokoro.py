@@ -231,6 +231,9 @@ class KokoroEngine:
             # reaches, and it is faster than freeing each buffer (docs/voices.md has
             # the measurements). KOKORO_MEMORY_ARENA=false trades speed for memory.
             options.enable_cpu_mem_arena = self.memory_arena
+            # Idle pool threads would otherwise spin for a while after each run, taking
+            # cores that the event loop and speech recognition need on a small machine.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(
                 str(files.model), sess_options=options, providers=["CPUExecutionProvider"]
             )
