@@ -11,6 +11,7 @@ through the real SDKs, because their timing is deterministic.
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -204,7 +205,10 @@ async def test_candidate_journey(
         except playwright_api.TimeoutError:
             print("resumes:", await page.locator("#resume-list").inner_text())
             raise
-        assert await page.locator("#upload-progress").get_attribute("value") == "100"
+        # The bar follows the XMLHttpRequest's upload progress events to the end.
+        progress = page.locator("#upload-progress")
+        assert await progress.get_attribute("value") == "100"
+        assert int(await progress.get_attribute("data-events") or 0) >= 1
         await page.get_by_role("button", name="View").click()
         await page.locator("#resume-detail").get_by_text("Python").first.wait_for()
         async with page.expect_download() as download_info:
@@ -316,6 +320,10 @@ async def test_candidate_journey(
         await page.locator("#audit-events li").first.wait_for()
         await assert_controls_labelled(page)
         await artifacts.shot(page, "account", full_page=True)
+        async with page.expect_download() as download_info:
+            await page.get_by_role("button", name="Export as JSON").click()
+        exported_json = json.loads(await read_download(await download_info.value))
+        assert "ada@example.org" in json.dumps(exported_json)
         async with page.expect_download() as download_info:
             await page.get_by_role("button", name="Export as ZIP (with original files)").click()
         exported = await read_download(await download_info.value)

@@ -197,6 +197,5 @@ export async function upload(path, file, onProgress) {
     const error = (body && body.error) || { code: "http_" + xhr.status, message: "Upload failed." };
     throw new ApiError(xhr.status, error.code, error.message);
   }
-  onProgress(1);
   return body;
 }

@@ -28,7 +28,11 @@ export async function resumesPage() {
     bar.hidden = false;
     bar.value = 0;
     try {
-      const created = await upload("/v1/resumes", file, (fraction) => { bar.value = Math.round(fraction * 100); });
+      let events = 0;
+      const created = await upload("/v1/resumes", file, (fraction) => {
+        bar.value = Math.round(fraction * 100);
+        bar.dataset.events = String(++events);
+      });
       toast(`Uploaded ${created.filename}; reading it now.`);
       form.reset();
       await refresh();
