@@ -181,7 +181,8 @@ function deliverySection(delivery) {
     h("dl", { class: "fields" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     firstWord.some((v) => typeof v === "number") ? barChart({
       title: "Time to first word after each question (s)",
-      items: firstWord.map((v, i) => ({ label: `Answer ${i + 1}`, value: v ?? 0 })), unit: " s",
+      items: firstWord.map((v, i) => ({ label: `Answer ${i + 1}`, value: v })).filter((item) => typeof item.value === "number"),
+      unit: " s",
     }) : null,
     words.length ? barChart({ title: "Most used words", items: words.slice(0, 8).map((w) => ({ label: w.word, value: w.count })) }) : null,
     (delivery.job_terms_used || []).length ? h("p", {}, h("strong", {}, "Job terms you used: "), delivery.job_terms_used.join(", ")) : null,
