@@ -233,6 +233,8 @@ async def test_candidate_journey(
         await old.get_by_role("button", name="Delete").click()
         await old.wait_for(state="detached")
         assert await page.locator("#resume-list li").count() == 1
+        await page.get_by_role("button", name="View").click()
+        await page.locator("#resume-detail").get_by_text("Python").first.wait_for()
         await assert_controls_labelled(page)
         await artifacts.shot(page, "resumes", full_page=True)
 
