@@ -51,6 +51,7 @@ from voices.types import (
     WordTiming,
 )
 from voices.vad import (
+    FRAME_SAMPLES,
     VAD_RATE,
     Boundary,
     Endpointer,
@@ -567,6 +568,8 @@ class LocalRecognitionStream:
         self._pending_bytes = 0
         self._dropping = False
         self._kept = _Kept()
+        # (end sample, speech probability) of the last second of VAD frames
+        self._recent: deque[tuple[int, float]] = deque(maxlen=VAD_RATE // FRAME_SAMPLES)
         self._utterance: _Utterance | None = None
         self._outbox: deque[_Outgoing] = deque()
         self.times = RecognitionTimes()
@@ -711,15 +714,25 @@ class LocalRecognitionStream:
         self._kept.append(samples)
         # The VAD is light (well under 1 ms a frame) but still CPU: keep it off the loop.
         probabilities = await asyncio.to_thread(self._vad.probabilities, samples)
+        first_frame = self._endpointer.frame_index
+        self._recent.extend(
+            ((first_frame + i + 1) * FRAME_SAMPLES, float(p))
+            for i, p in enumerate(probabilities.tolist())
+        )
         for event in self._endpointer.feed(probabilities):
             await self._on_boundary(event)
         utterance = self._utterance
         if utterance is None:
             self._kept.forget_before(self._kept.end - self._pre_roll)
         elif self._kept.end - utterance.start > self._max_utterance:
-            # A monologue with no pause: hand over what we have, keep listening.
-            self._finish(utterance, self._kept.end, self._kept.end, speech_final=False)
-            self._utterance = _Utterance(start=self._kept.end, speech_start=self._kept.end)
+            # A monologue with no pause: hand over what we have, cut where the last second
+            # was quietest (between words, most likely), and keep listening.
+            cut = min(
+                ((p, at) for at, p in self._recent if at > utterance.speech_start),
+                default=(0.0, self._kept.end),
+            )[1]
+            self._finish(utterance, cut, cut, speech_final=False)
+            self._utterance = _Utterance(start=cut, speech_start=cut)
 
     async def _on_boundary(self, event: VadEvent) -> None:
         if event.boundary is Boundary.SPEECH_STARTED:
