@@ -14,16 +14,22 @@ import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import service_missing
 from tests.server.conftest import settings  # noqa: F401 - the server tests' settings fixture
 
+__all__ = ["Artifacts", "BrowserLog", "launch", "playwright_api", "read_download", "speech_wav"]
+
 CHROMIUM = os.environ.get("INTRVUER_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
-playwright_api = pytest.importorskip("playwright.async_api")
+if TYPE_CHECKING:
+    from playwright import async_api as playwright_api
+else:
+    playwright_api = pytest.importorskip("playwright.async_api")
 
 
 def speech_wav(path: Path, text: str, *, lead_s: float, tail_s: float) -> Path:

@@ -197,7 +197,9 @@ async def test_candidate_journey(
         # Upload a resume: progress bar, then parse status polled until ready.
         await page.get_by_role("link", name="Resumes").click()
         await page.get_by_label("PDF or DOCX, up to 10 MB").set_input_files(
-            files=[{"name": "ada.pdf", "mimeType": "application/pdf", "buffer": pdf()}]
+            files=[
+                playwright_api.FilePayload(name="ada.pdf", mimeType="application/pdf", buffer=pdf())
+            ]
         )
         await page.get_by_role("button", name="Upload").click()
         try:
@@ -225,7 +227,7 @@ async def test_candidate_journey(
         await page.get_by_label("Show archived").uncheck()
         # A second resume (DOCX), deleted again.
         await page.get_by_label("PDF or DOCX, up to 10 MB").set_input_files(
-            files=[{"name": "old.docx", "mimeType": DOCX, "buffer": make_docx()}]
+            files=[playwright_api.FilePayload(name="old.docx", mimeType=DOCX, buffer=make_docx())]
         )
         await page.get_by_role("button", name="Upload").click()
         old = page.locator("#resume-list li", has_text="old.docx")
