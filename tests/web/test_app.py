@@ -419,6 +419,17 @@ async def test_room_reconnects_after_a_dropped_connection(
         # speaks again.
         await page.locator(".caption.interviewer").nth(1).wait_for()
         await wait_room(page, "window.intrvuerRoom.state !== 'connecting'")
+        # Mute stops the microphone's frames; unmuting sends them again.
+        mute = page.get_by_role("button", name="Mute")
+        await mute.click()
+        assert (
+            await page.get_by_role("button", name="Unmute").get_attribute("aria-pressed") == "true"
+        )
+        sent = (await room_counters(page))["framesSent"]
+        await page.wait_for_timeout(500)
+        assert (await room_counters(page))["framesSent"] == sent
+        await page.get_by_role("button", name="Unmute").click()
+        await wait_room(page, f"window.intrvuerRoom.framesSent > {sent}")
         # Typed answers are the accessible alternative to speaking.
         await page.get_by_role("textbox", name="Type your answer instead").fill(
             "I planned the release early."
