@@ -251,14 +251,29 @@ class ConfiguredProviders:
                 stats=lambda: self._kokoro.stats() if self._kokoro is not None else {},
             )
         if self._kokoro is not None and synthesizer is self._kokoro:
-            self._kokoro.warm()
-            if self.settings.phrase_cache_prepare:
-                # Only the offline interviewer's words are known ahead of time.
-                texts = list(FIXED_PHRASES)
-                if interviewer.chain[0].name == "offline":
-                    texts = [*offline_phrases(interview), *texts]
-                self._kokoro.prepare(texts, voice=interview.voice)
+            self.prepare_phrases(interview)
         return recognizer, synthesizer, interviewer
+
+    def prepare_phrases(self, interview: Interview, first_name: str | None = None) -> int:
+        """Start loading Kokoro and synthesize what the interview will say into the phrase
+        cache, in the background and below live speech; returns the sentences queued.
+        Called when a live session opens; called earlier (at interview creation, with the
+        candidate's ``first_name``) it also prepares the greeting."""
+        if self.synthesizer_choice()[0] != "kokoro":
+            return 0
+        try:
+            kokoro = self.kokoro()
+        except LookupError:
+            return 0
+        kokoro.warm()
+        if not self.settings.phrase_cache_prepare:
+            return 0
+        # Only the offline interviewer's words are known ahead of time.
+        texts = list(FIXED_PHRASES)
+        if self.interviewer().chain[0].name == "offline":
+            greeting = first_name is not None
+            texts = [*offline_phrases(interview, first_name, greeting=greeting), *texts]
+        return kokoro.prepare(texts, voice=interview.voice)
 
     def describe(self) -> dict[str, str]:
         stt, stt_why = self.recognizer_choice()
@@ -272,15 +287,23 @@ class ConfiguredProviders:
         }
 
 
-def offline_phrases(interview: Interview, first_name: str | None = None) -> list[str]:
+def offline_phrases(
+    interview: Interview, first_name: str | None = None, *, greeting: bool = False
+) -> list[str]:
     """The chunks the offline interviewer's replies will be spoken in, as the session's
-    chunker cuts them, in the order they are likely needed: each planned question after
-    the first with its acknowledgements, the closings, then the follow-ups. (The greeting
-    is spoken the moment the session opens: preparing it would only compete with it.)"""
+    chunker cuts them, in the order they are likely needed: (the greeting,) each planned
+    question after the first with its acknowledgements, the closings, then the follow-ups.
+    Without ``greeting`` the greeting is left out: once the session is open it is spoken at
+    once, and preparing it would only compete with it."""
     interviewer = OfflineInterviewer()
     plan = tuple(interview.questions)
     # (instruction, answers given before it when no follow-up was asked)
     replies: list[tuple[Instruction, int]] = [
+        (Instruction("greet", question=question, question_number=1), 0)
+        for question in plan[:1]
+        if greeting
+    ]
+    replies += [
         (Instruction("next_question", question=question, question_number=number), number - 1)
         for number, question in enumerate(plan, start=1)
         if number > 1
@@ -291,7 +314,8 @@ def offline_phrases(interview: Interview, first_name: str | None = None) -> list
     for instruction, expected in replies:
         # The acknowledgement depends on how many answers came before: the likely count
         # first, then the others (follow-ups shift it).
-        for answered in (expected, *(n for n in range(4) if n != expected % 4)):
+        others = () if instruction.action == "greet" else (n for n in range(4) if n != expected % 4)
+        for answered in (expected, *others):
             context = InterviewContext(
                 kind=interview.kind,
                 candidate_first_name=first_name,
