@@ -160,6 +160,11 @@ class KokoroEngine:
         request.cancelled = True
         request.run_options.terminate = True
 
+    def busy(self) -> bool:
+        """Whether a request is running or waiting."""
+        with self._condition:
+            return self._current is not None or bool(self._live or self._prepare)
+
     def pending(self) -> tuple[int, int]:
         with self._condition:
             return len(self._live), len(self._prepare)
