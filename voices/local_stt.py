@@ -249,6 +249,8 @@ class WhisperEngine:
         self._jobs: queue.Queue[RecognitionJob | None] = queue.Queue(queue_max)  # None: stop
         self._whisper: Any = None
         self.transcriptions = 0  # Whisper runs so far (speculative ones included)
+        self._unfinished = 0  # jobs queued or running
+        self._count_lock = threading.Lock()
         self._thread = threading.Thread(target=self._work, name="whisper", daemon=True)
         self._thread.start()
         # A process that exits while CTranslate2 runs in this thread aborts: let the job
@@ -258,6 +260,17 @@ class WhisperEngine:
     @property
     def loaded(self) -> bool:
         return self._whisper is not None
+
+    @property
+    def busy(self) -> bool:
+        """Whether recognition is queued or running. Work that can wait (synthesizing
+        phrases ahead of time) should wait while it is: on a small machine both compete
+        for the same cores, and a candidate's final transcript is on the critical path."""
+        return self._unfinished > 0
+
+    def _count(self, change: int) -> None:
+        with self._count_lock:
+            self._unfinished += change
 
     async def load(self) -> None:
         """Load the model (once) in the worker thread; raises ``RuntimeError`` if it fails."""
@@ -275,9 +288,11 @@ class WhisperEngine:
         """Queue 16 kHz mono ``audio`` for recognition; the job's future has the result."""
         loop = asyncio.get_running_loop()
         job = RecognitionJob(audio, loop, loop.create_future())
+        self._count(1)
         try:
             self._jobs.put_nowait(job)
         except queue.Full:
+            self._count(-1)
             raise EngineBusy from None
         return job
 
@@ -286,19 +301,23 @@ class WhisperEngine:
             job = self._jobs.get()
             if job is None:
                 return
-            if job.discarded:
-                continue
             try:
-                self._load()  # at once if loaded already
-                if job.audio is None:
-                    result = Recognized("", (), 0.0)
-                else:
-                    result = self.transcribe(job.audio)
-            except Exception as error:
-                log.exception("local speech recognition failed")
-                self._deliver(job, None, error)
-            else:
-                self._deliver(job, result, None)
+                if not job.discarded:
+                    self._run(job)
+            finally:
+                if job.audio is not None:
+                    self._count(-1)
+
+    def _run(self, job: RecognitionJob) -> None:
+        try:
+            self._load()  # at once if loaded already
+            audio = job.audio
+            result = Recognized("", (), 0.0) if audio is None else self.transcribe(audio)
+        except Exception as error:
+            log.exception("local speech recognition failed")
+            self._deliver(job, None, error)
+        else:
+            self._deliver(job, result, None)
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Drop the queued jobs, let the running one finish, and end the worker thread."""
@@ -306,7 +325,9 @@ class WhisperEngine:
             return
         with contextlib.suppress(queue.Empty):
             while True:
-                self._jobs.get_nowait()  # their streams are gone, or going
+                dropped = self._jobs.get_nowait()  # their streams are gone, or going
+                if dropped is not None and dropped.audio is not None:
+                    self._count(-1)
         with contextlib.suppress(queue.Full):
             self._jobs.put_nowait(None)
         self._thread.join(timeout_s)
@@ -417,6 +438,14 @@ def _hub_offline(offline: bool) -> Iterator[None]:
 
 _engines_lock = threading.Lock()
 _engines: dict[tuple[str, int, str], WhisperEngine] = {}
+
+
+def recognition_busy() -> bool:
+    """Whether any shared engine has recognition queued or running (see
+    ``WhisperEngine.busy``)."""
+    with _engines_lock:
+        engines = list(_engines.values())
+    return any(engine.busy for engine in engines)
 
 
 def shared_engine(model: str, *, cpu_threads: int = 2, compute_type: str = "int8") -> WhisperEngine:

@@ -40,6 +40,7 @@ from voices.local_stt import (
     fetch_whisper_model,
     fetched_whisper_dir,
     is_speech_segment,
+    recognition_busy,
     resolve_whisper_model,
     shared_engine,
 )
@@ -189,6 +190,7 @@ async def test_vad_events_follow_the_speech_in_audio_time(engine: WhisperEngine)
 
 
 async def test_the_speculative_transcription_is_reused(engine: WhisperEngine) -> None:
+    await eventually(lambda: _settled(engine), bool)  # earlier tests' work is done
     before = engine.transcriptions
     async with listening(engine) as (stream, heard):
         await say(stream, silence(0.3) + speech(ANSWERS[1]) + silence(1.2))
@@ -196,6 +198,12 @@ async def test_the_speculative_transcription_is_reused(engine: WhisperEngine) ->
     assert len(heard.finals) == 1
     # Taken at the short pause, reused at the end of the utterance: one Whisper run.
     assert engine.transcriptions - before == 1
+    await eventually(lambda: _settled(engine), bool)
+    assert not recognition_busy()
+
+
+async def _settled(engine: WhisperEngine) -> bool:
+    return not engine.busy
 
 
 async def test_a_finished_speculation_is_shown_as_an_interim(engine: WhisperEngine) -> None:
@@ -328,6 +336,7 @@ async def test_a_full_recognition_queue_is_reported_not_fatal(engine: WhisperEng
     await eventually(queue_another, bool, within=10)  # the worker runs one, one waits
     with pytest.raises(EngineBusy):
         busy.submit(noise)
+    assert busy.busy  # what synthesis ahead of time waits on
     try:
         async with listening(busy) as (stream, heard):
             await say(stream, silence(0.3) + speech(ANSWERS[2]) + silence(0.7))
@@ -339,6 +348,7 @@ async def test_a_full_recognition_queue_is_reported_not_fatal(engine: WhisperEng
         for job in blocking:
             job.discard()
         await asyncio.to_thread(busy.stop)
+    assert not busy.busy
 
 
 async def test_a_monologue_with_no_pause_is_handed_over_in_pieces(
