@@ -252,6 +252,12 @@ class ConfiguredProviders:
             )
         if self._kokoro is not None and synthesizer is self._kokoro:
             self.prepare_phrases(interview)
+            if recognizer.name != "deepgram":
+                # Local recognition shares the CPU with Kokoro: preparing phrases waits
+                # while the candidate speaks.
+                from voices.kokoro import YieldingRecognizer
+
+                recognizer = YieldingRecognizer(recognizer, self._kokoro.engine)
         return recognizer, synthesizer, interviewer
 
     def prepare_phrases(self, interview: Interview, first_name: str | None = None) -> int:

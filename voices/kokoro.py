@@ -33,7 +33,18 @@ from numpy.typing import NDArray
 from voices.models import KokoroFiles
 from voices.phrase_cache import PhraseCache
 from voices.text_normalize import normalize
-from voices.types import AudioChunk, SpeechError, SynthesisDone, SynthesisEvent
+from voices.types import (
+    AudioChunk,
+    RecognitionEvent,
+    RecognitionStream,
+    SpeechError,
+    SpeechRecognizer,
+    SpeechStarted,
+    SynthesisDone,
+    SynthesisEvent,
+    Transcript,
+    UtteranceEnd,
+)
 
 try:
     import onnxruntime as ort
@@ -127,6 +138,7 @@ class KokoroEngine:
         self._live: deque[_Request] = deque()
         self._prepare: deque[_Request] = deque()
         self._current: _Request | None = None
+        self._holds = 0  # candidates speaking now: preparation waits for them
         self._condition = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._work, name="kokoro-synthesis", daemon=True)
@@ -154,6 +166,22 @@ class KokoroEngine:
                 self._prepare.append(request)
             self._condition.notify()
         return True
+
+    def hold_preparation(self) -> None:
+        """A candidate started speaking: their recognition needs the CPU more than the
+        phrase cache does. Stops a running preparation (it is redone later) and starts
+        no other until every hold is released."""
+        with self._condition:
+            self._holds += 1
+            current = self._current
+            if current is not None and not current.live:
+                current.preempted = True
+                current.run_options.terminate = True
+
+    def release_preparation(self) -> None:
+        with self._condition:
+            self._holds = max(0, self._holds - 1)
+            self._condition.notify()
 
     def cancel(self, request: _Request) -> None:
         """Drop a request, stopping its inference if it is running."""
@@ -187,7 +215,7 @@ class KokoroEngine:
 
     def _next(self) -> _Request | None:
         with self._condition:
-            while not (self._closed or self._live or self._prepare):
+            while not (self._closed or self._live or (self._prepare and not self._holds)):
                 self._condition.wait()
             if self._closed:
                 return None
@@ -403,6 +431,63 @@ class KokoroSynthesizer:
 
 def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
+
+
+class YieldingRecognizer:
+    """A speech recognizer whose streams hold Kokoro's phrase preparation while the
+    candidate speaks (from ``SpeechStarted`` to the end of the utterance).
+
+    On a small machine both models compete for the same cores: measured on 2 cores,
+    preparing phrases during answers made local recognition's final transcript ~2 s later,
+    more than the prepared phrases saved. Preparation runs while the interviewer speaks and
+    in silences instead."""
+
+    def __init__(self, recognizer: SpeechRecognizer, engine: KokoroEngine) -> None:
+        self.inner = recognizer
+        self.name = recognizer.name
+        self.engine = engine
+
+    async def open(self, *, sample_rate: int) -> RecognitionStream:
+        return _YieldingStream(await self.inner.open(sample_rate=sample_rate), self.engine)
+
+
+class _YieldingStream:
+    def __init__(self, inner: RecognitionStream, engine: KokoroEngine) -> None:
+        self.inner = inner
+        self.engine = engine
+        self.holding = False
+
+    async def send(self, pcm: bytes) -> None:
+        await self.inner.send(pcm)
+
+    async def finalize(self) -> None:
+        await self.inner.finalize()
+
+    async def events(self) -> AsyncIterator[RecognitionEvent]:
+        try:
+            async for event in self.inner.events():
+                if isinstance(event, SpeechStarted):
+                    self._hold(True)
+                elif isinstance(event, UtteranceEnd) or (
+                    isinstance(event, Transcript) and event.speech_final
+                ):
+                    self._hold(False)
+                yield event
+        finally:
+            self._hold(False)
+
+    def _hold(self, holding: bool) -> None:
+        if holding == self.holding:
+            return
+        self.holding = holding
+        if holding:
+            self.engine.hold_preparation()
+        else:
+            self.engine.release_preparation()
+
+    async def close(self) -> None:
+        self._hold(False)
+        await self.inner.close()
 
 
 class KokoroSynthesisStream:

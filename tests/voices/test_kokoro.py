@@ -264,3 +264,44 @@ def test_the_cache_folder_stays_bounded(tmp_path: Path) -> None:
     total = sum(p.stat().st_size for p in tmp_path.glob("*/*.pcm"))
     assert total <= 100_000
     assert cache.get(PhraseCache.key(model_id="m", voice="v", speed=1.0, text="29")) is not None
+
+
+async def test_preparation_waits_while_the_candidate_speaks(data_dir: Path, tmp_path: Path) -> None:
+    from voices.fakes import ScriptedRecognizer
+    from voices.kokoro import YieldingRecognizer
+    from voices.types import SpeechStarted
+
+    synthesizer = make_synthesizer(data_dir, tmp_path)
+    recognizer = YieldingRecognizer(ScriptedRecognizer(), synthesizer.engine)
+    stream = await recognizer.open(sample_rate=16000)
+    scripted = recognizer.inner.stream  # type: ignore[attr-defined]
+    heard: list[object] = []
+
+    async def listen() -> None:
+        async for event in stream.events():
+            heard.append(event)
+
+    listener = asyncio.create_task(listen())
+    try:
+        await asyncio.to_thread(synthesizer.engine.loaded.wait, 60)
+        scripted.inject(SpeechStarted(at_s=0.0, received_at=time.monotonic()))
+
+        async def holding() -> bool:
+            return bool(heard)
+
+        await eventually(holding, bool)
+        assert synthesizer.prepare(["Thank you.", "Got it, thanks."]) == 2
+        await asyncio.sleep(1.0)
+        assert synthesizer.engine.prepared == 0  # the candidate is speaking
+        assert synthesizer.engine.pending() == (0, 2)
+
+        scripted.say("I led the migration.")  # a final transcript ends the utterance
+
+        async def prepared() -> int:
+            return synthesizer.engine.prepared
+
+        await eventually(prepared, lambda count: count == 2, within=60)
+    finally:
+        await stream.close()
+        await listener
+        await synthesizer.aclose()
