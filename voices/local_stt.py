@@ -70,6 +70,7 @@ _SLICE: Final = VAD_RATE // 2  # samples the VAD takes at a time (0.5 s)
 FILLER_PROMPT: Final = "Um, uh, so, like, I mean, you know, hmm."
 _NON_SPEECH = re.compile(r"^\s*[\[(].*[\])]\s*$")  # "[BLANK_AUDIO]", "(music)"
 _TOKENS_PER_S: Final = 8
+_MAX_AUDIO_S: Final = 29  # one Whisper window (30 s), less a margin
 _MAX_NEW_TOKENS: Final = 220  # Whisper's own limit is half its 448-token context
 _MAX_COMPRESSION: Final = 2.4  # Whisper's threshold for repetitive (looping) output
 
@@ -351,7 +352,7 @@ class WhisperEngine:
             return
         started = time.perf_counter()
         try:
-            from faster_whisper import WhisperModel
+            from faster_whisper import BatchedInferencePipeline, WhisperModel
         except ImportError as missing:  # pragma: no cover - a default dependency
             raise RuntimeError(
                 "local speech recognition needs faster-whisper: pip install faster-whisper"
@@ -369,9 +370,21 @@ class WhisperEngine:
                 raise RuntimeError(
                     f"could not load the Whisper model {self.model!r}: {_first_line(error)}"
                 ) from error
+        # One pass over each utterance: the sequential ``transcribe`` re-reads the audio
+        # after the last word it timed (a second 30-s encoder pass, as costly as the
+        # first, to find the silence empty); the batched pipeline, given one clip, does
+        # not. An utterance is under 30 s (``LocalRecognitionStream`` cuts monologues).
+        pipeline = BatchedInferencePipeline(whisper)
         # The first call sets up CTranslate2's buffers: pay for it now, not on an answer.
-        list(whisper.transcribe(np.zeros(VAD_RATE, np.float32), language=self.language)[0])
-        self._whisper = whisper
+        list(
+            pipeline.transcribe(
+                np.zeros(VAD_RATE, np.float32),
+                language=self.language,
+                vad_filter=False,
+                batch_size=1,
+            )[0]
+        )
+        self._whisper = pipeline
         log.info(
             "Whisper model loaded",
             extra={"model": self.model, "seconds": round(time.perf_counter() - started, 3)},
@@ -383,14 +396,14 @@ class WhisperEngine:
         self.transcriptions += 1
         seconds = audio.size / VAD_RATE
         segments, _info = self._whisper.transcribe(
-            audio,
+            audio[: _MAX_AUDIO_S * VAD_RATE],
             language=self.language,
             beam_size=self.beam_size,
             temperature=0.0,  # no fallback re-decoding: it multiplies the worst case
             word_timestamps=True,
             initial_prompt=FILLER_PROMPT,
-            condition_on_previous_text=False,
             vad_filter=False,  # our VAD already cut the utterance
+            batch_size=1,
             # Nobody says more than ~5 tokens a second; the bound stops a decoding loop
             # ("uh, uh, uh, ...") early, and with it the time it would take.
             max_new_tokens=min(_MAX_NEW_TOKENS, int(_TOKENS_PER_S * seconds) + 8),
@@ -590,7 +603,8 @@ class LocalRecognitionStream:
         )
         self._max_pending = int(buffer_s * sample_rate) * SAMPLE_WIDTH
         self._pre_roll = int(pre_roll_s * VAD_RATE)
-        self._max_utterance = int(max_utterance_s * VAD_RATE)
+        # Whisper hears at most one window per utterance: longer ones are cut before that.
+        self._max_utterance = int(min(max_utterance_s, _MAX_AUDIO_S - 2.0) * VAD_RATE)
         self._close_timeout_s = close_timeout_s
         self._odd = b""  # a byte of a sample split across two sends
         self._pending: deque[bytes | _Control] = deque()
