@@ -123,7 +123,8 @@ class ConfiguredProviders:
             raise LookupError(f"local speech recognition is misconfigured: {invalid}") from None
         # One model per process, shared by every session.
         return LocalRecognizer(
-            shared_engine(model, cpu_threads=s.whisper_threads), endpointing=endpointing
+            shared_engine(model, cpu_threads=s.whisper_threads, window_s=s.whisper_window_s),
+            endpointing=endpointing,
         )
 
     def synthesizer(self) -> SpeechSynthesizer:

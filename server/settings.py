@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     # Local speech recognition (Silero VAD + faster-whisper)
     whisper_model: str = ""  # empty: the bundled tiny.en; else a directory or a model name
     whisper_threads: int = Field(default=2, ge=1)
+    whisper_window_s: float = Field(default=12.0, ge=0.0, le=30.0)
     vad_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     vad_pause_ms: int = Field(default=200, ge=32)
     vad_end_silence_ms: int = Field(default=500, ge=32)

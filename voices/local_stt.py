@@ -28,6 +28,7 @@ import atexit
 import contextlib
 import enum
 import logging
+import math
 import os
 import queue
 import re
@@ -241,8 +242,10 @@ class WhisperEngine:
         beam_size: int = 1,
         language: str = "en",
         queue_max: int = 8,
+        window_s: float = 12.0,
     ) -> None:
         self.model = model
+        self.window_s = window_s
         self.cpu_threads = cpu_threads
         self.compute_type = compute_type
         self.beam_size = beam_size
@@ -374,7 +377,7 @@ class WhisperEngine:
         # after the last word it timed (a second 30-s encoder pass, as costly as the
         # first, to find the silence empty); the batched pipeline, given one clip, does
         # not. An utterance is under 30 s (``LocalRecognitionStream`` cuts monologues).
-        pipeline = BatchedInferencePipeline(whisper)
+        pipeline = _windowed(BatchedInferencePipeline, whisper, self.window_s)
         # The first call sets up CTranslate2's buffers: pay for it now, not on an answer.
         list(
             pipeline.transcribe(
@@ -449,8 +452,28 @@ def _hub_offline(offline: bool) -> Iterator[None]:
             os.environ["HF_HUB_OFFLINE"] = previous
 
 
+def _windowed(pipeline_class: Any, whisper: Any, window_s: float) -> Any:
+    """A batched pipeline whose encoder sees ``window_s`` seconds (at least the clip plus
+    one second) instead of Whisper's padded 30: the encoder's time grows with its input,
+    and on a short answer it is most of the cost. Shorter than ~10 s, Whisper starts to
+    repeat itself; 30 (or 0) keeps the standard window."""
+    if not 0 < window_s < 30:
+        return pipeline_class(whisper)
+
+    class Windowed(pipeline_class):  # type: ignore[misc]
+        def forward(self, features: Any, tokenizer: Any, chunks: Any, options: Any) -> Any:
+            longest = max(chunk["duration"] for chunk in chunks)
+            seconds = min(30.0, max(window_s, math.ceil(longest) + 1.0))
+            frames = int(seconds * whisper.frames_per_second)
+            if features.shape[-1] > frames:
+                features = np.ascontiguousarray(features[..., :frames])
+            return super().forward(features, tokenizer, chunks, options)
+
+    return Windowed(whisper)
+
+
 _engines_lock = threading.Lock()
-_engines: dict[tuple[str, int, str], WhisperEngine] = {}
+_engines: dict[tuple[str, int, str, float], WhisperEngine] = {}
 
 
 def recognition_busy() -> bool:
@@ -461,15 +484,17 @@ def recognition_busy() -> bool:
     return any(engine.busy for engine in engines)
 
 
-def shared_engine(model: str, *, cpu_threads: int = 2, compute_type: str = "int8") -> WhisperEngine:
-    """The process-wide engine for this model and thread count (made on first use; the
+def shared_engine(
+    model: str, *, cpu_threads: int = 2, compute_type: str = "int8", window_s: float = 12.0
+) -> WhisperEngine:
+    """The process-wide engine for this model and these options (made on first use; the
     model itself loads on the first ``load``)."""
-    key = (model, cpu_threads, compute_type)
+    key = (model, cpu_threads, compute_type, window_s)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
             engine = _engines[key] = WhisperEngine(
-                model, cpu_threads=cpu_threads, compute_type=compute_type
+                model, cpu_threads=cpu_threads, compute_type=compute_type, window_s=window_s
             )
         return engine
 

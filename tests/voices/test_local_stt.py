@@ -396,6 +396,18 @@ async def test_audio_past_the_buffer_is_dropped_oldest_first(
     assert word_error_rate(ANSWERS[2], final.text) <= 0.25, final.text
 
 
+async def test_the_full_whisper_window_hears_the_same(engine: WhisperEngine) -> None:
+    full = WhisperEngine(engine.model, window_s=30)
+    try:
+        await full.load()
+        audio = np.frombuffer(silence(0.2) + speech(WITH_UM) + silence(0.3), "<i2")
+        samples = audio.astype(np.float32) / 32768
+        short, standard = engine.submit(samples), full.submit(samples)
+        assert (await short.future).text == (await standard.future).text
+    finally:
+        await asyncio.to_thread(full.stop)
+
+
 async def test_a_bad_input_rate_is_refused(engine: WhisperEngine) -> None:
     with pytest.raises(ValueError, match="too low"):
         await LocalRecognizer(engine).open(sample_rate=0)
@@ -573,6 +585,7 @@ def test_with_no_deepgram_key_auto_selects_local_recognition(tmp_path: Path) -> 
     recognizer = providers.recognizer()
     assert isinstance(recognizer, LocalRecognizer)
     assert recognizer.engine is providers.recognizer().engine  # one model per process
+    assert (recognizer.engine.window_s, recognizer.engine.cpu_threads) == (12.0, 2)
     choice, why = providers.recognizer_choice()
     assert choice == "local"
     assert why.startswith("no DEEPGRAM_API_KEY; Whisper model ")
