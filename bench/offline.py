@@ -87,6 +87,7 @@ class Options:
     unfinished_patience_s: float
     threads: int
     lag_probe_ms: int
+    fresh: int
     out: Path
     plot: Path
 
@@ -176,7 +177,7 @@ def lag_reports(log_lines: list[str]) -> list[dict[str, Any]]:
     return reports
 
 
-async def fresh_sentences(model: Path, voices: Path, threads: int) -> dict[str, Any]:
+async def fresh_sentences(model: Path, voices: Path, threads: int, count: int) -> dict[str, Any]:
     """Time to first audio and real-time factor of sentences never synthesized before."""
     from voices.kokoro import KokoroSynthesizer
     from voices.models import KokoroFiles
@@ -189,7 +190,7 @@ async def fresh_sentences(model: Path, voices: Path, threads: int) -> dict[str, 
     stream = await synthesizer.open(sample_rate=24000, voice="default")
     first_ms, factors = [], []
     try:
-        for text in FRESH_SENTENCES:
+        for text in FRESH_SENTENCES[:count]:
             started = time.monotonic()
             first: float | None = None
             audio_s = 0.0
@@ -377,7 +378,7 @@ async def benchmark(options: Options) -> dict[str, Any]:
         if not run["results"] or not any(r.answers for r in run["results"]):
             raise RuntimeError("no interview produced a reply:\n" + "\n".join(run["log"][-30:]))
     print("fresh sentences ...", file=sys.stderr)
-    fresh = await fresh_sentences(found.model, found.voices, options.threads)
+    fresh = await fresh_sentences(found.model, found.voices, options.threads, options.fresh)
     return {
         "benchmark": "offline voices",
         "created": created,
@@ -420,6 +421,9 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     )
     parser.add_argument("--threads", type=int, default=2, help="KOKORO_THREADS")
     parser.add_argument("--lag-probe-ms", type=int, default=10, help="LOOP_LAG_PROBE_MS")
+    parser.add_argument(
+        "--fresh", type=int, default=len(FRESH_SENTENCES), help="fresh sentences to time"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "offline.json")
     parser.add_argument("--plot", type=Path, default=RESULTS / "offline.png")
     args = parser.parse_args(argv)
@@ -430,6 +434,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         unfinished_patience_s=args.unfinished_patience_s,
         threads=args.threads,
         lag_probe_ms=args.lag_probe_ms,
+        fresh=max(1, min(args.fresh, len(FRESH_SENTENCES))),
         out=args.out,
         plot=args.plot,
     )

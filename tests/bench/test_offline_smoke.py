@@ -1,0 +1,55 @@
+"""The offline voice benchmark end to end, small: 1 interview × 1 answer against a real
+``intrvuer serve`` with no keys; its JSON must be complete."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import service_missing
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _voice_tools() -> None:
+    for tool in ("espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            service_missing(tool, FileNotFoundError("apt-get install -y espeak-ng sox"))
+
+
+def test_one_interview_one_answer(tmp_path: Path) -> None:
+    out, png = tmp_path / "offline.json", tmp_path / "offline.png"
+    command = [
+        sys.executable, "-m", "bench.offline", "--interviews", "1", "--answers", "1",
+        "--fresh", "1", "--out", str(out), "--plot", str(png),
+    ]  # fmt: skip
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=280)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    assert "INTERVIEW_PATIENCE_S=0.6" in run.stdout  # the settings are printed
+
+    result = json.loads(out.read_text())
+    assert result["interviews_completed"] == 1 and result["errors"] == []
+    assert result["settings"]["INTERVIEW_PATIENCE_S"] == 0.6
+    assert result["speech_end_to_first_audio_ms"]["count"] == 1
+    assert result["speech_end_to_first_audio_ms"]["p50"] >= 600  # patience is real time
+    assert result["decision_to_first_audio_ms"]["count"] == 1
+    fresh = result["fresh_sentence"]
+    assert fresh["first_audio_ms"]["count"] == 1 and fresh["real_time_factor"]["p50"] > 0
+    assert result["loop_lag_ms"]["windows"] >= 1
+    assert 100 < result["server_peak_rss_mb"] < 4096
+    assert result["kokoro"]["sentences_synthesized"] >= 1
+    assert {t["name"] for t in result["targets"]} == {
+        "speech_end_to_first_audio_p50",
+        "prepared_phrase_first_audio_p50",
+        "loop_lag_p99",
+        "server_peak_rss_mb",
+    }
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
