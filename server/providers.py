@@ -159,6 +159,10 @@ class ConfiguredProviders:
                 if s.phrase_cache_mb
                 else None
             )
+            defer: Callable[[], bool] = lambda: False  # noqa: E731
+            if self.recognizer_choice()[0] == "local":
+                # Local recognition shares the cores: a transcript goes before phrases.
+                from voices.local_stt import recognition_busy as defer
             self._kokoro = KokoroSynthesizer(
                 lambda: resolve_kokoro(
                     data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices
@@ -169,6 +173,7 @@ class ConfiguredProviders:
                 threads=s.kokoro_threads,
                 memory_arena=s.kokoro_memory_arena,
                 cache=cache,
+                defer_preparation=defer,
             )
         return self._kokoro
 

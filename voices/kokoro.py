@@ -122,8 +122,10 @@ class KokoroEngine:
         threads: int,
         memory_arena: bool,
         cache: PhraseCache | None,
+        defer_preparation: Callable[[], bool] = lambda: False,
     ) -> None:
         self._files = files
+        self._defer = defer_preparation
         self.model_id = model_id
         self.threads = threads
         self.memory_arena = memory_arena
@@ -215,13 +217,17 @@ class KokoroEngine:
 
     def _next(self) -> _Request | None:
         with self._condition:
-            while not (self._closed or self._live or (self._prepare and not self._holds)):
-                self._condition.wait()
+            while not (self._closed or self._live or self._may_prepare()):
+                # ``defer_preparation`` has no event to wait on: look again shortly.
+                self._condition.wait(timeout=0.05 if self._prepare else None)
             if self._closed:
                 return None
             request = self._live.popleft() if self._live else self._prepare.popleft()
             self._current = request
             return request
+
+    def _may_prepare(self) -> bool:
+        return bool(self._prepare) and not self._holds and not self._defer()
 
     def _work(self) -> None:
         while (request := self._next()) is not None:
@@ -353,7 +359,10 @@ class KokoroSynthesizer:
         threads: int = 0,
         memory_arena: bool = True,
         cache: PhraseCache | None = None,
+        defer_preparation: Callable[[], bool] = lambda: False,
     ) -> None:
+        """``defer_preparation``: while it answers True, no phrase preparation starts
+        (e.g. ``voices.local_stt.recognition_busy``)."""
         self.default_voice = voice
         self.speed = speed
         self.cache = cache
@@ -363,6 +372,7 @@ class KokoroSynthesizer:
             threads=threads or default_threads(),
             memory_arena=memory_arena,
             cache=cache,
+            defer_preparation=defer_preparation,
         )
         self._streams: set[KokoroSynthesisStream] = set()
 
