@@ -34,6 +34,7 @@ from server.routes import (
     quizzes,
     reports,
     resumes,
+    voices,
 )
 from server.sentry import init_sentry
 from server.services import Services, open_services
@@ -53,6 +54,7 @@ ROUTERS: list[ApiRouter] = [
     feedback.router,
     reports.router,
     quizzes.router,
+    voices.router,
 ]
 
 

@@ -36,6 +36,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("intrvuer.providers")
 
+# English Aura-2 voices offered for interviews; any other ``aura-…`` model name works too.
+AURA_VOICES = (
+    "aura-2-thalia-en",
+    "aura-2-andromeda-en",
+    "aura-2-helena-en",
+    "aura-2-apollo-en",
+    "aura-2-arcas-en",
+    "aura-2-orion-en",
+)
+
 
 class ProviderSet(Protocol):
     def for_interview(
@@ -47,6 +57,10 @@ class ProviderSet(Protocol):
 
     def describe(self) -> dict[str, str]:
         """Which provider serves each role, and why (for ``intrvuer doctor``)."""
+        ...
+
+    def voices(self) -> tuple[str, list[str]]:
+        """The speech synthesizer's name and the voices an interview may ask for."""
         ...
 
     async def aclose(self) -> None:
@@ -286,6 +300,23 @@ class ConfiguredProviders:
             greeting = first_name is not None
             texts = [*offline_phrases(interview, first_name, greeting=greeting), *texts]
         return kokoro.prepare(texts, voice=interview.voice)
+
+    def voices(self) -> tuple[str, list[str]]:
+        tts, _ = self.synthesizer_choice()
+        if tts == "deepgram":
+            return tts, list(AURA_VOICES)
+        from voices.models import resolve_kokoro, voice_names
+
+        s = self.settings
+        try:
+            found = resolve_kokoro(
+                data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices, prepare=False
+            )
+            names = voice_names(found.voices)
+        except (LookupError, OSError, ValueError):
+            names = []
+        # The configured voice first: it is what "default" sounds like.
+        return tts, sorted(names, key=lambda name: (name != s.kokoro_voice, name))
 
     def describe(self) -> dict[str, str]:
         stt, stt_why = self.recognizer_choice()

@@ -305,6 +305,15 @@ def download(
     return target
 
 
+def voice_names(voices: Path) -> list[str]:
+    """The voice styles in a voices file (an ``.npz`` archive of arrays, one per voice),
+    read from its index without loading the arrays."""
+    import numpy as np
+
+    with np.load(voices, allow_pickle=False) as archive:
+        return sorted(archive.files)
+
+
 def _sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as source:

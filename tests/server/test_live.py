@@ -45,6 +45,9 @@ class FakeProviders:
     def describe(self) -> dict[str, str]:
         return {}
 
+    def voices(self) -> tuple[str, list[str]]:
+        return "tone", []
+
     async def aclose(self) -> None:
         pass
 
