@@ -109,7 +109,7 @@ async def test_speech_is_intelligible_to_the_local_whisper(kokoro: KokoroSynthes
             await stream.flush()
             events = await collect(stream)
             assert all(e.sample_rate == 16000 for e in events if isinstance(e, AudioChunk))
-            audio = np.frombuffer(pcm_of(events), dtype="<i2").astype(np.float32) / 32768
+            audio = (np.frombuffer(pcm_of(events), dtype="<i2") / 32768).astype(np.float32)
             assert 1.0 < len(audio) / 16000 < 10.0
             heard = (await whisper.submit(audio).future).text
             rates.append(word_error_rate(question, heard))
