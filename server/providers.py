@@ -63,6 +63,14 @@ class ProviderSet(Protocol):
         """The speech synthesizer's name and the voices an interview may ask for."""
         ...
 
+    def prepare_phrases(
+        self, interview: Interview, first_name: str | None = None, *, only_if_loaded: bool = False
+    ) -> int:
+        """Synthesize ahead of time what ``interview`` will say, where the synthesizer
+        can (a local model); returns the sentences queued. ``only_if_loaded``: not if that
+        means loading a model first."""
+        ...
+
     async def aclose(self) -> None:
         """Release what the providers hold (connection pools)."""
         ...
@@ -280,12 +288,16 @@ class ConfiguredProviders:
                 recognizer = YieldingRecognizer(recognizer, self._kokoro.engine)
         return recognizer, synthesizer, interviewer
 
-    def prepare_phrases(self, interview: Interview, first_name: str | None = None) -> int:
+    def prepare_phrases(
+        self, interview: Interview, first_name: str | None = None, *, only_if_loaded: bool = False
+    ) -> int:
         """Start loading Kokoro and synthesize what the interview will say into the phrase
         cache, in the background and below live speech; returns the sentences queued.
         Called when a live session opens; called earlier (at interview creation, with the
         candidate's ``first_name``) it also prepares the greeting."""
         if self.synthesizer_choice()[0] != "kokoro":
+            return 0
+        if only_if_loaded and self._kokoro is None:
             return 0
         try:
             kokoro = self.kokoro()

@@ -48,6 +48,11 @@ class FakeProviders:
     def voices(self) -> tuple[str, list[str]]:
         return "tone", []
 
+    def prepare_phrases(
+        self, interview: Interview, first_name: str | None = None, *, only_if_loaded: bool = False
+    ) -> int:
+        return 0
+
     async def aclose(self) -> None:
         pass
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 from pydantic import SecretStr
 
+from pipeline.questions import default_plan
+from server.providers import ConfiguredProviders
 from server.settings import Settings
+from storage.types import Interview
 from tests.server.test_auth import bearer, register
 from tests.serving import run_server
 
@@ -35,3 +40,37 @@ async def test_with_a_deepgram_key_the_voices_are_auras(settings: Settings) -> N
     assert body["provider"] == "deepgram"
     assert body["voices"][0] == {"id": "default", "label": "Default"}
     assert {"id": "aura-2-thalia-en", "label": "Thalia"} in body["voices"]
+
+
+async def test_phrases_are_prepared_at_creation_only_once_the_voice_is_loaded(
+    settings: Settings,
+) -> None:
+    """Creating an interview must not load a 90 MB model; once a live session has loaded
+    it, a new interview's greeting and questions are synthesized ahead of its session."""
+    providers = ConfiguredProviders(settings)
+    now = datetime.now(UTC)
+    interview = Interview(
+        id="iv-1",
+        user_id="u-1",
+        kind="behavioral",
+        status="created",
+        resume_id=None,
+        job_id=None,
+        question_count=2,
+        voice="default",
+        questions=tuple(default_plan("behavioral", 2)),
+        plan_source="bank",
+        end_reason=None,
+        created_at=now,
+        started_at=None,
+        ended_at=None,
+        last_activity_at=None,
+    )
+    try:
+        assert providers.prepare_phrases(interview, "Ada", only_if_loaded=True) == 0
+        assert providers._kokoro is None
+        providers.kokoro()  # what a live session's for_interview does first
+        queued = providers.prepare_phrases(interview, "Ada", only_if_loaded=True)
+        assert queued >= 3  # the greeting naming Ada, two questions, the fixed phrases
+    finally:
+        await providers.aclose()
