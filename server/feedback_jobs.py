@@ -9,17 +9,13 @@ is finished, or superseded by a newer request, is left alone.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Final
 
-from pipeline.documents.llm import JsonChat, SdkJsonChat
 from pipeline.documents.types import JobData
 from pipeline.feedback.scoring import score_interview
 from pipeline.feedback.types import AnswerInput, JobContext
 from server.services import Services
-from server.settings import Settings
 from storage.feedback import FeedbackRepository
 from storage.queue import Handler, Job
 from storage.types import Feedback, Interview, InterviewTurn
@@ -28,41 +24,6 @@ log = logging.getLogger("intrvuer.feedback")
 
 FEEDBACK_SCORE: Final = "feedback.score"
 SCORING_FAILED: Final = "scoring_failed"
-
-
-def open_chat(settings: Settings) -> JsonChat | None:
-    """The chat model for plans, feedback and quizzes: the first provider of
-    ``LLM_PROVIDERS`` with a key, unless ``COACHING_LLM=offline``."""
-    if settings.coaching_llm == "offline":
-        return None
-    s = settings
-    for name in s.llm_providers:
-        if name == "openai" and s.openai_api_key is not None:
-            return SdkJsonChat.openai(
-                api_key=s.openai_api_key.get_secret_value(),
-                base_url=s.openai_base_url,
-                model=s.openai_model,
-                timeout_s=s.llm_timeout_s,
-            )
-        if name == "groq" and s.groq_api_key is not None:
-            return SdkJsonChat.groq(
-                api_key=s.groq_api_key.get_secret_value(),
-                base_url=s.groq_base_url,
-                model=s.groq_model,
-                timeout_s=s.llm_timeout_s,
-            )
-    return None
-
-
-@contextlib.asynccontextmanager
-async def coaching_chat(settings: Settings) -> AsyncIterator[JsonChat | None]:
-    """``open_chat`` for the block, its connections closed after."""
-    chat = open_chat(settings)
-    try:
-        yield chat
-    finally:
-        if chat is not None:
-            await chat.aclose()
 
 
 def feedback_repository(svc: Services) -> FeedbackRepository:
@@ -145,12 +106,11 @@ def handlers(svc: Services) -> dict[str, Handler]:
                 if interview.job_id
                 else None
             )
-            async with coaching_chat(svc.settings) as chat:
-                result = await score_interview(
-                    answers_of(interview, turns),
-                    job_context(parsed_job.parsed if parsed_job else None),
-                    chat,
-                )
+            result = await score_interview(
+                answers_of(interview, turns),
+                job_context(parsed_job.parsed if parsed_job else None),
+                svc.coaching,
+            )
         except Exception as error:
             # A bug, not a passing fault: the same turns would fail the same way. No
             # content in the log, only what failed.

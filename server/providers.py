@@ -32,6 +32,7 @@ from storage.types import Interview
 from voices.types import SpeechRecognizer, SpeechSynthesizer
 
 if TYPE_CHECKING:
+    from pipeline.documents.llm import JsonChat
     from voices.kokoro import KokoroSynthesizer
 
 log = logging.getLogger("intrvuer.providers")
@@ -458,3 +459,31 @@ def document_parser(settings: Settings) -> DocumentParser:
             )
             return DocumentParser(LlmDocumentParser(chat))
     return DocumentParser()
+
+
+def coaching_chat(settings: Settings) -> JsonChat | None:
+    """The chat model for plans, feedback and quizzes: the first provider of
+    ``LLM_PROVIDERS`` with a key, unless ``COACHING_LLM=offline``. Made once per process
+    (``Services.coaching``): a new SDK client costs ~50-170 ms of CPU (TLS context, SDK
+    set-up), too much to pay on the event loop for every interview that ends."""
+    if settings.coaching_llm == "offline":
+        return None
+    from pipeline.documents.llm import SdkJsonChat
+
+    s = settings
+    for name in s.llm_providers:
+        if name == "openai" and s.openai_api_key is not None:
+            return SdkJsonChat.openai(
+                api_key=s.openai_api_key.get_secret_value(),
+                base_url=s.openai_base_url,
+                model=s.openai_model,
+                timeout_s=s.llm_timeout_s,
+            )
+        if name == "groq" and s.groq_api_key is not None:
+            return SdkJsonChat.groq(
+                api_key=s.groq_api_key.get_secret_value(),
+                base_url=s.groq_base_url,
+                model=s.groq_model,
+                timeout_s=s.llm_timeout_s,
+            )
+    return None

@@ -13,6 +13,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from pipeline import cpu
+from pipeline.documents.llm import JsonChat
 from pipeline.documents.parser import DocumentParser
 from pipeline.session import SessionConfig
 from pipeline.turns import TurnPolicy
@@ -21,7 +22,7 @@ from server.auth.supabase import SupabaseAuthenticator
 from server.auth.tokens import TokenService
 from server.live_metrics import LiveMetrics
 from server.privacy import SealedQueue
-from server.providers import ConfiguredProviders, ProviderSet, document_parser
+from server.providers import ConfiguredProviders, ProviderSet, coaching_chat, document_parser
 from server.settings import Environment, Settings
 from server.turn_writer import JOB_KIND as TURN_JOB_KIND
 from server.turn_writer import TurnWriter
@@ -61,6 +62,8 @@ class Services:
     external_auth: ExternalAuthenticator | None = None
     # Parses resumes and job descriptions (an LLM client when one is configured).
     documents: DocumentParser = field(default_factory=DocumentParser)
+    # The chat model of question plans, feedback and quizzes (None: offline), shared.
+    coaching: JsonChat | None = None
 
     @property
     def audit_repository(self) -> AuditRepository:
@@ -86,6 +89,8 @@ class Services:
     async def close(self) -> None:
         await self.providers.aclose()
         await self.documents.aclose()
+        if self.coaching is not None:
+            await self.coaching.aclose()
         await self.http.aclose()
         await self.queue.close()
         if self.redis is not None:
@@ -142,6 +147,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
     # Made before anything is opened: a misconfiguration then leaves nothing to close.
     cipher = field_cipher(settings)
     documents = document_parser(settings)
+    coaching = coaching_chat(settings)
     db = await open_database(settings)
     try:
         if migrate:
@@ -188,6 +194,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
         http=httpx.AsyncClient(timeout=settings.oauth_timeout_s, follow_redirects=False),
         redis=redis_client,
         documents=documents,
+        coaching=coaching,
     )
     if settings.auth_provider == "supabase":
         services.external_auth = SupabaseAuthenticator.from_settings(settings, services.http)

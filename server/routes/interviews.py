@@ -16,7 +16,6 @@ from pipeline.questions import default_plan
 from server.api import ApiRouter
 from server.context import audit, services
 from server.errors import ApiError
-from server.feedback_jobs import coaching_chat
 from server.routes.models import Strict
 from storage._util import utcnow
 from storage.interviews import TicketRepository
@@ -152,16 +151,13 @@ async def create_interview(request: Request, user: User, body: CreateInterview) 
         questions, plan_source = default_plan(body.type, body.question_count), "bank"
     else:
         # Tailored to what has been parsed so far (a pending document adds nothing yet).
-        async with coaching_chat(svc.settings) as chat:
-            plan = await tailored_plan(
-                body.type,
-                body.question_count,
-                resume=ResumeData.model_validate(resume.parsed)
-                if resume and resume.parsed
-                else None,
-                job=JobData.model_validate(job.parsed) if job and job.parsed else None,
-                chat=chat,
-            )
+        plan = await tailored_plan(
+            body.type,
+            body.question_count,
+            resume=ResumeData.model_validate(resume.parsed) if resume and resume.parsed else None,
+            job=JobData.model_validate(job.parsed) if job and job.parsed else None,
+            chat=svc.coaching,
+        )
         questions, plan_source = plan.questions, plan.source
     interview = await svc.interviews.create(
         user_id=user.id,

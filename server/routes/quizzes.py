@@ -22,7 +22,7 @@ from pipeline.quizzes import (
 from server.api import ApiRouter
 from server.context import audit, services
 from server.errors import ApiError
-from server.feedback_jobs import coaching_chat, feedback_repository
+from server.feedback_jobs import feedback_repository
 from server.routes.models import Strict
 from storage.quizzes import QuizRepository
 from storage.types import Quiz, QuizAttempt, User
@@ -190,8 +190,7 @@ async def create_quiz(request: Request, user: User, body: CreateQuiz) -> QuizOut
         weak_criteria=weak,
         missing_requirements=missing,
     )
-    async with coaching_chat(svc.settings) as chat:
-        generated = await generate_quiz(data, body.count, chat)
+    generated = await generate_quiz(data, body.count, svc.coaching)
     quiz = await _repository(request).create(
         user_id=user.id,
         source=generated.source,
@@ -248,28 +247,28 @@ async def answer_quiz(
             raise ApiError(422, "invalid_answers", f"Question {index} takes a text answer.")
     results: list[dict[str, Any]] = []
     graders: set[str] = set()
-    async with coaching_chat(svc.settings) as chat:
-        for index, question in enumerate(questions):
-            answer = given.get(index)
-            if question.kind == "multiple_choice":
-                grade = grade_choice(question, answer.choice if answer else None)
-            else:
-                grade = await grade_text(question, (answer.text or "") if answer else "", chat)
-            graders.add(grade.grader)
-            results.append(
-                {
-                    "index": index,
-                    "correct": grade.correct,
-                    "score": grade.score,
-                    "explanation": grade.explanation,
-                    "grader": grade.grader,
-                    "correct_index": question.correct_index,
-                    "key_points": question.key_points,
-                    "matched_points": grade.matched_points,
-                    "your_choice": answer.choice if answer else None,
-                    "your_text": answer.text if answer else None,
-                }
-            )
+    chat = svc.coaching
+    for index, question in enumerate(questions):
+        answer = given.get(index)
+        if question.kind == "multiple_choice":
+            grade = grade_choice(question, answer.choice if answer else None)
+        else:
+            grade = await grade_text(question, (answer.text or "") if answer else "", chat)
+        graders.add(grade.grader)
+        results.append(
+            {
+                "index": index,
+                "correct": grade.correct,
+                "score": grade.score,
+                "explanation": grade.explanation,
+                "grader": grade.grader,
+                "correct_index": question.correct_index,
+                "key_points": question.key_points,
+                "matched_points": grade.matched_points,
+                "your_choice": answer.choice if answer else None,
+                "your_text": answer.text if answer else None,
+            }
+        )
     score = round(sum(r["score"] for r in results) / len(results), 3) if results else 0.0
     attempt = await _repository(request).add_attempt(
         user_id=user.id,
