@@ -457,6 +457,11 @@ class Session:
         self._speech_end_s = audio_end_s
         self._cancel_timer()
         patience = self.config.policy.patience_for(" ".join(self._finals))
+        # Patience counts from the end of the last word, not from when its transcript
+        # arrived: the silence the recognizer needed to call it the end is part of it.
+        spoken_at = self._audio_clock.wall_at(audio_end_s)
+        if spoken_at is not None:
+            patience = max(0.0, patience - max(0.0, self.clock() - spoken_at))
         self._timer = self._spawn(self._patience(patience), "turn-timer")
 
     async def _patience(self, seconds: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from pipeline.interviewer.offline import OfflineInterviewer
 from pipeline.session import FinalizedTurn, Session, SessionConfig
 from pipeline.turns import TurnPolicy
 from storage.types import Interview, PlannedQuestion
+from tests.polling import eventually
 from voices.fakes import ScriptedRecognizer, ToneSynthesizer
 
 GOOD_ANSWER = (
@@ -55,6 +57,12 @@ class Harness:
         self.events: list[dict[str, Any]] = []
         self.audio_bytes = 0
         self._changed = asyncio.Condition()
+
+    async def wait_for_audio_received(self, seconds: float) -> None:
+        async def received() -> float:
+            return self.session._audio_clock.received_s
+
+        await eventually(received, lambda value: value >= seconds)
 
     async def frames(self) -> AsyncIterator[bytes | str]:
         while (frame := await self.inbound.get()) is not None:
@@ -196,6 +204,31 @@ async def test_unfinished_words_wait_longer(recognizer: ScriptedRecognizer) -> N
         recognizer.stream.say(GOOD_ANSWER, start_s=3.0)
         end = await h.wait_for("user_turn_end")
         assert end["text"].startswith("So the first thing I did was, um")
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+
+
+async def test_patience_counts_from_the_end_of_speech_not_the_transcript(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    # 1 s of patience; the recognizer takes 0.8 s to deliver the final transcript (its own
+    # endpointing silence and decoding). The candidate has then been silent for 0.8 s, so
+    # the interviewer waits 0.2 s more, not another full second.
+    session = make_session(recognizer)
+    session.config = SessionConfig(policy=TurnPolicy(patience_s=1.0, unfinished_patience_s=3.0))
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        h.send(b"\x00\x00" * 16000)  # one second of audio; the answer ends at 0.9 s
+        await h.wait_for_audio_received(1.0)
+        await asyncio.sleep(0.8)
+        said = time.monotonic()
+        recognizer.stream.say("We shipped it.", start_s=0.0)  # 0.3 s a word: ends at 0.9 s
+        await h.wait_for("user_turn_end")
+        waited = time.monotonic() - said
+        assert waited < 0.7, f"waited {waited:.2f} s after the final transcript"
         h.send({"type": "stop"})
 
     await run_session(session, body)
