@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +16,9 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram, silence, tone
 from tests.polling import eventually
+from tests.voices.streams import Heard
 from voices.deepgram_stt import DeepgramRecognitionStream, DeepgramRecognizer
 from voices.types import (
-    RecognitionEvent,
     SpeechError,
     SpeechStarted,
     Transcript,
@@ -27,46 +27,6 @@ from voices.types import (
 
 RATE = 16000
 FRAME = RATE * 20 // 1000 * 2  # bytes of 20 ms
-
-
-class Heard:
-    """Reads a recognition stream in the background; a test waits on what arrived."""
-
-    def __init__(self, stream: DeepgramRecognitionStream) -> None:
-        self.events: list[RecognitionEvent] = []
-        self.ended = False
-        self._changed = asyncio.Condition()
-        self._reader = asyncio.create_task(self._read(stream))
-
-    async def _read(self, stream: DeepgramRecognitionStream) -> None:
-        try:
-            async for event in stream.events():
-                async with self._changed:
-                    self.events.append(event)
-                    self._changed.notify_all()
-        finally:
-            async with self._changed:
-                self.ended = True
-                self._changed.notify_all()
-
-    async def until(self, done: Callable[[Heard], bool], within: float = 3.0) -> None:
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(lambda: done(self))
-
-    async def stop(self) -> None:
-        self._reader.cancel()
-        await asyncio.wait({self._reader})
-
-    @property
-    def finals(self) -> list[Transcript]:
-        return [e for e in self.events if isinstance(e, Transcript) and e.is_final and e.text]
-
-    @property
-    def interims(self) -> list[Transcript]:
-        return [e for e in self.events if isinstance(e, Transcript) and not e.is_final]
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 @pytest.fixture
@@ -110,11 +70,11 @@ async def test_utterances_become_interim_and_final_transcripts_with_events(
         await say(stream, (tone(0.8, RATE) + silence(1.2, RATE)) * 2)
         await heard.until(lambda h: len(h.of(UtteranceEnd)) == 2)
 
-        assert [t.text for t in heard.finals] == [
+        assert [t.text for t in heard.worded_finals] == [
             "Um, I led the migration.",
             "It took three months.",
         ]
-        first, second = heard.finals
+        first, second = heard.worded_finals
         assert first.speech_final and second.speech_final
         assert words_of(first)[0] == ("Um,", 0.0, 0.16)  # the filler stays, punctuated
         assert words_of(first)[-1][2] == 0.8
@@ -122,7 +82,7 @@ async def test_utterances_become_interim_and_final_transcripts_with_events(
         assert (second.start_s, words_of(second)[0][1]) == (1.1, 2.0)
         assert all(w.confidence == 0.98 for w in first.words)
         assert any(t.text for t in heard.interims)
-        assert all(t.received_at > 0 for t in heard.finals)
+        assert all(t.received_at > 0 for t in heard.worded_finals)
         assert [e.at_s for e in heard.of(SpeechStarted)] == [0.0, 2.0]
         assert [e.last_word_end_s for e in heard.of(UtteranceEnd)] == [0.8, 2.8]
         assert not heard.of(SpeechError)
@@ -174,8 +134,8 @@ async def test_finalize_flushes_what_was_heard(fake: FakeDeepgram) -> None:
     async with listening(fake) as (stream, heard):
         await say(stream, tone(0.6, RATE))  # no silence after it: no endpointing yet
         await stream.finalize()
-        await heard.until(lambda h: bool(h.finals))
-        [final] = heard.finals
+        await heard.until(lambda h: bool(h.worded_finals))
+        [final] = heard.worded_finals
         assert final.text == "I am done." and not final.speech_final
         assert final.end_s == 0.6
     assert fake.listen_connections[0].message_types == ["Finalize", "CloseStream"]
@@ -189,12 +149,12 @@ async def test_a_dropped_socket_reconnects_and_loses_no_words(fake: FakeDeepgram
     fake.drop_after_audio_s = 2.0  # the first socket dies in the middle of the second answer
     async with listening(fake) as (stream, heard):
         await say(stream, tone(0.8, RATE) + silence(0.7, RATE))
-        await heard.until(lambda h: bool(h.finals))
+        await heard.until(lambda h: bool(h.worded_finals))
         await say(stream, tone(2.0, RATE) + silence(0.6, RATE))
-        await heard.until(lambda h: len(h.finals) == 2)
+        await heard.until(lambda h: len(h.worded_finals) == 2)
 
-        assert [t.text for t in heard.finals] == [first, second]
-        answer = heard.finals[1]
+        assert [t.text for t in heard.worded_finals] == [first, second]
+        answer = heard.worded_finals[1]
         # Times stay those of the stream: the second socket's clock began at 1.1 s.
         assert (answer.start_s, answer.end_s) == (1.1, 3.8)
         assert answer.words[0].start_s == 1.5 and answer.words[-1].end_s == 3.5
@@ -217,8 +177,8 @@ async def test_finalize_lost_with_a_dropped_socket_is_sent_again(fake: FakeDeepg
     async with listening(fake) as (stream, heard):
         await say(stream, tone(0.4, RATE))
         await stream.finalize()
-        await heard.until(lambda h: bool(h.finals))
-        assert [t.text for t in heard.finals] == ["Short answer."]
+        await heard.until(lambda h: bool(h.worded_finals))
+        assert [t.text for t in heard.worded_finals] == ["Short answer."]
     assert fake.listen_connections[-1].message_types[0] == "Finalize"
 
 
@@ -254,8 +214,8 @@ async def test_over_the_bound_the_oldest_audio_is_dropped(
         with caplog.at_level(logging.WARNING, "intrvuer.voices.deepgram_stt"):
             await say(stream, tone(0.5, RATE) + silence(1.5, RATE))
             await say(stream, tone(0.6, RATE) + silence(0.4, RATE))
-        await heard.until(lambda h: bool(h.finals))
-        [final] = heard.finals
+        await heard.until(lambda h: bool(h.worded_finals))
+        [final] = heard.worded_finals
         assert final.text == "The newest words."
         # The words keep the stream's times despite the gap in what Deepgram heard.
         assert final.words[0].start_s == 2.0 and final.words[-1].end_s == 2.6
@@ -373,7 +333,7 @@ async def test_flux_turns_become_transcripts() -> None:
         stream = await flux.open(sample_rate=RATE)
         heard = Heard(stream)
         await say(stream, tone(1.2, RATE))
-        await heard.until(lambda h: bool(h.finals))
+        await heard.until(lambda h: bool(h.worded_finals))
         await stream.close()
         await heard.until(lambda h: h.ended)
 
@@ -414,16 +374,16 @@ async def test_flux_reconnects_and_force_ends_the_replayed_turn() -> None:
         stream = await flux.open(sample_rate=RATE)
         heard = Heard(stream)
         await say(stream, tone(1.0, RATE))
-        await heard.until(lambda h: bool(h.finals))
+        await heard.until(lambda h: bool(h.worded_finals))
         await say(stream, tone(1.0, RATE))
         await stream.finalize()  # lost with the first socket: sent again after the replay
-        await heard.until(lambda h: len(h.finals) == 2)
+        await heard.until(lambda h: len(h.worded_finals) == 2)
         await stream.close()
         await heard.stop()
 
-    assert [t.text for t in heard.finals] == ["Yes.", "I did."]
-    assert words_of(heard.finals[1]) == [("I", 1.1, 1.3), ("did.", 1.3, 1.6)]
-    assert (heard.finals[1].start_s, heard.finals[1].end_s) == (1.0, 2.0)
+    assert [t.text for t in heard.worded_finals] == ["Yes.", "I did."]
+    assert words_of(heard.worded_finals[1]) == [("I", 1.1, 1.3), ("did.", 1.3, 1.6)]
+    assert (heard.worded_finals[1].start_s, heard.worded_finals[1].end_s) == (1.0, 2.0)
     assert first.ended == "dropped" and second.audio_s == pytest.approx(1.0)
     assert second.messages == ["ForceEndTurn", "CloseStream"]
     assert not heard.of(SpeechError)

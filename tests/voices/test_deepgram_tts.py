@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,44 +12,17 @@ import pytest
 
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
 from tests.polling import eventually
+from tests.voices import streams
 from voices.deepgram_tts import AuraSynthesisStream, AuraSynthesizer, _WavStripper
-from voices.types import AudioChunk, SpeechError, SynthesisDone, SynthesisEvent
+from voices.types import AudioChunk, SpeechError, SynthesisDone
 
 RATE = 24000
 HELLO = "Hello there."
 QUESTION = "Tell me about a project you are proud of, and why it mattered to you."
 
 
-class Played:
-    """Reads a synthesis stream in the background; a test waits on what arrived."""
-
-    def __init__(self, stream: AuraSynthesisStream) -> None:
-        self.events: list[SynthesisEvent] = []
-        self.ended = False
-        self._changed = asyncio.Condition()
-        self._reader = asyncio.create_task(self._read(stream))
-
-    async def _read(self, stream: AuraSynthesisStream) -> None:
-        try:
-            async for event in stream.events():
-                async with self._changed:
-                    self.events.append(event)
-                    self._changed.notify_all()
-        finally:
-            async with self._changed:
-                self.ended = True
-                self._changed.notify_all()
-
-    async def until(self, done: Callable[[Played], bool], within: float = 3.0) -> None:
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(lambda: done(self))
-
-    async def stop(self) -> None:
-        self._reader.cancel()
-        await asyncio.wait({self._reader})
-
-    def count(self, kind: type[Any]) -> int:
-        return sum(isinstance(e, kind) for e in self.events)
+class Played(streams.Played):
+    """What the Aura stream produced, and its audio per flush."""
 
     def turns(self, start: int = 0) -> list[bytes | SpeechError]:
         """The audio of each finished flush (or its error), from event ``start`` on."""

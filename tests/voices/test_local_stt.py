@@ -6,7 +6,7 @@ import asyncio
 import logging
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from tests.voices.spoken import (
     voiced_span,
     word_error_rate,
 )
+from tests.voices.streams import Heard
 from voices.fakes import ToneSynthesizer
 from voices.local_stt import (
     EngineBusy,
@@ -45,7 +46,6 @@ from voices.local_stt import (
     shared_engine,
 )
 from voices.types import (
-    RecognitionEvent,
     SpeechError,
     SpeechStarted,
     Transcript,
@@ -61,42 +61,6 @@ ANSWERS = (
     "Uh, we tested every change before the release.",
 )
 WITH_UM = "Um, I think the main problem was the database."
-
-
-class Heard:
-    """Reads a recognition stream in the background; a test waits on what arrived."""
-
-    def __init__(self, stream: LocalRecognitionStream) -> None:
-        self.events: list[RecognitionEvent] = []
-        self.ended = False
-        self._changed = asyncio.Condition()
-        self._reader = asyncio.create_task(self._read(stream))
-
-    async def _read(self, stream: LocalRecognitionStream) -> None:
-        try:
-            async for event in stream.events():
-                async with self._changed:
-                    self.events.append(event)
-                    self._changed.notify_all()
-        finally:
-            async with self._changed:
-                self.ended = True
-                self._changed.notify_all()
-
-    async def until(self, done: Callable[[Heard], bool], within: float = 30.0) -> None:
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(lambda: done(self))
-
-    async def stop(self) -> None:
-        self._reader.cancel()
-        await asyncio.wait({self._reader})
-
-    @property
-    def finals(self) -> list[Transcript]:
-        return [e for e in self.events if isinstance(e, Transcript) and e.is_final]
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 @pytest.fixture(scope="module")
