@@ -100,10 +100,17 @@ class Options:
 
     @property
     def subtracted_ms(self) -> dict[str, float]:
+        """What voice-to-voice must include whatever the server does: the providers'
+        injected latency, and the wait for the end of the candidate's turn. That wait ends
+        when the recognizer has called the end of speech (endpointing, then its injected
+        latency) and the patience, counted from the end of speech, is over, whichever is
+        later."""
         parts = {
-            **self.injected_ms,
-            "endpointing": float(self.endpointing_ms),
-            "patience": self.patience_s * 1000,
+            "llm_first_token": self.llm_first_token_ms,
+            "tts_first_byte": self.tts_first_byte_ms,
+            "turn_wait": max(
+                self.endpointing_ms + self.stt_final_latency_ms, self.patience_s * 1000
+            ),
         }
         return {**parts, "total": round(sum(parts.values()), 2)}
 
