@@ -651,8 +651,10 @@ class Session:
         producer_done = asyncio.Event()
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._produce_text(agent, tts, producer_done))
                 group.create_task(self._play_audio(agent, tts, producer_done))
+                # In this task, not a new one: the LLM request goes out without waiting
+                # for another turn of a busy event loop.
+                await self._produce_text(agent, tts, producer_done)
         except* InterviewerError as failure:
             message = str(failure.exceptions[0])
             log.warning("interviewer failed", extra={"error": message, "turn": agent.number})
