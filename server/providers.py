@@ -433,41 +433,8 @@ class LoopLagProbe:
             await self._task
 
 
-def document_parser(settings: Settings) -> DocumentParser:
-    """The resume and job-description parser: the first provider of ``LLM_PROVIDERS``
-    with a key (unless ``DOCUMENT_PARSER=heuristic``), else the offline parser alone."""
-    if settings.document_parser == "heuristic":
-        return DocumentParser()
-    from pipeline.documents.llm import LlmDocumentParser, SdkJsonChat
-
-    s = settings
-    for name in s.llm_providers:
-        if name == "openai" and s.openai_api_key is not None:
-            chat = SdkJsonChat.openai(
-                api_key=s.openai_api_key.get_secret_value(),
-                base_url=s.openai_base_url,
-                model=s.openai_model,
-                timeout_s=s.llm_timeout_s,
-            )
-            return DocumentParser(LlmDocumentParser(chat))
-        if name == "groq" and s.groq_api_key is not None:
-            chat = SdkJsonChat.groq(
-                api_key=s.groq_api_key.get_secret_value(),
-                base_url=s.groq_base_url,
-                model=s.groq_model,
-                timeout_s=s.llm_timeout_s,
-            )
-            return DocumentParser(LlmDocumentParser(chat))
-    return DocumentParser()
-
-
-def coaching_chat(settings: Settings) -> JsonChat | None:
-    """The chat model for plans, feedback and quizzes: the first provider of
-    ``LLM_PROVIDERS`` with a key, unless ``COACHING_LLM=offline``. Made once per process
-    (``Services.coaching``): a new SDK client costs ~50-170 ms of CPU (TLS context, SDK
-    set-up), too much to pay on the event loop for every interview that ends."""
-    if settings.coaching_llm == "offline":
-        return None
+def _json_chat(settings: Settings) -> JsonChat | None:
+    """A JSON-answering chat on the first provider of ``LLM_PROVIDERS`` with a key."""
     from pipeline.documents.llm import SdkJsonChat
 
     s = settings
@@ -487,3 +454,26 @@ def coaching_chat(settings: Settings) -> JsonChat | None:
                 timeout_s=s.llm_timeout_s,
             )
     return None
+
+
+def document_parser(settings: Settings) -> DocumentParser:
+    """The resume and job-description parser: the first provider of ``LLM_PROVIDERS``
+    with a key (unless ``DOCUMENT_PARSER=heuristic``), else the offline parser alone."""
+    if settings.document_parser == "heuristic":
+        return DocumentParser()
+    chat = _json_chat(settings)
+    if chat is None:
+        return DocumentParser()
+    from pipeline.documents.llm import LlmDocumentParser
+
+    return DocumentParser(LlmDocumentParser(chat))
+
+
+def coaching_chat(settings: Settings) -> JsonChat | None:
+    """The chat model for plans, feedback and quizzes: the first provider of
+    ``LLM_PROVIDERS`` with a key, unless ``COACHING_LLM=offline``. Made once per process
+    (``Services.coaching``): a new SDK client costs ~50-170 ms of CPU (TLS context, SDK
+    set-up), too much to pay on the event loop for every interview that ends."""
+    if settings.coaching_llm == "offline":
+        return None
+    return _json_chat(settings)
