@@ -43,6 +43,7 @@ from voices.deepgram_common import (
     message_type,
     shorten_close,
 )
+from voices.events import EventQueue
 from voices.types import (
     SAMPLE_WIDTH,
     RecognitionEvent,
@@ -167,11 +168,10 @@ class DeepgramRecognitionStream:
         self._finalize_unanswered = False
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        self._events: asyncio.Queue[RecognitionEvent | None] = asyncio.Queue(EVENTS_MAX)
+        self._events: EventQueue[RecognitionEvent] = EventQueue(EVENTS_MAX)
         self._opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
-        self._ended = False
         self.connections = 0  # sockets opened so far
 
     async def start(self) -> None:
@@ -191,7 +191,7 @@ class DeepgramRecognitionStream:
 
     async def send(self, pcm: bytes) -> None:
         """Queue audio; never waits on the network."""
-        if self._closing or self._ended or not pcm:
+        if self._closing or self._events.ended or not pcm:
             return
         self._gathering.extend(pcm)
         if len(self._gathering) >= self._chunk_bytes:
@@ -212,20 +212,20 @@ class DeepgramRecognitionStream:
 
     async def finalize(self) -> None:
         """Ask Deepgram to finalize what it heard so far (sent after the queued audio)."""
-        if self._closing or self._ended:
+        if self._closing or self._events.ended:
             return
         self._queue_gathered()
         self._pending.append(_Control.FINALIZE)
         self._wake.set()
 
     def events(self) -> AsyncIterator[RecognitionEvent]:
-        return self._iterate_events()
+        return aiter(self._events)
 
     async def close(self) -> None:
         """Send CloseStream, wait briefly for the last results, then stop everything."""
         if self._closing:
             return
-        if not self._ended:
+        if not self._events.ended:
             self._queue_gathered()
         self._closing = True
         self._pending.append(_Control.CLOSE)
@@ -235,21 +235,9 @@ class DeepgramRecognitionStream:
         if runner is not None and not runner.done():
             await asyncio.wait({runner}, timeout=self._close_timeout_s)
         await self._stop_runner()
-        self._end_events()
+        self._events.end()
 
     # Internals ----------------------------------------------------------------------
-
-    async def _iterate_events(self) -> AsyncIterator[RecognitionEvent]:
-        while (event := await self._events.get()) is not None:
-            yield event
-
-    def _end_events(self) -> None:
-        if self._ended:
-            return
-        self._ended = True
-        if self._events.full():  # nobody is reading: make room for the end marker
-            self._events.get_nowait()
-        self._events.put_nowait(None)
 
     async def _stop_runner(self) -> None:
         self._stop.set()
@@ -360,7 +348,7 @@ class DeepgramRecognitionStream:
                 fatal=True,
             )
         )
-        self._end_events()
+        self._events.end()
 
     async def _connect_and_serve(self) -> None:
         listen = self._client.listen

@@ -42,6 +42,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from voices.events import EventQueue
 from voices.types import (
     SAMPLE_WIDTH,
     RecognitionEvent,
@@ -643,9 +644,8 @@ class LocalRecognitionStream:
         self.times = RecognitionTimes()
         self._last_word_end_s: float | None = None
         self._wake = asyncio.Event()
-        self._events: asyncio.Queue[RecognitionEvent | None] = asyncio.Queue(EVENTS_MAX)
+        self._events: EventQueue[RecognitionEvent] = EventQueue(EVENTS_MAX)
         self._closing = False
-        self._ended = False
         self._processor: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -655,7 +655,7 @@ class LocalRecognitionStream:
 
     async def send(self, pcm: bytes) -> None:
         """Queue audio; never waits. An odd byte waits for the rest of its sample."""
-        if self._closing or self._ended or not pcm:
+        if self._closing or self._events.ended or not pcm:
             return
         data = self._odd + pcm if self._odd else pcm
         whole = len(data) - len(data) % SAMPLE_WIDTH
@@ -670,13 +670,13 @@ class LocalRecognitionStream:
 
     async def finalize(self) -> None:
         """Transcribe what was heard so far as a final, without waiting for the silence."""
-        if self._closing or self._ended:
+        if self._closing or self._events.ended:
             return
         self._pending.append(_Control.FINALIZE)
         self._wake.set()
 
     def events(self) -> AsyncIterator[RecognitionEvent]:
-        return self._iterate_events()
+        return aiter(self._events)
 
     async def close(self) -> None:
         """Finish what was heard (up to ``close_timeout_s``), then end the events."""
@@ -695,21 +695,9 @@ class LocalRecognitionStream:
                 outgoing.job.discard()
         if self._utterance is not None and self._utterance.draft is not None:
             self._utterance.draft.discard()
-        self._end_events()
+        self._events.end()
 
     # Internals ----------------------------------------------------------------------
-
-    async def _iterate_events(self) -> AsyncIterator[RecognitionEvent]:
-        while (event := await self._events.get()) is not None:
-            yield event
-
-    def _end_events(self) -> None:
-        if self._ended:
-            return
-        self._ended = True
-        if self._events.full():  # nobody is reading: make room for the end marker
-            self._events.get_nowait()
-        self._events.put_nowait(None)
 
     async def _emit(self, event: RecognitionEvent) -> None:
         await self._events.put(event)
@@ -767,7 +755,7 @@ class LocalRecognitionStream:
                     fatal=True,
                 )
             )
-            self._end_events()
+            self._events.end()
 
     async def _hear(self, pcm: bytes) -> None:
         samples = _pcm_to_float(pcm)
