@@ -12,6 +12,7 @@ turns are handed to ``on_turn`` (which must not block), and the caller persists 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import time
@@ -176,10 +177,15 @@ class _AudioClock:
         self._marks.append((self.received_s, now))
 
     def wall_at(self, audio_s: float) -> float | None:
-        for end_s, arrived in self._marks:
-            if end_s >= audio_s:
-                return arrived
-        return self._marks[-1][1] if self._marks else None
+        """When the frame holding ``audio_s`` arrived (the last frame's time if later)."""
+        if not self._marks:
+            return None
+        index = bisect.bisect_left(self._marks, audio_s, key=_mark_end)
+        return self._marks[min(index, len(self._marks) - 1)][1]
+
+
+def _mark_end(mark: tuple[float, float]) -> float:
+    return mark[0]
 
 
 class Session:

@@ -8,14 +8,23 @@ only one of them works.
 
 Nothing here retries or waits for a first token: ``FallbackInterviewer`` owns failover
 and the first-token timeout, so a failure must surface at once as ``InterviewerError``.
+
+The request goes through the SDK client's ``post`` (its auth, base URL, headers and error
+classes) with the body already in wire form, and the stream comes back as the raw HTTP
+response: the typed ``chat.completions.create`` first walks every message through the
+union of the SDK's message types (about 1.2 ms of CPU for eight messages, growing with the
+conversation), then builds a model of every chunk. On aiohttp, the HTTP library the SDKs
+offer for concurrency, a streamed reply costs about 1 ms of CPU instead of 3.3 ms.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any, Final, Protocol, cast
+from types import ModuleType
+from typing import Any, Final, Protocol
 
 from pipeline.interviewer.prompt import ChatMessage, build_messages
 from pipeline.interviewer.types import InterviewContext, InterviewerError
@@ -24,14 +33,19 @@ log = logging.getLogger("intrvuer.interviewer")
 
 TEMPERATURE: Final = 0.6  # varied enough to sound natural, low enough to keep to the rules
 MAX_TOKENS: Final = 180  # about three spoken sentences with room to spare; caps a runaway
+# Connections kept open to a provider between replies: a burst of replies (every session's
+# answer ending within a second or two) reuses them instead of opening new TCP and TLS
+# connections, which cost round trips on the turn path. The SDKs keep 20 or 100.
+POOL_KEEPALIVE: Final = 256
+POOL_KEEPALIVE_S: Final = 30.0
 
 
 class RawResponse(Protocol):
-    """The SDKs' streamed HTTP response (``with_streaming_response``), alike in both."""
+    """The streamed HTTP response of the SDK's HTTP library (httpx or httpx2)."""
 
-    def iter_lines(self) -> AsyncIterator[str]: ...
+    def aiter_lines(self) -> AsyncIterator[str]: ...
 
-    async def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 class StreamBroken(ConnectionError):
@@ -51,7 +65,7 @@ class ChunkStream:
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         data: list[str] = []
-        lines = aiter(self._response.iter_lines())
+        lines = aiter(self._response.aiter_lines())
         while True:
             try:
                 line = await anext(lines)
@@ -78,7 +92,7 @@ class ChunkStream:
                 yield chunk
 
     async def close(self) -> None:
-        await self._response.close()
+        await self._response.aclose()
 
 
 OpenStream = Callable[[list[ChatMessage]], Awaitable[ChunkStream]]
@@ -122,20 +136,27 @@ class ChatInterviewer:
                 "the OpenAI interviewer needs the openai package: pip install openai"
             ) from missing
         client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=_http_client(openai),
         )
+        response_class = _response_class(openai)
 
         async def open_stream(messages: list[ChatMessage]) -> ChunkStream:
-            request = client.chat.completions.with_streaming_response.create(
-                model=model,
-                # The SDK types each role as its own TypedDict; the dicts match them.
-                messages=cast(Any, _wire(messages)),
-                stream=True,
-                temperature=TEMPERATURE,
+            body = {
+                "model": model,
+                "messages": _wire(messages),
+                "stream": True,
+                "temperature": TEMPERATURE,
                 # Not max_completion_tokens: Ollama and llama.cpp read only max_tokens.
-                max_tokens=MAX_TOKENS,
+                "max_tokens": MAX_TOKENS,
+            }
+            response: RawResponse = await client.post(
+                "/chat/completions", cast_to=response_class, body=body, stream=True
             )
-            return ChunkStream(await request.__aenter__())
+            return ChunkStream(response)
 
         errors = (openai.OpenAIError, StreamBroken)
         return cls(f"openai:{model}", open_stream, errors=errors, close=client.close)
@@ -151,18 +172,26 @@ class ChatInterviewer:
                 "the Groq interviewer needs the groq package: pip install groq"
             ) from missing
         client = groq.AsyncGroq(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=_http_client(groq),
         )
+        response_class = _response_class(groq)
 
         async def open_stream(messages: list[ChatMessage]) -> ChunkStream:
-            request = client.chat.completions.with_streaming_response.create(
-                model=model,
-                messages=cast(Any, _wire(messages)),
-                stream=True,
-                temperature=TEMPERATURE,
-                max_completion_tokens=MAX_TOKENS,  # Groq's name; max_tokens is deprecated
+            body = {
+                "model": model,
+                "messages": _wire(messages),
+                "stream": True,
+                "temperature": TEMPERATURE,
+                "max_completion_tokens": MAX_TOKENS,  # Groq's name; max_tokens is deprecated
+            }
+            response: RawResponse = await client.post(
+                "/openai/v1/chat/completions", cast_to=response_class, body=body, stream=True
             )
-            return ChunkStream(await request.__aenter__())
+            return ChunkStream(response)
 
         # The groq SDK wraps transport errors while sending the request but not while
         # reading the stream: a connection dropped mid-reply arrives as a bare httpx error.
@@ -212,6 +241,33 @@ class ChatInterviewer:
         """Release the SDK client's connections."""
         if self._close is not None:
             await self._close()
+
+
+def _http_client(sdk: ModuleType) -> Any:
+    """The SDK's async HTTP client with a larger pool: on aiohttp when the SDK's
+    ``aiohttp`` extra is installed (it is a dependency), else on the SDK's httpx."""
+    defaults = sdk.DEFAULT_CONNECTION_LIMITS
+    limits = type(defaults)(
+        max_connections=defaults.max_connections,
+        max_keepalive_connections=POOL_KEEPALIVE,
+        keepalive_expiry=POOL_KEEPALIVE_S,
+    )
+    aiohttp_client = getattr(sdk, "DefaultAioHttpClient", None)
+    if aiohttp_client is not None:
+        try:
+            return aiohttp_client(limits=limits)
+        except RuntimeError:  # the SDK says its aiohttp extra is missing
+            pass
+    return sdk.DefaultAsyncHttpxClient(limits=limits)
+
+
+def _response_class(sdk: ModuleType) -> type:
+    """The ``Response`` class of the HTTP library the SDK is built on (httpx, or httpx2 in
+    newer openai releases): passed as ``cast_to``, it makes ``post`` return the response
+    itself, unread, for a streamed body."""
+    library = type(sdk.DEFAULT_CONNECTION_LIMITS).__module__.partition(".")[0]
+    response: type = importlib.import_module(library).Response
+    return response
 
 
 def _wire(messages: list[ChatMessage]) -> list[dict[str, str]]:

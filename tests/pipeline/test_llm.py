@@ -339,13 +339,13 @@ class _Lines:
         self.fail_after = fail_after
         self.closed = False
 
-    async def iter_lines(self) -> AsyncIterator[str]:
+    async def aiter_lines(self) -> AsyncIterator[str]:
         for index, line in enumerate(self.lines):
             if index == self.fail_after:
                 raise OSError("connection reset")
             yield line
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self.closed = True
 
 
