@@ -40,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.port = args.port
     configure_logging(settings.log_level)
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, settle_heap=True),
         host=settings.host,
         port=settings.port,
         log_config=None,

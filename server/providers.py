@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import statistics
 import time
@@ -215,6 +216,28 @@ class ConfiguredProviders:
         except LookupError as missing:
             return f"none: {missing}"
         return found.describe()
+
+    def warm(self) -> None:
+        """Build and import now what the first live interview would: the LLM clients and
+        the speech modules of the chosen providers (no connection opened, no model
+        loaded), so that their import-time objects exist before the server freezes its
+        heap (``server.app``) and the first candidate does not wait for the imports."""
+        with contextlib.suppress(ImportError):
+            self.interviewer()
+        stt, tts = self.recognizer_choice()[0], self.synthesizer_choice()[0]
+        modules = []
+        if "deepgram" in (stt, tts):
+            # The SDK imports its listen and speak clients on first use.
+            modules += ["voices.deepgram_stt", "voices.deepgram_tts"]
+            modules += ["deepgram.listen.v1.client", "deepgram.speak.v1.client"]
+            modules += ["deepgram.core.websocket_compat"]
+        if stt == "local":
+            modules.append("voices.local_stt")
+        if tts == "kokoro":
+            modules.append("voices.kokoro")
+        for name in modules:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
 
     def interviewer(self) -> FallbackInterviewer:
         """A fallback chain for one session (it remembers which link answered last)."""

@@ -69,20 +69,19 @@ _Socket = AsyncV1SocketClient | AsyncV2SocketClient
 EVENTS_MAX = 1024  # recognition events waiting for the reader; when full the socket waits
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class _Chunk:
-    """Audio as received by ``send``; ``start`` counts samples since the stream began."""
+# Audio as received by ``send``: (start, pcm), ``start`` counting samples since the stream
+# began. A plain tuple of an int and bytes, which the garbage collector stops tracking: a
+# session holds about a hundred of these for replay, and as tracked objects they would
+# lengthen every full collection, a pause that every live session waits through.
+_Chunk = tuple[int, bytes]
 
-    start: int
-    pcm: bytes
 
-    @property
-    def samples(self) -> int:
-        return len(self.pcm) // SAMPLE_WIDTH
+def _samples(chunk: _Chunk) -> int:
+    return len(chunk[1]) // SAMPLE_WIDTH
 
-    @property
-    def end(self) -> int:
-        return self.start + self.samples
+
+def _end(chunk: _Chunk) -> int:
+    return chunk[0] + _samples(chunk)
 
 
 class _Control(enum.Enum):
@@ -101,9 +100,10 @@ class _Link:
     heard: bool = False  # a message arrived: the connection worked
 
     def on_send(self, chunk: _Chunk) -> None:
-        if not self.marks or self.marks[-1][1] + (self.sent - self.marks[-1][0]) != chunk.start:
-            self.marks.append((self.sent, chunk.start))
-        self.sent += chunk.samples
+        start = chunk[0]
+        if not self.marks or self.marks[-1][1] + (self.sent - self.marks[-1][0]) != start:
+            self.marks.append((self.sent, start))
+        self.sent += _samples(chunk)
 
     def to_stream(self, seconds: float) -> float:
         """A time in this connection's audio (s) as a time in the stream's audio (s)."""
@@ -202,10 +202,9 @@ class DeepgramRecognitionStream:
             return
         pcm = bytes(self._gathering)
         self._gathering.clear()
-        chunk = _Chunk(self._received, pcm)
-        self._received += chunk.samples
-        self._pending.append(chunk)
-        self._pending_bytes += len(chunk.pcm)
+        self._pending.append((self._received, pcm))
+        self._received += len(pcm) // SAMPLE_WIDTH
+        self._pending_bytes += len(pcm)
         if self._pending_bytes > self._max_bytes:
             self._drop_oldest_pending()
         self._wake.set()
@@ -251,10 +250,10 @@ class DeepgramRecognitionStream:
     def _drop_oldest_pending(self) -> None:
         dropped = 0
         while self._pending_bytes > self._max_bytes:
-            oldest = next(item for item in self._pending if isinstance(item, _Chunk))
+            oldest = next(item for item in self._pending if isinstance(item, tuple))
             self._pending.remove(oldest)
-            self._pending_bytes -= len(oldest.pcm)
-            dropped += oldest.samples
+            self._pending_bytes -= len(oldest[1])
+            dropped += _samples(oldest)
         if not self._dropping:
             self._dropping = True
             log.warning(
@@ -265,28 +264,28 @@ class DeepgramRecognitionStream:
     def _remember(self, chunk: _Chunk) -> None:
         """Keep ``chunk`` for a replay until a final result covers it (bounded too)."""
         self._replay.append(chunk)
-        self._replay_bytes += len(chunk.pcm)
+        self._replay_bytes += len(chunk[1])
         while self._replay_bytes > self._max_bytes:
             oldest = self._replay.popleft()
-            self._replay_bytes -= len(oldest.pcm)
+            self._replay_bytes -= len(oldest[1])
 
     def _forget_until(self, stream_s: float) -> None:
         """A final result covered the audio up to ``stream_s``: no need to replay it."""
         cut = round(stream_s * self.sample_rate)
-        while self._replay and self._replay[0].end <= cut:
-            self._replay_bytes -= len(self._replay.popleft().pcm)
-        if self._replay and self._replay[0].start < cut:
-            head = self._replay.popleft()
-            keep = head.pcm[(cut - head.start) * SAMPLE_WIDTH :]
-            self._replay.appendleft(_Chunk(cut, keep))
-            self._replay_bytes -= len(head.pcm) - len(keep)
+        while self._replay and _end(self._replay[0]) <= cut:
+            self._replay_bytes -= len(self._replay.popleft()[1])
+        if self._replay and self._replay[0][0] < cut:
+            start, pcm = self._replay.popleft()
+            keep = pcm[(cut - start) * SAMPLE_WIDTH :]
+            self._replay.appendleft((cut, keep))
+            self._replay_bytes -= len(pcm) - len(keep)
 
     def _origin(self) -> int:
         """The stream sample a new connection's first audio will be."""
         if self._replay:
-            return self._replay[0].start
-        first = next((item for item in self._pending if isinstance(item, _Chunk)), None)
-        return first.start if first is not None else self._received
+            return self._replay[0][0]
+        first = next((item for item in self._pending if isinstance(item, tuple)), None)
+        return first[0] if first is not None else self._received
 
     async def _emit(self, event: RecognitionEvent) -> None:
         await self._events.put(event)
@@ -396,17 +395,17 @@ class DeepgramRecognitionStream:
         # What an earlier socket heard but did not finalize goes first.
         for chunk in list(self._replay):
             link.on_send(chunk)
-            await connection.send_media(chunk.pcm)
+            await connection.send_media(chunk[1])
         if self._finalize_unanswered:
             await self._send_finalize(connection)
         while True:
             while self._pending:
                 item = self._pending.popleft()
-                if isinstance(item, _Chunk):
-                    self._pending_bytes -= len(item.pcm)
+                if isinstance(item, tuple):
+                    self._pending_bytes -= len(item[1])
                     self._remember(item)  # before sending: a failed send is replayed
                     link.on_send(item)
-                    await connection.send_media(item.pcm)
+                    await connection.send_media(item[1])
                 elif item is _Control.FINALIZE:
                     self._finalize_unanswered = True
                     await self._send_finalize(connection)

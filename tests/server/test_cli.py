@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -78,6 +79,9 @@ async def test_serve_on_embedded_defaults_answers_healthz(tmp_path: Path) -> Non
     # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught.
     assert process.returncode in (0, -15), stderr.decode()[-3000:]
     assert "Application shutdown complete" in stderr.decode()
+    # Start-up objects are frozen out of the garbage collector's way (server/app.py).
+    settled = next(line for line in stderr.decode().splitlines() if "heap settled" in line)
+    assert json.loads(settled)["frozen_objects"] > 10_000
 
 
 async def test_migrate_then_doctor(tmp_path: Path) -> None:
