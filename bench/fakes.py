@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from server.app import GC_THRESHOLDS
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
 from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
 
@@ -120,7 +122,16 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def run(coroutine_factory: Any, loop: str) -> None:
-    """Run ``coroutine_factory()`` on the chosen event loop."""
+    """Run ``coroutine_factory()`` on the chosen event loop.
+
+    The fakes and the load generator stand in for remote providers and browsers, which
+    pause for no Python garbage collector: like the server (``server.app``), they freeze
+    their start-up objects and collect with the same thresholds, or their own pauses of
+    50-120 ms would show up as provider latency in the server's metrics.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     if loop != "asyncio":
         try:
             import uvloop

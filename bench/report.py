@@ -80,6 +80,15 @@ def evaluate_targets(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
         if n >= 10:  # one session's growth is mostly noise of the allocator
             rss = point["rss_growth_per_session_mb"]["peak"]
             found.append(_target(f"server RSS growth per session ≤ 5 MB, {n}", n, rss, 5))
+    sized = sorted(points, key=lambda point: point["sessions"])
+    if len(sized) >= 2 and sized[-1]["sessions"] >= 10:
+        # What each added session costs: one session's figure also holds the fixed cost
+        # of a process woken for every 20 ms frame, which many sessions share.
+        low, high = sized[0], sized[-1]
+        added = high["sessions"] - low["sessions"]
+        slope = (high["cpu"]["speaking"]["server"] - low["cpu"]["speaking"]["server"]) / added
+        name = f"server CPU per added session ≤ 0.75 %, {low['sessions']}→{high['sessions']}"
+        found.append(_target(name, high["sessions"], slope, 0.75))
     if one is not None and one["metrics_ms"]["voice_to_voice_ms"]["p95"] is not None:
         base = one["metrics_ms"]["voice_to_voice_ms"]["p95"]
         for point in points:

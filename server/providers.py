@@ -226,18 +226,22 @@ class ConfiguredProviders:
             self.interviewer()
         stt, tts = self.recognizer_choice()[0], self.synthesizer_choice()[0]
         modules = []
-        if "deepgram" in (stt, tts):
-            # The SDK imports its listen and speak clients on first use.
-            modules += ["voices.deepgram_stt", "voices.deepgram_tts"]
-            modules += ["deepgram.listen.v1.client", "deepgram.speak.v1.client"]
-            modules += ["deepgram.core.websocket_compat"]
+        if stt == "deepgram":
+            modules.append("voices.deepgram_stt")
+        if tts == "deepgram":
+            modules.append("voices.deepgram_tts")
         if stt == "local":
             modules.append("voices.local_stt")
         if tts == "kokoro":
             modules.append("voices.kokoro")
         for name in modules:
-            with contextlib.suppress(ImportError):
+            with contextlib.suppress(ImportError):  # the extra is missing: said at first use
                 importlib.import_module(name)
+        if "deepgram" in (stt, tts):
+            with contextlib.suppress(ImportError):
+                from voices.deepgram_common import import_clients
+
+                import_clients()
 
     def interviewer(self) -> FallbackInterviewer:
         """A fallback chain for one session (it remembers which link answered last)."""

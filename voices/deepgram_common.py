@@ -3,7 +3,9 @@ telling a dropped connection from other failures without logging a secret."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import ssl
 from typing import Any
 
@@ -23,6 +25,7 @@ __all__ = [
     "ApiError",
     "AsyncDeepgramClient",
     "describe_failure",
+    "import_clients",
     "is_refusal",
     "http_client",
     "make_client",
@@ -41,6 +44,13 @@ CONNECT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     websockets.exceptions.WebSocketException,
 )
+
+
+def import_clients() -> None:
+    """Import now the listen and speak clients, which the SDK imports on first use."""
+    for name in ("listen.v1.client", "speak.v1.client", "core.websocket_compat"):
+        with contextlib.suppress(ImportError):  # another SDK release, another layout
+            importlib.import_module(f"deepgram.{name}")
 
 
 def websocket_base(base_url: str) -> str:

@@ -38,7 +38,9 @@ def test_one_interview_one_answer(tmp_path: Path) -> None:
     assert result["interviews_completed"] == 1 and result["errors"] == []
     assert result["settings"]["INTERVIEW_PATIENCE_S"] == 0.6
     assert result["speech_end_to_first_audio_ms"]["count"] == 1
-    assert result["speech_end_to_first_audio_ms"]["p50"] >= 600  # patience is real time
+    # The patience (600 ms) is real time. It counts from the end of the last word as
+    # Whisper timed it, which may fall some tens of ms before the last voiced frame.
+    assert result["speech_end_to_first_audio_ms"]["p50"] >= 500
     assert result["decision_to_first_audio_ms"]["count"] == 1
     fresh = result["fresh_sentence"]
     assert fresh["first_audio_ms"]["count"] == 1 and fresh["real_time_factor"]["p50"] > 0

@@ -28,12 +28,17 @@ def test_summary_of_nothing_has_no_values() -> None:
     assert stats["count"] == 3 and stats["p50"] == 2.0 and stats["max"] == 3.0
 
 
-def _point(sessions: int, overhead_p99: float, v2v_p95: float) -> dict[str, Any]:
+def _point(
+    sessions: int, overhead_p99: float, v2v_p95: float, server_cpu: float = 0.0
+) -> dict[str, Any]:
     return {
         "sessions": sessions,
         "server_overhead_ms": {"p50": 2.0, "p99": overhead_p99},
         "metrics_ms": {"voice_to_voice_ms": {"p95": v2v_p95}},
-        "cpu": {"server_per_session_speaking_pct": 0.5},
+        "cpu": {
+            "server_per_session_speaking_pct": server_cpu / sessions,
+            "speaking": {"server": server_cpu},
+        },
         "rss_growth_per_session_mb": {"peak": 1.0},
     }
 
@@ -45,6 +50,16 @@ def test_targets_compare_with_the_one_session_point() -> None:
     assert verdicts["server overhead p99 ≤ 50 ms, 100 sessions"] is False
     assert verdicts["server overhead p99 ≤ 50 ms, 150 sessions"] is True
     assert verdicts["voice-to-voice p95 − 1-session p95 ≤ 100 ms, 150"] is False
+
+
+def test_cpu_per_added_session_is_the_slope_of_the_sweep() -> None:
+    # One session at 2 % of a core (a process woken for every frame) misses the
+    # per-session target on its own; what each added session costs is the slope.
+    targets = evaluate_targets([_point(1, 1, 600, 2.0), _point(101, 1, 600, 42.0)])
+    found = {t["target"]: t for t in targets}
+    assert found["server CPU per session while speaking ≤ 0.75 %, 1"]["met"] is False
+    added = found["server CPU per added session ≤ 0.75 %, 1→101"]
+    assert added["value"] == pytest.approx(0.4) and added["met"] is True
 
 
 def test_procstat_reads_this_process() -> None:
