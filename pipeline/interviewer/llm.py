@@ -142,22 +142,9 @@ class ChatInterviewer:
             max_retries=0,
             http_client=_http_client(openai),
         )
-        response_class = _response_class(openai)
-
-        async def open_stream(messages: list[ChatMessage]) -> ChunkStream:
-            body = {
-                "model": model,
-                "messages": _wire(messages),
-                "stream": True,
-                "temperature": TEMPERATURE,
-                # Not max_completion_tokens: Ollama and llama.cpp read only max_tokens.
-                "max_tokens": MAX_TOKENS,
-            }
-            response: RawResponse = await client.post(
-                "/chat/completions", cast_to=response_class, body=body, stream=True
-            )
-            return ChunkStream(response)
-
+        # Not max_completion_tokens: Ollama and llama.cpp read only max_tokens.
+        limit = {"max_tokens": MAX_TOKENS}
+        open_stream = _streamer(client, openai, "/chat/completions", model, limit)
         errors = (openai.OpenAIError, StreamBroken)
         return cls(f"openai:{model}", open_stream, errors=errors, close=client.close)
 
@@ -178,21 +165,8 @@ class ChatInterviewer:
             max_retries=0,
             http_client=_http_client(groq),
         )
-        response_class = _response_class(groq)
-
-        async def open_stream(messages: list[ChatMessage]) -> ChunkStream:
-            body = {
-                "model": model,
-                "messages": _wire(messages),
-                "stream": True,
-                "temperature": TEMPERATURE,
-                "max_completion_tokens": MAX_TOKENS,  # Groq's name; max_tokens is deprecated
-            }
-            response: RawResponse = await client.post(
-                "/openai/v1/chat/completions", cast_to=response_class, body=body, stream=True
-            )
-            return ChunkStream(response)
-
+        limit = {"max_completion_tokens": MAX_TOKENS}  # Groq's name; max_tokens is deprecated
+        open_stream = _streamer(client, groq, "/openai/v1/chat/completions", model, limit)
         # The groq SDK wraps transport errors while sending the request but not while
         # reading the stream: a connection dropped mid-reply arrives as a bare httpx error.
         errors = (groq.GroqError, httpx.HTTPError, StreamBroken)
@@ -241,6 +215,28 @@ class ChatInterviewer:
         """Release the SDK client's connections."""
         if self._close is not None:
             await self._close()
+
+
+def _streamer(
+    client: Any, sdk: ModuleType, path: str, model: str, limit: dict[str, int]
+) -> OpenStream:
+    """``open_stream`` for an SDK ``client``: one streamed completion posted to ``path``."""
+    response_class = _response_class(sdk)
+
+    async def open_stream(messages: list[ChatMessage]) -> ChunkStream:
+        body = {
+            "model": model,
+            "messages": _wire(messages),
+            "stream": True,
+            "temperature": TEMPERATURE,
+            **limit,
+        }
+        response: RawResponse = await client.post(
+            path, cast_to=response_class, body=body, stream=True
+        )
+        return ChunkStream(response)
+
+    return open_stream
 
 
 def _http_client(sdk: ModuleType) -> Any:
