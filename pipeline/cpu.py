@@ -8,15 +8,23 @@ process, made on first use; ``configure(0)`` (``CPU_WORKERS=0``) uses threads in
 
 Functions sent to the pool must be importable module-level functions, and their
 arguments, results and exceptions picklable.
+
+``cpu_limit_s`` bounds the CPU time of one call in the pool: a document built to keep a
+parser busy for minutes would otherwise hold a worker, and every upload queued behind it.
+The limit is a CPU-time timer of the worker process (``ITIMER_PROF``), so a busy machine
+does not make an honest document fail; in threads (``CPU_WORKERS=0``) there is none, since
+signals reach only a process's main thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from types import FrameType
 from typing import TypeVar, TypeVarTuple
 
 R = TypeVar("R")
@@ -25,6 +33,15 @@ Ts = TypeVarTuple("Ts")
 
 class WorkerLost(RuntimeError):
     """The process running the function died (killed, out of memory) before answering."""
+
+
+class CpuLimitExceeded(BaseException):
+    """The function used more CPU time than ``run`` allowed it; it was stopped.
+
+    Not an ``Exception``: it is raised inside whatever the function was doing, and a
+    reader's ``except Exception`` (a PDF library turning its errors into "damaged file")
+    must not take it for a failure of its own.
+    """
 
 
 _lock = threading.Lock()
@@ -65,18 +82,36 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def run(function: Callable[[*Ts], R], /, *args: *Ts) -> R:
+def _within(limit_s: float, function: Callable[[*Ts], R], *args: *Ts) -> R:
+    """In the worker process: ``function(*args)``, stopped after ``limit_s`` of CPU time."""
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise CpuLimitExceeded(f"stopped after {limit_s:g} s of CPU time")
+
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, limit_s)
+    try:
+        return function(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+async def run(function: Callable[[*Ts], R], /, *args: *Ts, cpu_limit_s: float | None = None) -> R:
     """``function(*args)`` in the process pool (or a thread), awaited without blocking.
 
-    Raises what ``function`` raised, or ``WorkerLost`` if its process died; the next
-    call then gets a fresh pool. (Never retried here: the input that killed a worker
-    would take the server down with it in a thread.)"""
+    Raises what ``function`` raised, ``CpuLimitExceeded`` if it ran past ``cpu_limit_s``
+    of CPU time (pool only; the worker stays usable), or ``WorkerLost`` if its process
+    died; the next call then gets a fresh pool. (Never retried here: the input that
+    killed a worker would take the server down with it in a thread.)"""
     pool = _executor()
     if pool is None:
         return await asyncio.to_thread(function, *args)
     loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(pool, function, *args)
+        if cpu_limit_s is None:
+            return await loop.run_in_executor(pool, function, *args)
+        return await loop.run_in_executor(pool, _within, cpu_limit_s, function, *args)
     except BrokenExecutor as broken:
         _discard(pool)
         raise WorkerLost("the worker process died") from broken

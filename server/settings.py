@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     queue_inprocess_worker: bool = True
     # Processes for CPU-heavy work (reading uploads, parsing, heuristic scoring); 0: threads.
     cpu_workers: int = Field(default=1, ge=0, le=64)
+    # CPU time one uploaded file may take to read (in a worker process) before it is refused.
+    upload_cpu_limit_s: float = Field(default=20.0, gt=0, le=600)
 
     # Tokens
     jwt_secret: SecretStr | None = None

@@ -159,11 +159,19 @@ async def upload_resume(request: Request, user: User) -> ResumeOut:
     try:
         # Reading a PDF or DOCX is CPU-bound: in a worker process, off the event loop
         # and out of the interpreter that serves live sessions.
-        extracted = await cpu.run(extract_text, data)
+        limit = svc.settings.upload_cpu_limit_s
+        extracted = await cpu.run(extract_text, data, cpu_limit_s=limit)
     except cpu.WorkerLost:
         log.warning("reading an upload killed its worker process", extra={"size": len(data)})
         raise ApiError(
             422, "unreadable_document", "The file could not be read; it may be damaged."
+        ) from None
+    except cpu.CpuLimitExceeded:
+        log.warning("reading an upload ran past its CPU limit", extra={"size": len(data)})
+        raise ApiError(
+            422,
+            "unreadable_document",
+            "The file took too long to read; save it again as a simpler PDF or DOCX.",
         ) from None
     except DocumentError as error:
         log.info("resume upload refused", extra={"code": error.code, "size": len(data)})

@@ -19,6 +19,11 @@ def _die(code: int) -> None:
     os._exit(code)
 
 
+def _spin() -> None:
+    while True:
+        pass
+
+
 @pytest.fixture(autouse=True)
 def one_worker() -> None:
     cpu.configure(1)
@@ -41,6 +46,14 @@ async def test_a_dead_worker_is_reported_and_replaced() -> None:
         await cpu.run(_die, 3)
     pid, square = await cpu.run(_pid_and_square, 3)
     assert square == 9 and pid != os.getpid()
+
+
+async def test_a_call_past_its_cpu_limit_is_stopped_and_the_worker_carries_on() -> None:
+    before, _ = await cpu.run(_pid_and_square, 1)
+    with pytest.raises(cpu.CpuLimitExceeded, match="0.2 s of CPU time"):
+        await cpu.run(_spin, cpu_limit_s=0.2)
+    after, square = await cpu.run(_pid_and_square, 5, cpu_limit_s=5)
+    assert (after, square) == (before, 25)  # the same process, its timer off again
 
 
 async def test_zero_workers_means_a_thread_of_this_process() -> None:

@@ -321,3 +321,22 @@ async def test_when_the_llm_fails_twice_the_heuristic_result_is_stored(
     assert (body["status"], body["parser"]) == ("ready", "heuristic")
     assert body["parsed"]["personal"]["name"] == "Ada Lovelace"
     assert len(fake_llm.requests) == 2
+
+
+async def test_a_file_that_takes_too_long_to_read_is_refused(settings: Settings) -> None:
+    # A file built to keep the reader busy is stopped after UPLOAD_CPU_LIMIT_S of CPU time.
+    # Here any real PDF is "too long" for a limit of a millisecond.
+    strict = settings.model_copy(update={"upload_cpu_limit_s": 0.001})
+    async with (
+        run_server(strict) as running,
+        httpx.AsyncClient(base_url=running.url, timeout=10) as http,
+    ):
+        auth = await signed_in(http)
+        response = await upload(http, auth, pdf(["Ada Lovelace", "Analytical engines"], pages=40))
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "unreadable_document" and "too long" in error["message"]
+        listed = await http.get("/v1/resumes?include_archived=true", headers=auth)
+        assert listed.json()["resumes"] == []
+        health = await http.get("/healthz")  # the server, and its worker, carry on
+        assert health.status_code == 200
