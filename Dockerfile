@@ -13,7 +13,8 @@ COPY pipeline ./pipeline
 COPY voices ./voices
 COPY storage ./storage
 COPY web ./web
-RUN pip install . \
+# The cloud providers' SDKs and Sentry: the image serves whichever keys it is given.
+RUN pip install ".[cloud,sentry]" \
     && useradd --create-home --uid 10001 intrvuer \
     && mkdir -p /data \
     && chown intrvuer:intrvuer /data
