@@ -228,7 +228,7 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
         print(f"kokoro model: {found.model}")
         print(f"kokoro voices: {found.voices}")
         return 0
-    from voices.local_stt import ModelFetchError, fetch_whisper_model, fetched_whisper_dir
+    from voices.whisper import ModelFetchError, fetch_whisper_model, fetched_whisper_dir
 
     try:
         folder = fetch_whisper_model(args.name, fetched_whisper_dir(settings.data_dir, args.name))

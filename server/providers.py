@@ -95,7 +95,7 @@ class ConfiguredProviders:
                 "DEEPGRAM_API_KEY is set" if s.stt_provider == "auto" else "STT_PROVIDER=deepgram",
             )
         why = "no DEEPGRAM_API_KEY" if s.stt_provider == "auto" else "STT_PROVIDER=local"
-        from voices.local_stt import resolve_whisper_model
+        from voices.whisper import resolve_whisper_model
 
         try:
             model, source = resolve_whisper_model(s.whisper_model, s.data_dir)
@@ -131,8 +131,9 @@ class ConfiguredProviders:
                 utterance_end_ms=s.deepgram_utterance_end_ms,
                 flux=s.deepgram_flux,
             )
-        from voices.local_stt import LocalRecognizer, resolve_whisper_model, shared_engine
+        from voices.local_stt import LocalRecognizer
         from voices.vad import EndpointerConfig
+        from voices.whisper import resolve_whisper_model, shared_engine
 
         model, _ = resolve_whisper_model(s.whisper_model, s.data_dir)  # LookupError: none
         try:
@@ -186,7 +187,7 @@ class ConfiguredProviders:
             defer: Callable[[], bool] = lambda: False  # noqa: E731
             if self.recognizer_choice()[0] == "local":
                 # Local recognition shares the cores: a transcript goes before phrases.
-                from voices.local_stt import recognition_busy as defer
+                from voices.whisper import recognition_busy as defer
             self._kokoro = KokoroSynthesizer(
                 lambda: resolve_kokoro(
                     data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices
@@ -231,7 +232,7 @@ class ConfiguredProviders:
         if tts == "deepgram":
             modules.append("voices.deepgram_tts")
         if stt == "local":
-            modules.append("voices.local_stt")
+            modules.extend(["voices.local_stt", "voices.whisper"])
         if tts == "kokoro":
             modules.append("voices.kokoro")
         for name in modules:

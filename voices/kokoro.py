@@ -362,7 +362,7 @@ class KokoroSynthesizer:
         defer_preparation: Callable[[], bool] = lambda: False,
     ) -> None:
         """``defer_preparation``: while it answers True, no phrase preparation starts
-        (e.g. ``voices.local_stt.recognition_busy``)."""
+        (e.g. ``voices.whisper.recognition_busy``)."""
         self.default_voice = voice
         self.speed = speed
         self.cache = cache

