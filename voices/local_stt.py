@@ -54,7 +54,7 @@ from voices.vad import (
     shared_vad,
 )
 from voices.whisper import (
-    _MAX_AUDIO_S,
+    MAX_AUDIO_S,
     EngineBusy,
     RecognitionJob,
     Recognized,
@@ -197,7 +197,7 @@ class LocalRecognitionStream:
         self._max_pending = int(buffer_s * sample_rate) * SAMPLE_WIDTH
         self._pre_roll = int(pre_roll_s * VAD_RATE)
         # Whisper hears at most one window per utterance: longer ones are cut before that.
-        self._max_utterance = int(min(max_utterance_s, _MAX_AUDIO_S - 2.0) * VAD_RATE)
+        self._max_utterance = int(min(max_utterance_s, MAX_AUDIO_S - 2.0) * VAD_RATE)
         self._close_timeout_s = close_timeout_s
         self._odd = b""  # a byte of a sample split across two sends
         self._pending: deque[bytes | _Control] = deque()

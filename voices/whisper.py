@@ -38,7 +38,7 @@ log = logging.getLogger("intrvuer.voices.whisper")
 FILLER_PROMPT: Final = "Um, uh, so, like, I mean, you know, hmm."
 _NON_SPEECH = re.compile(r"^\s*[\[(].*[\])]\s*$")  # "[BLANK_AUDIO]", "(music)"
 _TOKENS_PER_S: Final = 8
-_MAX_AUDIO_S: Final = 29  # one Whisper window (30 s), less a margin
+MAX_AUDIO_S: Final = 29  # one Whisper window (30 s), less a margin
 _MAX_NEW_TOKENS: Final = 220  # Whisper's own limit is half its 448-token context
 _MAX_COMPRESSION: Final = 2.4  # Whisper's threshold for repetitive (looping) output
 
@@ -366,7 +366,7 @@ class WhisperEngine:
         self.transcriptions += 1
         seconds = audio.size / VAD_RATE
         segments, _info = self._whisper.transcribe(
-            audio[: _MAX_AUDIO_S * VAD_RATE],
+            audio[: MAX_AUDIO_S * VAD_RATE],
             language=self.language,
             beam_size=self.beam_size,
             temperature=0.0,  # no fallback re-decoding: it multiplies the worst case
