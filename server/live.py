@@ -41,6 +41,7 @@ RECONNECT_WINDOW = timedelta(minutes=10)
 # The largest frame the socket layer accepts; frames between the protocol's 64 KiB and
 # this get an ``error`` event and the session goes on, bigger ones close the connection.
 MAX_FRAME_BYTES = 1024 * 1024
+CLOSE_TIMEOUT_S = 2.0  # how long closing waits for the client to take the close frame
 
 
 class Refused(Exception):
@@ -163,9 +164,12 @@ async def live_interview(websocket: WebSocket) -> None:
         pass
     finally:
         svc.live_metrics.sessions.dec()
-    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
         code = 1008 if reason == "client_too_slow" else 1000
-        await websocket.close(code=code)
+        # A client that stopped reading never takes the close frame: the server's write
+        # buffer is full and sending waits for it to drain. Stop waiting; what is left is
+        # the transport's bounded buffer, closed when the client reads or goes away.
+        await asyncio.wait_for(websocket.close(code=code), timeout=CLOSE_TIMEOUT_S)
     await _record_end(svc, interview, reason)
 
 

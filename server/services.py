@@ -107,6 +107,7 @@ def session_config(settings: Settings) -> SessionConfig:
         audio_lead_s=settings.live_audio_lead_s,
         max_follow_ups=settings.interview_follow_ups,
         first_token_timeout_s=settings.llm_first_token_timeout_s,
+        outgoing_max=settings.live_send_queue,
     )
 
 

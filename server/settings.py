@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     interview_unfinished_patience_s: float = 2.0
     interview_follow_ups: int = 1
     live_audio_lead_s: float = 0.3
+    # Interviewer audio frames (80 ms) and events that may wait for a client that does not
+    # read before it is disconnected: 512 is about 40 s of interviewer speech.
+    live_send_queue: int = Field(default=512, ge=16, le=10_000)
 
     @field_validator("llm_providers", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ class RunningServer:
     port: int
     app: Starlette
     settings: Settings
+    server: uvicorn.Server
 
     @property
     def ws_url(self) -> str:
@@ -55,7 +56,9 @@ async def run_server(
                     raise RuntimeError("server stopped during start-up")
                 await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        yield RunningServer(url=f"http://127.0.0.1:{port}", port=port, app=app, settings=settings)
+        yield RunningServer(
+            url=f"http://127.0.0.1:{port}", port=port, app=app, settings=settings, server=server
+        )
     finally:
         server.should_exit = True
         await task

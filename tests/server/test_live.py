@@ -3,13 +3,18 @@ in-memory speech fakes, persistence through the queue, bad frames."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from pipeline.interviewer.offline import OfflineInterviewer
 from pipeline.interviewer.types import Interviewer
@@ -34,13 +39,15 @@ ANSWER = (
 @dataclass
 class FakeProviders:
     recognizers: list[ScriptedRecognizer] = field(default_factory=list)
+    seconds_per_char: float = 0.002  # how long the interviewer's tone voice talks
 
     def for_interview(
         self, interview: Interview
     ) -> tuple[SpeechRecognizer, SpeechSynthesizer, Interviewer]:
         recognizer = ScriptedRecognizer()
         self.recognizers.append(recognizer)
-        return recognizer, ToneSynthesizer(seconds_per_char=0.002), OfflineInterviewer()
+        voice = ToneSynthesizer(seconds_per_char=self.seconds_per_char)
+        return recognizer, voice, OfflineInterviewer()
 
     def describe(self) -> dict[str, str]:
         return {}
@@ -223,6 +230,52 @@ async def test_bad_frames_get_errors_and_the_session_survives(
         await client.send(b"\x00\x00")
         await client.closed.wait()
     assert all(not e.get("fatal") for e in client.matching("error"))
+
+
+async def test_a_client_that_stops_reading_is_disconnected(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The interviewer talks for a long while to a client that reads nothing: the socket
+    # buffers (made small on both sides) fill, sending blocks, the session's send queue
+    # fills, the session ends as too slow and the server lets the connection go; what the
+    # client finds when it reads at last is bounded, then the end of the connection.
+    providers = FakeProviders(seconds_per_char=0.2)  # the greeting: 30 s and more
+    slow_reader = settings.model_copy(
+        update={"live_send_queue": 16, "public_url": "http://app.test"}
+    )
+    async with (
+        run_server(slow_reader, providers=providers) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+    ):
+        for listening in server.server.servers[0].sockets:  # accepted sockets inherit it
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+        token, iid = await new_interview(http, "slow-reader@example.org", count=1)
+        url = await ticket_url(http, server, token, iid)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
+        # max_queue=1: the client library stops reading the socket after one message.
+        async with ws_connect(url, sock=sock, max_queue=1, max_size=2**20) as connection:
+            with caplog.at_level(logging.INFO, logger="intrvuer.live"):
+                await connection.send(json.dumps({"type": "start"}))
+
+                async def too_slow() -> bool:
+                    return any(
+                        record.getMessage() == "live session ended"
+                        and getattr(record, "reason", None) == "client_too_slow"
+                        for record in caplog.records
+                    )
+
+                await eventually(too_slow, bool, within=30)
+            received = 0
+            with pytest.raises(ConnectionClosed):
+                async with asyncio.timeout(20):
+                    async for message in connection:
+                        received += len(message)
+    # On its way were the sockets' buffers, the transport's 64 KiB and 16 queued items of
+    # at most one 80 ms frame (3,840 bytes) each: far less than the greeting (1.4 MB).
+    assert 0 < received < 400_000
 
 
 async def test_reconnect_continues_after_the_last_finalized_turn(
