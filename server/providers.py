@@ -267,32 +267,18 @@ class ConfiguredProviders:
             self._lag_probe = None
 
     def _build_llms(self) -> list[Interviewer]:
-        s = self.settings
-        chain: list[Interviewer] = []
-        for name in s.llm_providers:
-            if name == "openai" and s.openai_api_key is not None:
-                from pipeline.interviewer.llm import ChatInterviewer
+        accounts = _llm_accounts(self.settings)
+        if not accounts:
+            return []
+        from pipeline.interviewer.llm import ChatInterviewer
 
-                chain.append(
-                    ChatInterviewer.openai(
-                        api_key=s.openai_api_key.get_secret_value(),
-                        base_url=s.openai_base_url,
-                        model=s.openai_model,
-                        timeout_s=s.llm_timeout_s,
-                    )
-                )
-            elif name == "groq" and s.groq_api_key is not None:
-                from pipeline.interviewer.llm import ChatInterviewer
-
-                chain.append(
-                    ChatInterviewer.groq(
-                        api_key=s.groq_api_key.get_secret_value(),
-                        base_url=s.groq_base_url,
-                        model=s.groq_model,
-                        timeout_s=s.llm_timeout_s,
-                    )
-                )
-        return chain
+        timeout_s = self.settings.llm_timeout_s
+        return [
+            (ChatInterviewer.openai if a.provider == "openai" else ChatInterviewer.groq)(
+                api_key=a.api_key, base_url=a.base_url, model=a.model, timeout_s=timeout_s
+            )
+            for a in accounts
+        ]
 
     def for_interview(
         self, interview: Interview
@@ -461,27 +447,39 @@ class LoopLagProbe:
             await self._task
 
 
-def _json_chat(settings: Settings) -> JsonChat | None:
-    """A JSON-answering chat on the first provider of ``LLM_PROVIDERS`` with a key."""
-    from pipeline.documents.llm import SdkJsonChat
+@dataclass(frozen=True, slots=True)
+class _LlmAccount:
+    provider: str  # "openai" | "groq"
+    api_key: str
+    base_url: str
+    model: str
 
-    s = settings
+
+def _llm_accounts(s: Settings) -> list[_LlmAccount]:
+    """The LLM providers of ``LLM_PROVIDERS`` that have a key, in that order."""
+    found: list[_LlmAccount] = []
     for name in s.llm_providers:
         if name == "openai" and s.openai_api_key is not None:
-            return SdkJsonChat.openai(
-                api_key=s.openai_api_key.get_secret_value(),
-                base_url=s.openai_base_url,
-                model=s.openai_model,
-                timeout_s=s.llm_timeout_s,
-            )
-        if name == "groq" and s.groq_api_key is not None:
-            return SdkJsonChat.groq(
-                api_key=s.groq_api_key.get_secret_value(),
-                base_url=s.groq_base_url,
-                model=s.groq_model,
-                timeout_s=s.llm_timeout_s,
-            )
-    return None
+            key, base_url, model = s.openai_api_key, s.openai_base_url, s.openai_model
+        elif name == "groq" and s.groq_api_key is not None:
+            key, base_url, model = s.groq_api_key, s.groq_base_url, s.groq_model
+        else:
+            continue
+        found.append(_LlmAccount(name, key.get_secret_value(), base_url, model))
+    return found
+
+
+def _json_chat(settings: Settings) -> JsonChat | None:
+    """A JSON-answering chat on the first provider of ``LLM_PROVIDERS`` with a key."""
+    accounts = _llm_accounts(settings)
+    if not accounts:
+        return None
+    from pipeline.documents.llm import SdkJsonChat
+
+    a = accounts[0]
+    return (SdkJsonChat.openai if a.provider == "openai" else SdkJsonChat.groq)(
+        api_key=a.api_key, base_url=a.base_url, model=a.model, timeout_s=settings.llm_timeout_s
+    )
 
 
 def document_parser(settings: Settings) -> DocumentParser:
