@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 from pipeline.chunker import SpeechChunker
@@ -180,12 +181,8 @@ class _AudioClock:
         """When the frame holding ``audio_s`` arrived (the last frame's time if later)."""
         if not self._marks:
             return None
-        index = bisect.bisect_left(self._marks, audio_s, key=_mark_end)
+        index = bisect.bisect_left(self._marks, audio_s, key=itemgetter(0))
         return self._marks[min(index, len(self._marks) - 1)][1]
-
-
-def _mark_end(mark: tuple[float, float]) -> float:
-    return mark[0]
 
 
 class Session:

@@ -124,7 +124,7 @@ async def live_interview(websocket: WebSocket) -> None:
     prior = await TurnRepository(db, svc.cipher).list(interview.id)
     background = await _background(svc, interview)
     user = await UserRepository(db).get(interview.user_id)
-    first_name = user.name.split()[0] if user and user.name.split() else None
+    first_name = user.first_name if user else None
     try:
         recognizer, synthesizer, interviewer = svc.providers.for_interview(interview)
     except LookupError as missing:

@@ -23,6 +23,11 @@ class User:
     last_login_at: datetime | None = None
     age_confirmed_at: datetime | None = None
 
+    @property
+    def first_name(self) -> str | None:
+        """The first word of ``name``, as the interviewer greets the candidate."""
+        return next(iter(self.name.split()), None)
+
 
 @dataclass(frozen=True, slots=True)
 class RefreshToken:

@@ -171,8 +171,7 @@ async def create_interview(request: Request, user: User, body: CreateInterview) 
     await audit(request, "interview.created", user_id=user.id, target_id=interview.id)
     # A local voice that is already loaded speaks the greeting (which names the candidate)
     # and the questions into the phrase cache now, before the candidate joins.
-    first_name = user.name.split()[0] if user.name.split() else None
-    svc.providers.prepare_phrases(interview, first_name, only_if_loaded=True)
+    svc.providers.prepare_phrases(interview, user.first_name, only_if_loaded=True)
     return InterviewOut.of(interview)
 
 
