@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,16 +12,10 @@ from pathlib import Path
 import pytest
 
 from bench.report import INSIDE_SERVER, SERVER_METRICS
-from tests.conftest import service_missing
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture(autouse=True)
-def _voice_tools() -> None:
-    for tool in ("espeak-ng", "sox"):
-        if shutil.which(tool) is None:
-            service_missing(tool, FileNotFoundError("apt-get install -y espeak-ng sox"))
+pytestmark = pytest.mark.usefixtures("voice_tools")
 
 
 def _ordered(stats: dict[str, float | int | None]) -> bool:

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import service_missing
-
 REPO = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture(autouse=True)
-def _voice_tools() -> None:
-    for tool in ("espeak-ng", "sox"):
-        if shutil.which(tool) is None:
-            service_missing(tool, FileNotFoundError("apt-get install -y espeak-ng sox"))
+pytestmark = pytest.mark.usefixtures("voice_tools")
 
 
 def test_one_interview_one_answer(tmp_path: Path) -> None:

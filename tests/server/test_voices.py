@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
 
 import httpx
 from pydantic import SecretStr
 
-from pipeline.questions import default_plan
 from server.providers import ConfiguredProviders
 from server.settings import Settings
-from storage.types import Interview
+from tests.pipeline.test_session import interview as session_interview
 from tests.server.test_auth import bearer, register
 from tests.serving import run_server
 
@@ -48,24 +47,7 @@ async def test_phrases_are_prepared_at_creation_only_once_the_voice_is_loaded(
     """Creating an interview must not load a 90 MB model; once a live session has loaded
     it, a new interview's greeting and questions are synthesized ahead of its session."""
     providers = ConfiguredProviders(settings)
-    now = datetime.now(UTC)
-    interview = Interview(
-        id="iv-1",
-        user_id="u-1",
-        kind="behavioral",
-        status="created",
-        resume_id=None,
-        job_id=None,
-        question_count=2,
-        voice="default",
-        questions=tuple(default_plan("behavioral", 2)),
-        plan_source="bank",
-        end_reason=None,
-        created_at=now,
-        started_at=None,
-        ended_at=None,
-        last_activity_at=None,
-    )
+    interview = replace(session_interview(2), voice="default")
     try:
         assert providers.prepare_phrases(interview, "Ada", only_if_loaded=True) == 0
         assert providers._kokoro is None
