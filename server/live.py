@@ -27,6 +27,7 @@ from server.auth.tokens import InvalidToken
 from server.context import audit, services
 from server.errors import error_body
 from server.feedback_jobs import request_feedback
+from server.origins import origin_allowed
 from server.routes.interviews import hash_ticket
 from server.services import Services
 from storage._util import utcnow
@@ -53,8 +54,7 @@ class Refused(Exception):
 
 
 async def _authorize(websocket: WebSocket, svc: Services, interview_id: str) -> Interview:
-    origin = websocket.headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in svc.settings.origins:
+    if not origin_allowed(websocket, svc.settings):
         raise Refused(403, "origin_not_allowed", "This origin may not open live interviews.")
     ticket = websocket.query_params.get("ticket")
     if ticket:

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     retention_interview_days: int = Field(default=90, ge=1)
     retention_archived_resume_days: int = Field(default=365, ge=1)
     retention_audit_days: int = Field(default=730, ge=1)
+    retention_dead_letter_days: int = Field(default=30, ge=1)
     purge_interval_s: float = 3600.0
     # Deleting an account without a password: the sign-in must be this recent
     reauth_window_s: int = 300
@@ -79,12 +80,14 @@ class Settings(BaseSettings):
     # Login throttling
     login_rate_limit: int = 10
     login_rate_window_s: int = 60
+    register_rate_limit: int = Field(default=5, ge=1)
 
     # HTTP
     max_json_body_bytes: int = 1024 * 1024
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     trust_proxy_headers: bool = False
     metrics_token: SecretStr | None = None
+    metrics_public: bool = False
 
     # Identity providers
     auth_provider: Literal["local", "supabase"] = "local"
@@ -163,6 +166,10 @@ class Settings(BaseSettings):
     # Interviewer audio frames (80 ms) and events that may wait for a client that does not
     # read before it is disconnected: 512 is about 40 s of interviewer speech.
     live_send_queue: int = Field(default=512, ge=16, le=10_000)
+    # A live interview whose socket closed without ``stop`` may be resumed for this long;
+    # then the sweep (every ``INTERVIEW_SWEEP_INTERVAL_S``) concludes it.
+    interview_resume_window_s: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    interview_sweep_interval_s: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("llm_providers", mode="before")
     @classmethod
@@ -183,6 +190,11 @@ class Settings(BaseSettings):
         if self.env is Environment.production:
             if self.jwt_secret is None or len(self.jwt_secret.get_secret_value()) < 32:
                 raise ValueError("JWT_SECRET must be set (at least 32 characters) in production")
+            if self.metrics_token is None and not self.metrics_public:
+                raise ValueError(
+                    "METRICS_TOKEN must be set in production (or METRICS_PUBLIC=true to serve"
+                    " /metrics to anyone)"
+                )
             if self.auth_provider == "supabase" and not (
                 self.supabase_jwt_secret or self.supabase_jwks_url
             ):
@@ -194,11 +206,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'intrvuer.db').resolve()}"
-
-    @property
-    def origins(self) -> list[str]:
-        """Origins allowed for browser requests: the configured ones plus our own."""
-        return [*self.allowed_origins, self.public_url.rstrip("/")]
 
     def signing_secret(self) -> str:
         """The JWT signing secret; generated once per data directory in development."""

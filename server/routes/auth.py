@@ -26,6 +26,7 @@ from server.auth.ratelimit import limiter_key
 from server.auth.tokens import InvalidToken, IssuedTokens, TokenReuse
 from server.context import audit, client_ip, services
 from server.errors import ApiError, error_response
+from server.origins import origin_allowed
 from server.routes.models import Strict, TokenResponse, UserOut
 from storage._util import utcnow
 from storage.users import EmailTaken, UserRepository
@@ -121,12 +122,8 @@ def _clear_cookie_session(response: Response) -> None:
 
 def _check_cookie_request(request: Request) -> str:
     """The refresh token from the session cookie, once the request proved it is ours."""
-    origin = request.headers.get("origin")
-    if origin is not None:
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        allowed = {*services(request).settings.origins, own}
-        if origin.rstrip("/") not in allowed:
-            raise ApiError(403, "origin_not_allowed", "This origin may not use the session.")
+    if not origin_allowed(request, services(request).settings):
+        raise ApiError(403, "origin_not_allowed", "This origin may not use the session.")
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         raise ApiError(403, "csrf_failed", "Cross-site requests may not use the session.")
     token = request.cookies.get(REFRESH_COOKIE)

@@ -25,8 +25,17 @@ def test_production_refuses_a_missing_or_short_secret(monkeypatch: pytest.Monkey
         Settings(env="production", _env_file=None)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="JWT_SECRET"):
         Settings(env="production", jwt_secret="short", _env_file=None)  # type: ignore[call-arg]
-    ok = Settings(env="production", jwt_secret="x" * 40, _env_file=None)  # type: ignore[call-arg]
+    ok = Settings(env="production", jwt_secret="x" * 40, metrics_token="m" * 32, _env_file=None)  # type: ignore[call-arg]
     assert ok.signing_secret() == "x" * 40
+
+
+def test_production_refuses_open_metrics_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    monkeypatch.delenv("METRICS_PUBLIC", raising=False)
+    with pytest.raises(ValidationError, match="METRICS_TOKEN"):
+        Settings(env="production", jwt_secret="x" * 40, _env_file=None)  # type: ignore[call-arg]
+    public = Settings(env="production", jwt_secret="x" * 40, metrics_public=True, _env_file=None)  # type: ignore[call-arg]
+    assert public.metrics_token is None
 
 
 def test_development_secret_is_generated_once_and_private(tmp_path: Path) -> None:
