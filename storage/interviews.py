@@ -135,6 +135,20 @@ class InterviewRepository:
             utcnow(),
         )
 
+    async def delete(self, user_id: str, interview_id: str) -> bool:
+        """Erase the user's interview with its turns, tickets and feedback (they go by
+        ``ON DELETE CASCADE``); quizzes made from it stay, no longer linked to it.
+        Returns whether there was such an interview."""
+        await self._db.execute(
+            "UPDATE quizzes SET interview_id = NULL WHERE interview_id = $1 AND user_id = $2",
+            interview_id,
+            user_id,
+        )
+        deleted = await self._db.execute(
+            "DELETE FROM interviews WHERE id = $1 AND user_id = $2", interview_id, user_id
+        )
+        return deleted == 1
+
 
 class TurnRepository:
     def __init__(self, db: Executor, cipher: FieldCipher) -> None:
