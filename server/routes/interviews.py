@@ -1,4 +1,4 @@
-"""Interviews: create, list, read with turns, and tickets for the live socket."""
+"""Interviews: create, list, read with turns, delete, and tickets for the live socket."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from pipeline.documents.types import JobData, ResumeData
 from pipeline.planner import tailored_plan
 from pipeline.questions import default_plan
 from server.api import ApiRouter
-from server.context import audit, services
+from server.context import audit, client_ip, services, user_agent
 from server.errors import ApiError
 from server.routes.models import Strict
 from storage._util import utcnow
-from storage.interviews import TicketRepository
+from storage.audit import AuditRepository
+from storage.interviews import InterviewRepository, TicketRepository
 from storage.types import Interview, InterviewTurn, User
 
 router = ApiRouter(tags=["interviews"])
@@ -190,6 +191,25 @@ async def get_interview(request: Request, user: User, interview_id: str) -> Inte
     return InterviewDetail(
         **InterviewOut.of(interview).model_dump(), turns=[TurnOut.of(t) for t in turns]
     )
+
+
+@router.delete("/v1/interviews/{interview_id}", status=204, errors=(404,))
+async def delete_interview(request: Request, user: User, interview_id: str) -> None:
+    """Delete an interview with its turns, tickets and feedback; quizzes made from it stay,
+    no longer linked to it. Allowed while it is live: what its session still sends is
+    not stored."""
+    svc = services(request)
+    async with svc.db.transaction() as tx:
+        if not await InterviewRepository(tx, svc.cipher).delete(user.id, interview_id):
+            raise ApiError(404, "not_found", "No such interview.")
+        # One transaction: the erasure and the record of it stand or fall together.
+        await AuditRepository(tx).record(
+            "interview.deleted",
+            user_id=user.id,
+            target_id=interview_id,
+            ip=client_ip(request),
+            user_agent=user_agent(request),
+        )
 
 
 @router.post(
