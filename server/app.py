@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import jobs, live, privacy
+from server import conclusion, jobs, live, privacy
 from server.api import ApiRouter, openapi_document
 from server.auth.current import authenticate
 from server.errors import EXCEPTION_HANDLERS, ApiError
@@ -155,6 +155,7 @@ def create_app(
                     ),
                     name="inprocess-worker",
                 )
+            background.create_task(conclusion.sweep_periodically(svc, stop), name="interview-sweep")
             if settings.purge_interval_s > 0:
                 background.create_task(
                     privacy.purge_periodically(svc.db, settings, stop), name="retention-purge"

@@ -21,12 +21,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from pipeline.background import summarize
 from pipeline.protocol import ServerEvent
-from pipeline.session import Session, SessionConfig
+from pipeline.protocol import error as error_event
+from pipeline.session import FinalizedTurn, Session, SessionConfig
 from server.auth.current import bearer_token
 from server.auth.tokens import InvalidToken
+from server.conclusion import conclude
 from server.context import audit, services
 from server.errors import error_body
-from server.feedback_jobs import request_feedback
+from server.live_sessions import LiveClaim
 from server.origins import origin_allowed
 from server.routes.interviews import hash_ticket
 from server.services import Services
@@ -38,7 +40,8 @@ from storage.users import UserRepository
 
 log = logging.getLogger("intrvuer.live")
 
-RECONNECT_WINDOW = timedelta(minutes=10)
+REPLACED_CLOSE_CODE = 4409  # a newer connection to the same interview took over
+HEARTBEAT_MAX_S = 30.0  # a live session refreshes its interview's activity at least this often
 # The largest frame the socket layer accepts; frames between the protocol's 64 KiB and
 # this get an ``error`` event and the session goes on, bigger ones close the connection.
 MAX_FRAME_BYTES = 1024 * 1024
@@ -79,26 +82,51 @@ async def _authorize(websocket: WebSocket, svc: Services, interview_id: str) -> 
                     401, "invalid_token", "The access token is invalid or expired."
                 ) from None
             user_id = user.id
+        owner = await UserRepository(svc.db).get(user_id)
+        if owner is not None and owner.age_confirmed_at is None:
+            raise Refused(
+                403, "age_confirmation_required", "Confirm that you are 16 or older first."
+            )
     interview = await InterviewRepository(svc.db, svc.cipher).get(user_id, interview_id)
     if interview is None:
         raise Refused(404, "not_found", "No such interview.")
     if interview.status not in ("created", "live"):
         raise Refused(409, "interview_ended", f"This interview is {interview.status}.")
     last = interview.last_activity_at
-    if interview.status == "live" and last is not None and utcnow() - last > RECONNECT_WINDOW:
+    window = timedelta(seconds=svc.settings.interview_resume_window_s)
+    if (
+        interview.status == "live"
+        and interview.id not in svc.live_sessions
+        and last is not None
+        and utcnow() - last > window
+    ):
+        reason = "disconnected" if interview.end_reason == "disconnected" else "server_restart"
+        await conclude(svc, interview_id=interview.id, user_id=user_id, reason=reason)
         raise Refused(409, "interview_expired", "This interview can no longer be resumed.")
     return interview
 
 
-async def _inbound(websocket: WebSocket) -> AsyncIterator[bytes | str]:
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("bytes") is not None:
-            yield message["bytes"]
-        elif message.get("text") is not None:
-            yield message["text"]
+async def _inbound(websocket: WebSocket, replaced: asyncio.Event) -> AsyncIterator[bytes | str]:
+    """The client's frames, until it disconnects or a newer connection takes over."""
+    taken_over = asyncio.ensure_future(replaced.wait())
+    try:
+        while True:
+            receiving = asyncio.ensure_future(websocket.receive())
+            await asyncio.wait({receiving, taken_over}, return_when=asyncio.FIRST_COMPLETED)
+            if not receiving.done():
+                receiving.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                    await receiving
+                return
+            message = receiving.result()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is not None:
+                yield message["bytes"]
+            elif message.get("text") is not None:
+                yield message["text"]
+    finally:
+        taken_over.cancel()
 
 
 async def _send(websocket: WebSocket, session: Session) -> None:
@@ -121,7 +149,6 @@ async def live_interview(websocket: WebSocket) -> None:
         return
 
     db = svc.db
-    prior = await TurnRepository(db, svc.cipher).list(interview.id)
     background = await _background(svc, interview)
     user = await UserRepository(db).get(interview.user_id)
     first_name = user.first_name if user else None
@@ -133,8 +160,12 @@ async def live_interview(websocket: WebSocket) -> None:
         )
         return
     await websocket.accept()
-    await InterviewRepository(db, svc.cipher).mark_live(interview.id)
-    await audit(websocket, "interview.connected", user_id=interview.user_id, target_id=interview.id)
+    stored = await TurnRepository(db, svc.cipher).list(interview.id)
+    claim = await svc.live_sessions.claim(interview.id, stored)
+
+    def finalized(turn: FinalizedTurn) -> None:
+        claim.add_turns((turn.record,))
+        svc.turn_writer.submit(turn)
 
     session = Session(
         interview=interview,
@@ -143,18 +174,38 @@ async def live_interview(websocket: WebSocket) -> None:
         interviewer=interviewer,
         candidate_first_name=first_name,
         background=background,
-        prior_turns=prior,
-        on_turn=svc.turn_writer.submit,
+        prior_turns=claim.ordered_turns(),
+        on_turn=finalized,
         on_metrics=svc.live_metrics.observe_turn,
         config=svc.session_config,
     )
+    try:
+        reason = await _hold(websocket, svc, claim, session)
+    finally:
+        svc.live_sessions.release(claim)
+    if reason != "session_replaced":
+        await _record_end(svc, interview, reason)
+
+
+async def _hold(websocket: WebSocket, svc: Services, claim: LiveClaim, session: Session) -> str:
+    """Run the session of one connection; returns why it ended."""
+    interview = session.interview
+    if claim.replaced.is_set():  # a newer connection came while this one waited its turn
+        await _close_replaced(websocket, turn=session.turn)
+        return "session_replaced"
+    await InterviewRepository(svc.db, svc.cipher).mark_live(interview.id)
+    await audit(websocket, "interview.connected", user_id=interview.user_id, target_id=interview.id)
     svc.live_metrics.sessions.inc()
     reason = "disconnected"
     try:
         async with asyncio.TaskGroup() as group:
             sender = group.create_task(_send(websocket, session))
-            reason = await session.run(_inbound(websocket))
-            if reason == "client_too_slow":
+            heartbeat = group.create_task(_heartbeat(svc, interview.id))
+            reason = await session.run(_inbound(websocket, claim.replaced))
+            heartbeat.cancel()
+            if claim.replaced.is_set() and reason == "disconnected":
+                reason = "session_replaced"
+            if reason in ("client_too_slow", "session_replaced"):
                 sender.cancel()
             else:
                 with contextlib.suppress(TimeoutError):
@@ -164,13 +215,42 @@ async def live_interview(websocket: WebSocket) -> None:
         pass
     finally:
         svc.live_metrics.sessions.dec()
+    if reason == "session_replaced":
+        await _close_replaced(websocket, turn=session.turn)
+        return reason
     with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
         code = 1008 if reason == "client_too_slow" else 1000
         # A client that stopped reading never takes the close frame: the server's write
         # buffer is full and sending waits for it to drain. Stop waiting; what is left is
         # the transport's bounded buffer, closed when the client reads or goes away.
         await asyncio.wait_for(websocket.close(code=code), timeout=CLOSE_TIMEOUT_S)
-    await _record_end(svc, interview, reason)
+    return reason
+
+
+async def _close_replaced(websocket: WebSocket, *, turn: int) -> None:
+    """Tell a connection a newer one took over its interview, and close it (4409)."""
+    event = error_event(
+        turn,
+        "session_replaced",
+        "This interview continued in another tab or window.",
+        fatal=True,
+    )
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
+        await asyncio.wait_for(websocket.send_text(event.to_json()), timeout=CLOSE_TIMEOUT_S)
+        await asyncio.wait_for(websocket.close(code=REPLACED_CLOSE_CODE), timeout=CLOSE_TIMEOUT_S)
+
+
+async def _heartbeat(svc: Services, interview_id: str) -> None:
+    """Keep the interview's last sign of life fresh while its session runs, so that no
+    sweep (on any instance) takes it for one whose server died."""
+    every = min(HEARTBEAT_MAX_S, svc.settings.interview_resume_window_s / 4)
+    repository = InterviewRepository(svc.db, svc.cipher)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await repository.touch(interview_id)
+        except Exception:  # the database is down for a moment: the next beat tries again
+            log.warning("live heartbeat failed", extra={"interview_id": interview_id})
 
 
 async def _background(svc: Services, interview: Interview) -> str:
@@ -189,18 +269,12 @@ async def _background(svc: Services, interview: Interview) -> str:
 
 
 async def _record_end(svc: Services, interview: Interview, reason: str) -> None:
-    repository = InterviewRepository(svc.db, svc.cipher)
     if reason in ("completed", "stopped"):
-        await repository.mark_ended(interview.id, status="completed", reason=reason)
-        await svc.audit_repository.record(
-            "interview.ended",
-            user_id=interview.user_id,
-            target_id=interview.id,
-            details={"reason": reason},
-        )
-        await request_feedback(svc, user_id=interview.user_id, interview_id=interview.id)
+        await conclude(svc, interview_id=interview.id, user_id=interview.user_id, reason=reason)
     else:
-        await repository.touch(interview.id)
+        # The candidate may come back within the resume window; the sweep concludes the
+        # interview after it.
+        await InterviewRepository(svc.db, svc.cipher).mark_disconnected(interview.id)
     log.info("live session ended", extra={"interview_id": interview.id, "reason": reason})
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import httpx
 import redis.asyncio as aioredis
@@ -20,7 +19,9 @@ from pipeline.turns import TurnPolicy
 from server.auth.ratelimit import FailureLimiter, MemoryFailureLimiter, RedisFailureLimiter
 from server.auth.supabase import SupabaseAuthenticator
 from server.auth.tokens import TokenService
+from server.auth.types import ExternalAuthenticator
 from server.live_metrics import LiveMetrics
+from server.live_sessions import LiveSessions
 from server.privacy import SealedQueue
 from server.providers import ConfiguredProviders, ProviderSet, coaching_chat, document_parser
 from server.settings import Environment, Settings
@@ -32,15 +33,8 @@ from storage.crypto import FieldCipher, load_key_file
 from storage.documents import JobRepository, ResumeRepository
 from storage.interviews import InterviewRepository, TurnRepository
 from storage.queue import JobQueue, open_queue
-from storage.types import User
 
 log = logging.getLogger("intrvuer.services")
-
-
-class ExternalAuthenticator(Protocol):
-    async def authenticate(self, db: Database, token: str) -> User | None:
-        """The local user for a token of the external provider, or None if it is not one."""
-        ...
 
 
 @dataclass
@@ -50,6 +44,7 @@ class Services:
     queue: JobQueue
     tokens: TokenService
     login_limiter: FailureLimiter
+    register_limiter: FailureLimiter
     http: httpx.AsyncClient
     providers: ProviderSet
     turn_writer: TurnWriter
@@ -64,6 +59,8 @@ class Services:
     documents: DocumentParser = field(default_factory=DocumentParser)
     # The chat model of question plans, feedback and quizzes (None: offline), shared.
     coaching: JsonChat | None = None
+    # The live sessions of this process, one per interview (a new connection takes over).
+    live_sessions: LiveSessions = field(default_factory=LiveSessions)
 
     @property
     def audit_repository(self) -> AuditRepository:
@@ -132,6 +129,19 @@ def field_cipher(settings: Settings) -> FieldCipher:
     return FieldCipher(keys)
 
 
+def _limiter(
+    redis_client: aioredis.Redis | None,
+    *,
+    limit: int,
+    window_s: int,
+    redis_prefix: str = "intrvuer:fail:",
+) -> FailureLimiter:
+    """In Redis when there is one, so every instance counts the same attempts."""
+    if redis_client is None:
+        return MemoryFailureLimiter(limit=limit, window_s=window_s)
+    return RedisFailureLimiter(redis_client, limit=limit, window_s=window_s, prefix=redis_prefix)
+
+
 async def open_database(settings: Settings) -> Database:
     return await connect(
         settings.resolved_database_url,
@@ -166,15 +176,6 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
     except BaseException:
         await db.close()
         raise
-    limiter: FailureLimiter
-    if redis_client is not None:
-        limiter = RedisFailureLimiter(
-            redis_client, limit=settings.login_rate_limit, window_s=settings.login_rate_window_s
-        )
-    else:
-        limiter = MemoryFailureLimiter(
-            limit=settings.login_rate_limit, window_s=settings.login_rate_window_s
-        )
     services = Services(
         settings=settings,
         db=db,
@@ -185,7 +186,15 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
             access_ttl_s=settings.access_token_ttl_s,
             refresh_ttl_s=settings.refresh_token_ttl_s,
         ),
-        login_limiter=limiter,
+        login_limiter=_limiter(
+            redis_client, limit=settings.login_rate_limit, window_s=settings.login_rate_window_s
+        ),
+        register_limiter=_limiter(
+            redis_client,
+            limit=settings.register_rate_limit,
+            window_s=settings.login_rate_window_s,
+            redis_prefix="intrvuer:register:",
+        ),
         providers=ConfiguredProviders(settings),
         # A finalized turn carries a transcript: sealed while it waits in the queue.
         turn_writer=TurnWriter(SealedQueue(queue, cipher, frozenset({TURN_JOB_KIND}))),

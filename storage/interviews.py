@@ -7,7 +7,7 @@ are sensitive: they are stored as Fernet tokens of the repository's ``FieldCiphe
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,22 @@ from storage._util import new_id, utcnow
 from storage.crypto import FieldCipher
 from storage.database import Executor
 from storage.types import Interview, InterviewTurn, PlannedQuestion, Row
+
+
+@dataclass(frozen=True, slots=True)
+class IdleInterview:
+    id: str
+    user_id: str
+    end_reason: str | None  # "disconnected" when its socket closed; None if its server died
+
+
+class TurnConflict(Exception):
+    """Another turn with the same number is stored already: saving this one would lose it."""
+
+    def __init__(self, interview_id: str, turn: int) -> None:
+        super().__init__(f"turn {turn} of interview {interview_id} is stored with other content")
+        self.interview_id = interview_id
+        self.turn = turn
 
 
 def _interview(cipher: FieldCipher, row: Row) -> Interview:
@@ -110,10 +126,12 @@ class InterviewRepository:
         return [_interview(self._cipher, row) for row in rows]
 
     async def mark_live(self, interview_id: str) -> None:
+        """A live session opened: the interview is ``live`` and no longer disconnected."""
         now = utcnow()
         await self._db.execute(
             "UPDATE interviews SET status = 'live', started_at = COALESCE(started_at, $2),"
-            " last_activity_at = $2 WHERE id = $1 AND status IN ('created', 'live')",
+            " last_activity_at = $2, end_reason = NULL"
+            " WHERE id = $1 AND status IN ('created', 'live')",
             interview_id,
             now,
         )
@@ -125,8 +143,20 @@ class InterviewRepository:
             at or utcnow(),
         )
 
-    async def mark_ended(self, interview_id: str, *, status: str, reason: str) -> None:
+    async def mark_disconnected(self, interview_id: str) -> None:
+        """The socket closed without ``stop``: the interview stays ``live`` (it may be
+        resumed) and remembers why it is idle, for the sweep that concludes it later."""
         await self._db.execute(
+            "UPDATE interviews SET end_reason = 'disconnected', last_activity_at = $2"
+            " WHERE id = $1 AND status = 'live'",
+            interview_id,
+            utcnow(),
+        )
+
+    async def mark_ended(self, interview_id: str, *, status: str, reason: str) -> bool:
+        """End a ``created`` or ``live`` interview; False when it had ended already (so
+        that of two concluders only one goes on to audit and score it)."""
+        changed = await self._db.execute(
             "UPDATE interviews SET status = $2, end_reason = $3, ended_at = $4"
             " WHERE id = $1 AND status IN ('created', 'live')",
             interview_id,
@@ -134,6 +164,34 @@ class InterviewRepository:
             reason,
             utcnow(),
         )
+        return changed == 1
+
+    async def reopen_abandoned(self, interview_id: str) -> bool:
+        """An answer of an interview concluded as ``abandoned`` arrived late (it was still
+        on the queue): it is ``completed`` after all."""
+        changed = await self._db.execute(
+            "UPDATE interviews SET status = 'completed' WHERE id = $1 AND status = 'abandoned'",
+            interview_id,
+        )
+        return changed == 1
+
+    async def idle_live(self, before: datetime, *, limit: int = 500) -> list[IdleInterview]:
+        """Interviews still ``live`` with no sign of life since ``before``, oldest first."""
+        rows = await self._db.fetch(
+            "SELECT id, user_id, end_reason FROM interviews WHERE status = 'live'"
+            " AND COALESCE(last_activity_at, started_at, created_at) < $1"
+            " ORDER BY COALESCE(last_activity_at, started_at, created_at) LIMIT $2",
+            before,
+            limit,
+        )
+        return [IdleInterview(row["id"], row["user_id"], row["end_reason"]) for row in rows]
+
+    async def owner_and_status(self, interview_id: str) -> tuple[str, str] | None:
+        """``(user_id, status)`` of an interview, for background work that has only its id."""
+        row = await self._db.fetchrow(
+            "SELECT user_id, status FROM interviews WHERE id = $1", interview_id
+        )
+        return (str(row["user_id"]), str(row["status"])) if row else None
 
     async def delete(self, user_id: str, interview_id: str) -> bool:
         """Erase the user's interview with its turns, tickets and feedback (they go by
@@ -156,7 +214,10 @@ class TurnRepository:
         self._cipher = cipher
 
     async def save(self, turn: InterviewTurn) -> bool:
-        """Store a finalized turn; a repeated delivery of the same turn changes nothing."""
+        """Store a finalized turn; a repeated delivery of the same turn changes nothing.
+
+        A different turn under a number that is taken raises ``TurnConflict``: it is never
+        dropped silently."""
         changed = await self._db.execute(
             "INSERT INTO interview_turns (interview_id, turn, question, question_index,"
             " interrupted, answer, words, answer_audio_s, metrics, interviewer_source,"
@@ -177,7 +238,20 @@ class TurnRepository:
             turn.question_end_s,
             turn.question_audio_s,
         )
-        return changed == 1
+        if changed == 1:
+            return True
+        stored = await self.get(turn.interview_id, turn.turn)
+        if stored is not None and (stored.question, stored.answer) != (turn.question, turn.answer):
+            raise TurnConflict(turn.interview_id, turn.turn)
+        return False
+
+    async def get(self, interview_id: str, turn: int) -> InterviewTurn | None:
+        row = await self._db.fetchrow(
+            "SELECT * FROM interview_turns WHERE interview_id = $1 AND turn = $2",
+            interview_id,
+            turn,
+        )
+        return _turn(self._cipher, row) if row else None
 
     async def list(self, interview_id: str) -> list[InterviewTurn]:
         rows = await self._db.fetch(
