@@ -89,6 +89,18 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     metrics_public: bool = False
 
+    # Outgoing e-mail: SMTP when SMTP_HOST is set, else .eml files in DATA_DIR/mail
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_s: float = Field(default=20.0, gt=0, le=300)
+    mail_from: str = "Intrvuer <no-reply@localhost>"
+    support_email: str = "support@localhost"
+    mail_disabled: bool = False
+    mail_rate_per_minute: int = Field(default=60, ge=1, le=100_000)
+
     # Identity providers
     auth_provider: Literal["local", "supabase"] = "local"
     google_client_id: str = ""
@@ -194,6 +206,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "METRICS_TOKEN must be set in production (or METRICS_PUBLIC=true to serve"
                     " /metrics to anyone)"
+                )
+            if not self.smtp_host and not self.mail_disabled:
+                raise ValueError(
+                    "SMTP_HOST must be set in production (or MAIL_DISABLED=true to send no"
+                    " e-mail at all: no verification, password reset or policy notices)"
                 )
             if self.auth_provider == "supabase" and not (
                 self.supabase_jwt_secret or self.supabase_jwks_url

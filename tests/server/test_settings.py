@@ -25,7 +25,13 @@ def test_production_refuses_a_missing_or_short_secret(monkeypatch: pytest.Monkey
         Settings(env="production", _env_file=None)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="JWT_SECRET"):
         Settings(env="production", jwt_secret="short", _env_file=None)  # type: ignore[call-arg]
-    ok = Settings(env="production", jwt_secret="x" * 40, metrics_token="m" * 32, _env_file=None)  # type: ignore[call-arg]
+    ok = Settings(  # type: ignore[call-arg]
+        env="production",
+        jwt_secret="x" * 40,
+        metrics_token="m" * 32,
+        smtp_host="smtp.example.org",
+        _env_file=None,
+    )
     assert ok.signing_secret() == "x" * 40
 
 
@@ -34,8 +40,26 @@ def test_production_refuses_open_metrics_unless_asked_for(monkeypatch: pytest.Mo
     monkeypatch.delenv("METRICS_PUBLIC", raising=False)
     with pytest.raises(ValidationError, match="METRICS_TOKEN"):
         Settings(env="production", jwt_secret="x" * 40, _env_file=None)  # type: ignore[call-arg]
-    public = Settings(env="production", jwt_secret="x" * 40, metrics_public=True, _env_file=None)  # type: ignore[call-arg]
+    public = Settings(  # type: ignore[call-arg]
+        env="production",
+        jwt_secret="x" * 40,
+        metrics_public=True,
+        mail_disabled=True,
+        _env_file=None,
+    )
     assert public.metrics_token is None
+
+
+def test_production_refuses_to_send_no_mail_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SMTP_HOST", raising=False)
+    monkeypatch.delenv("MAIL_DISABLED", raising=False)
+    secure = {"env": "production", "jwt_secret": "x" * 40, "metrics_public": True}
+    with pytest.raises(ValidationError, match="SMTP_HOST"):
+        Settings(**secure, _env_file=None)  # type: ignore[arg-type]
+    assert Settings(**secure, mail_disabled=True, _env_file=None).mail_disabled  # type: ignore[arg-type]
+    assert Settings(**secure, smtp_host="mx.example", _env_file=None).smtp_host  # type: ignore[arg-type]
 
 
 def test_development_secret_is_generated_once_and_private(tmp_path: Path) -> None:

@@ -237,7 +237,12 @@ def test_keys_come_from_settings_or_a_private_key_file(tmp_path: Path) -> None:
 
     secret = "test-secret-that-is-long-enough-for-hs256-0123456789"
     production = Settings(  # type: ignore[call-arg]
-        _env_file=None, env="production", jwt_secret=secret, data_dir=tmp_path, metrics_public=True
+        _env_file=None,
+        env="production",
+        jwt_secret=secret,
+        data_dir=tmp_path,
+        metrics_public=True,
+        mail_disabled=True,
     )
     with pytest.raises(ValueError, match="ENCRYPTION_KEYS"):
         field_cipher(production)
