@@ -45,6 +45,7 @@ DECLARED: dict[str, Columns] = {
         "expires_at": ("timestamp", False),
         "used_at": ("timestamp", True),
         "revoked_at": ("timestamp", True),
+        "auth_time": ("timestamp", True),
     },
     "oauth_states": {
         "state": ("text", False),

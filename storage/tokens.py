@@ -19,6 +19,7 @@ def _token(row: Row) -> RefreshToken:
         expires_at=row["expires_at"],
         used_at=row["used_at"],
         revoked_at=row["revoked_at"],
+        auth_time=row["auth_time"],
     )
 
 
@@ -27,17 +28,25 @@ class RefreshTokenRepository:
         self._db = db
 
     async def add(
-        self, *, user_id: str, family_id: str, token_hash: str, expires_at: datetime
+        self,
+        *,
+        user_id: str,
+        family_id: str,
+        token_hash: str,
+        expires_at: datetime,
+        auth_time: datetime | None,
     ) -> RefreshToken:
+        """Store a token of ``family_id``; ``auth_time`` is when the family's sign-in was."""
         row = await self._db.fetchrow(
             "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at,"
-            " expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            " expires_at, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
             new_id(),
             user_id,
             family_id,
             token_hash,
             utcnow(),
             expires_at,
+            auth_time,
         )
         assert row is not None
         return _token(row)

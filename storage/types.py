@@ -39,6 +39,8 @@ class RefreshToken:
     expires_at: datetime
     used_at: datetime | None
     revoked_at: datetime | None
+    # When the family's sign-in happened; None for families older than the column.
+    auth_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

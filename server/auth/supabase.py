@@ -8,6 +8,11 @@ identity table (provider ``supabase``); a user is created on first sight.
 
 Only claims the project signs on its own are trusted to say an e-mail is verified:
 ``user_metadata`` is not, because Supabase lets every user edit their own metadata.
+
+When the person signed in comes from ``auth_time`` (set by an access-token hook) or else
+from the newest timestamp of ``amr``, the methods the session was authenticated with:
+Supabase adds to ``amr`` when someone signs in or verifies, never when a token is
+refreshed. ``iat`` is not a sign-in time: every refresh makes it new.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeGuard
 
 import httpx
 import jwt
@@ -29,6 +35,7 @@ from server.auth.oauth import (
     SignInOutcome,
     resolve_identity,
 )
+from server.auth.types import SignedIn
 from server.settings import Settings
 from storage.audit import AuditRepository
 from storage.database import Database
@@ -141,6 +148,27 @@ def _verified(claims: dict[str, Any]) -> bool:
     )
 
 
+def sign_in_time(claims: dict[str, Any]) -> datetime | None:
+    """When the person behind a Supabase token last signed in; None if it does not say."""
+    stamp = claims.get("auth_time")
+    if _is_epoch(stamp):
+        return datetime.fromtimestamp(stamp, tz=UTC)
+    methods = claims.get("amr")
+    if not isinstance(methods, list):
+        return None
+    # The detailed form ({"method", "timestamp"}) has times; RFC 8176's list of names not.
+    stamps = [
+        entry["timestamp"]
+        for entry in methods
+        if isinstance(entry, dict) and _is_epoch(entry.get("timestamp"))
+    ]
+    return datetime.fromtimestamp(max(stamps), tz=UTC) if stamps else None
+
+
+def _is_epoch(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
 def _name(claims: dict[str, Any], email: str | None) -> str:
     metadata = claims.get("user_metadata")
     if isinstance(metadata, dict):
@@ -241,9 +269,19 @@ class SupabaseAuthenticator:
 
     async def authenticate(self, db: Database, token: str) -> User | None:
         """The local user for a Supabase access token, created on first sight; else None."""
+        signed_in = await self.sign_in(db, token)
+        return signed_in.user if signed_in is not None else None
+
+    async def sign_in(self, db: Database, token: str) -> SignedIn | None:
+        """The local user for a Supabase access token (created on first sight) and when
+        the person signed in; None if the token is not a valid one of the project's."""
         claims = await self.verify(token)
         if claims is None:
             return None
+        user = await self._local_user(db, claims)
+        return SignedIn(user, sign_in_time(claims)) if user is not None else None
+
+    async def _local_user(self, db: Database, claims: dict[str, Any]) -> User | None:
         email = claims.get("email") if isinstance(claims.get("email"), str) else None
         identity = ExternalIdentity(
             provider=PROVIDER,

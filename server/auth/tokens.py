@@ -3,6 +3,9 @@
 Refresh tokens are opaque random strings; only their SHA-256 is stored. Each use rotates
 the token within its family; presenting a token that was already rotated means it leaked,
 so the whole family is revoked.
+
+A family starts at a sign-in and keeps that sign-in's time: every access token of the
+family carries it as ``auth_time``, so refreshing never makes a sign-in look recent.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -41,7 +44,9 @@ class AccessClaims:
     user_id: str
     issued_at: datetime
     expires_at: datetime
-    auth_time: datetime
+    # When the person last signed in, however often the token was refreshed since;
+    # None when the token does not say.
+    auth_time: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,8 @@ class TokenService:
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
 
-    def issue_access(self, user_id: str, *, auth_time: datetime | None = None) -> str:
+    def issue_access(self, user_id: str, *, auth_time: datetime | None) -> str:
+        """An access token; ``auth_time`` is when its holder signed in (None: unknown)."""
         now = utcnow()
         claims: dict[str, Any] = {
             "sub": user_id,
@@ -71,10 +77,11 @@ class TokenService:
             "aud": AUDIENCE,
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=self.access_ttl_s)).timestamp()),
-            "auth_time": int((auth_time or now).timestamp()),
             "jti": uuid.uuid4().hex,
             "typ": "access",
         }
+        if auth_time is not None:
+            claims["auth_time"] = int(auth_time.timestamp())
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify_access(self, token: str) -> AccessClaims:
@@ -91,29 +98,33 @@ class TokenService:
             raise InvalidToken(str(error)) from None
         if claims.get("typ") != "access" or not isinstance(claims.get("sub"), str):
             raise InvalidToken("not an access token")
+        # Not ``iat``: that is when the token was made, which a refresh makes recent.
+        auth_time = claims.get("auth_time")
         return AccessClaims(
             user_id=claims["sub"],
-            issued_at=datetime.fromtimestamp(claims["iat"], tz=utcnow().tzinfo),
-            expires_at=datetime.fromtimestamp(claims["exp"], tz=utcnow().tzinfo),
-            auth_time=datetime.fromtimestamp(
-                claims.get("auth_time", claims["iat"]), tz=utcnow().tzinfo
+            issued_at=datetime.fromtimestamp(claims["iat"], tz=UTC),
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+            auth_time=(
+                datetime.fromtimestamp(auth_time, tz=UTC)
+                if isinstance(auth_time, int) and not isinstance(auth_time, bool)
+                else None
             ),
         )
 
-    async def issue(
-        self,
-        db: Database,
-        user_id: str,
-        *,
-        family_id: str | None = None,
-        auth_time: datetime | None = None,
+    async def sign_in(self, db: Database, user_id: str) -> IssuedTokens:
+        """Tokens of a new family, for someone who proved who they are just now."""
+        return await self._issue(db, user_id, family_id=uuid.uuid4().hex, auth_time=utcnow())
+
+    async def _issue(
+        self, db: Database, user_id: str, *, family_id: str, auth_time: datetime | None
     ) -> IssuedTokens:
         refresh = secrets.token_urlsafe(32)
         await RefreshTokenRepository(db).add(
             user_id=user_id,
-            family_id=family_id or uuid.uuid4().hex,
+            family_id=family_id,
             token_hash=hash_refresh_token(refresh),
             expires_at=utcnow() + timedelta(seconds=self.refresh_ttl_s),
+            auth_time=auth_time,
         )
         return IssuedTokens(
             access_token=self.issue_access(user_id, auth_time=auth_time),
@@ -137,7 +148,9 @@ class TokenService:
             # Lost a race with another use of the same token: that is reuse too.
             await tokens.revoke_family(stored.family_id)
             raise TokenReuse(stored.user_id)
-        return await self.issue(db, stored.user_id, family_id=stored.family_id)
+        return await self._issue(
+            db, stored.user_id, family_id=stored.family_id, auth_time=stored.auth_time
+        )
 
     async def revoke(self, db: Database, refresh_token: str) -> str | None:
         """Revoke the family of a refresh token; returns its user id if it was known."""

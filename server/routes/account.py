@@ -6,14 +6,12 @@ import logging
 from datetime import datetime
 from typing import Any, Literal
 
-import jwt
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from server import export
 from server.api import ApiRouter
-from server.auth.current import bearer_token
 from server.auth.passwords import verify_password
 from server.context import audit, services
 from server.errors import ApiError
@@ -131,25 +129,6 @@ async def retention(request: Request, user: User) -> RetentionOut:
     )
 
 
-def _auth_time(request: Request) -> datetime | None:
-    """When the caller last signed in: our token's ``auth_time``; for an external
-    provider's token (already verified by ``authenticate``), its ``auth_time`` or ``iat``."""
-    known: datetime | None = getattr(request.state, "auth_time", None)
-    if known is not None:
-        return known
-    token = bearer_token(request)
-    if token is None:
-        return None
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return None
-    stamp = claims.get("auth_time", claims.get("iat"))
-    if not isinstance(stamp, int | float):
-        return None
-    return datetime.fromtimestamp(stamp, tz=utcnow().tzinfo)
-
-
 @router.delete("/v1/account", body=AccountDeletion, status=204, errors=(403,))
 async def delete_account(request: Request, user: User, body: AccountDeletion) -> None:
     """Delete the account and everything it holds; one audit entry records the deletion."""
@@ -163,12 +142,26 @@ async def delete_account(request: Request, user: User, body: AccountDeletion) ->
             )
             raise ApiError(403, "password_required", "Confirm with your current password.")
     else:
-        signed_in = _auth_time(request)
+        # Set by ``authenticate``: the sign-in the token descends from, not its refresh.
+        signed_in: datetime | None = request.state.auth_time
         window = svc.settings.reauth_window_s
         if signed_in is None or (utcnow() - signed_in).total_seconds() > window:
+            await audit(
+                request,
+                "account.delete_refused",
+                user_id=user.id,
+                details={"reason": "reauthentication"},
+            )
             raise ApiError(
                 403,
                 "reauthentication_required",
-                f"Sign in again (within the last {window // 60} minutes) to delete the account.",
+                f"Sign in again (within the last {_duration(window)}) to delete the account.",
             )
     await erase(svc.db, svc.queue, user.id)
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+    return f"{seconds} seconds"

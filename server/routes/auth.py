@@ -140,7 +140,7 @@ async def token_response(request: Request, user_id: str) -> TokenResponse:
     svc = services(request)
     user = await UserRepository(svc.db).get(user_id)
     assert user is not None
-    issued = await svc.tokens.issue(svc.db, user_id)
+    issued = await svc.tokens.sign_in(svc.db, user_id)
     return TokenResponse(
         access_token=issued.access_token,
         refresh_token=issued.refresh_token,

@@ -148,7 +148,11 @@ async def test_deleting_a_resume_removes_the_file_text_and_parse(
     assert download.status_code == 404
 
 
-async def test_supabase_users_need_a_recent_sign_in(settings: Settings) -> None:
+async def test_supabase_users_need_a_recent_sign_in_not_a_recent_refresh(
+    settings: Settings,
+) -> None:
+    """A Supabase token's sign-in time is its ``auth_time``, else the newest ``amr``
+    timestamp; a refreshed token has a new ``iat`` and the old ``amr``."""
     import time
 
     from pydantic import SecretStr
@@ -165,15 +169,69 @@ async def test_supabase_users_need_a_recent_sign_in(settings: Settings) -> None:
     )
     subject = "6a1d2f7e-0000-4000-8000-00000000abcd"
     now = int(time.time())
+    age = {"age_confirmed": True}
     async with (
         run_server(configured) as server,
         httpx.AsyncClient(base_url=server.url, timeout=10) as http,
     ):
-        stale = bearer(hs256(sub=subject, iat=now - 600))
-        assert (await http.get("/v1/me", headers=stale)).status_code == 200
-        refused = await http.request("DELETE", "/v1/account", headers=stale, json={})
-        assert refused.status_code == 403, refused.text
-        assert refused.json()["error"]["code"] == "reauthentication_required"
-        fresh = bearer(hs256(sub=subject, iat=now - 30))
-        done = await http.request("DELETE", "/v1/account", headers=fresh, json={})
+        refreshed = bearer(
+            hs256(sub=subject, iat=now, amr=[{"method": "password", "timestamp": now - 600}])
+        )
+        me = await http.patch("/v1/me", headers=refreshed, json={"confirm_age_16": True})
+        assert me.status_code == 200 and me.json().items() >= age.items()
+        for stale in (
+            refreshed,
+            bearer(hs256(sub=subject, iat=now)),  # no sign-in time at all
+            bearer(hs256(sub=subject, iat=now, amr=["password"])),  # names, no times
+            bearer(hs256(sub=subject, iat=now, auth_time=now - 600, amr=[])),
+        ):
+            refused = await http.request("DELETE", "/v1/account", headers=stale, json={})
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["error"]["code"] == "reauthentication_required"
+        signed_in_again = bearer(
+            hs256(
+                sub=subject,
+                iat=now,
+                amr=[
+                    {"method": "password", "timestamp": now - 600},
+                    {"method": "otp", "timestamp": now - 30},
+                ],
+            )
+        )
+        done = await http.request("DELETE", "/v1/account", headers=signed_in_again, json={})
+        assert done.status_code == 204, done.text
+
+
+async def test_supabase_auth_time_claim_is_the_sign_in_time(settings: Settings) -> None:
+    import time
+
+    from pydantic import SecretStr
+
+    from tests.server.test_supabase import PROJECT_URL, SECRET, hs256
+    from tests.serving import run_server
+
+    configured = settings.model_copy(
+        update={
+            "auth_provider": "supabase",
+            "supabase_url": PROJECT_URL,
+            "supabase_jwt_secret": SecretStr(SECRET),
+        }
+    )
+    subject = "6a1d2f7e-0000-4000-8000-00000000dcba"
+    now = int(time.time())
+    async with (
+        run_server(configured) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+    ):
+        # An access-token hook's auth_time wins over an older amr entry.
+        token = bearer(
+            hs256(
+                sub=subject,
+                iat=now - 3000,
+                auth_time=now - 20,
+                amr=[{"method": "oauth", "timestamp": now - 3000}],
+            )
+        )
+        assert (await http.patch("/v1/me", headers=token, json={"confirm_age_16": True})).is_success
+        done = await http.request("DELETE", "/v1/account", headers=token, json={})
         assert done.status_code == 204, done.text

@@ -3,11 +3,13 @@ speaking the providers' real endpoints over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import jwt
 import pytest
 
 from server.routes.oauth import STATE_COOKIE, prefers_json
@@ -212,6 +214,47 @@ async def test_second_sign_in_finds_the_same_user(
     assert len(await audit_events(oauth_server.settings, "auth.register")) == 1
     logins = await audit_events(oauth_server.settings, "auth.login")
     assert [e.details for e in logins] == [{"method": "github"}] * 2
+
+
+async def test_refreshing_is_not_signing_in_again_for_account_deletion(
+    browser: httpx.AsyncClient, provider: FakeOAuthProvider, oauth_server: RunningServer
+) -> None:
+    # An account without a password confirms its deletion with a recent sign-in.
+    oauth_server.settings.reauth_window_s = 1
+    provider.sign_in("google", ADA)
+    signed_in = (await sign_in(browser, "google")).json()
+    auth = bearer(signed_in["access_token"])
+    assert (await browser.patch("/v1/me", json={"confirm_age_16": True}, headers=auth)).is_success
+    first_claims = jwt.decode(signed_in["access_token"], options={"verify_signature": False})
+
+    await asyncio.sleep(1.2)  # the sign-in is now older than REAUTH_WINDOW_S
+    refreshed = await browser.post(
+        "/v1/auth/refresh", json={"refresh_token": signed_in["refresh_token"]}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    claims = jwt.decode(refreshed.json()["access_token"], options={"verify_signature": False})
+    assert claims["iat"] > first_claims["iat"]
+    assert claims["auth_time"] == first_claims["auth_time"]  # the family's sign-in
+    # A refresh of the refresh keeps it too.
+    again = await browser.post(
+        "/v1/auth/refresh", json={"refresh_token": refreshed.json()["refresh_token"]}
+    )
+    access = again.json()["access_token"]
+    assert jwt.decode(access, options={"verify_signature": False})["auth_time"] == (
+        first_claims["auth_time"]
+    )
+    refused = await browser.request("DELETE", "/v1/account", headers=bearer(access), json={})
+    assert refused.status_code == 403, refused.text
+    assert error_code(refused) == "reauthentication_required"
+    [refusal] = await audit_events(oauth_server.settings, "account.delete_refused")
+    assert refusal.details == {"reason": "reauthentication"}
+
+    fresh = (await sign_in(browser, "google")).json()
+    deleted = await browser.request(
+        "DELETE", "/v1/account", headers=bearer(fresh["access_token"]), json={}
+    )
+    assert deleted.status_code == 204, deleted.text
+    assert (await browser.get("/v1/me", headers=bearer(access))).status_code == 401
 
 
 async def test_providers_lists_the_enabled_ones(

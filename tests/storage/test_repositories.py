@@ -54,9 +54,15 @@ async def test_identities_link_once(db: Database) -> None:
 async def test_refresh_token_consume_once_and_revoke_family(db: Database) -> None:
     users, tokens = UserRepository(db), RefreshTokenRepository(db)
     user = await users.create(email="t@example.org", name="T", password_hash=None)
-    expires = datetime.now(UTC) + timedelta(days=1)
-    first = await tokens.add(user_id=user.id, family_id="fam", token_hash="h1", expires_at=expires)
-    await tokens.add(user_id=user.id, family_id="fam", token_hash="h2", expires_at=expires)
+    signed_in = datetime.now(UTC).replace(microsecond=0)
+    expires = signed_in + timedelta(days=1)
+    first = await tokens.add(
+        user_id=user.id, family_id="fam", token_hash="h1", expires_at=expires, auth_time=signed_in
+    )
+    await tokens.add(
+        user_id=user.id, family_id="fam", token_hash="h2", expires_at=expires, auth_time=signed_in
+    )
+    assert first.auth_time == signed_in
     assert await tokens.consume(first.id) is True
     assert await tokens.consume(first.id) is False
     assert await tokens.revoke_family("fam") == 2
@@ -69,9 +75,15 @@ async def test_expired_tokens_are_deleted(db: Database) -> None:
     users, tokens = UserRepository(db), RefreshTokenRepository(db)
     user = await users.create(email="e@example.org", name="E", password_hash=None)
     now = datetime.now(UTC)
-    await tokens.add(user_id=user.id, family_id="f", token_hash="old", expires_at=now)
     await tokens.add(
-        user_id=user.id, family_id="f", token_hash="new", expires_at=now + timedelta(hours=1)
+        user_id=user.id, family_id="f", token_hash="old", expires_at=now, auth_time=None
+    )
+    await tokens.add(
+        user_id=user.id,
+        family_id="f",
+        token_hash="new",
+        expires_at=now + timedelta(hours=1),
+        auth_time=None,
     )
     assert await tokens.delete_expired(now + timedelta(seconds=1)) == 1
     assert await tokens.get_by_hash("new") is not None
