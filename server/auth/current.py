@@ -1,4 +1,5 @@
-"""Who is calling: the bearer token of a request, resolved to a user."""
+"""Who is calling: the bearer token of a request, resolved to a user, and what an account
+must have done before it may use the routes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ from server.errors import ApiError
 from storage.types import User
 from storage.users import UserRepository
 
+# The routes an account may use before it confirmed it is 16 or over: reading its profile
+# and giving the confirmation, or deleting the account (someone who cannot confirm must
+# still be able to erase what signing in with a provider created). Sign-out takes a
+# refresh token, not an access token, so it is never held back.
+BEFORE_AGE_CONFIRMATION = frozenset(
+    {("GET", "/v1/me"), ("PATCH", "/v1/me"), ("DELETE", "/v1/account")}
+)
+
 
 def bearer_token(conn: HTTPConnection) -> str | None:
     header = conn.headers.get("authorization", "")
@@ -18,6 +27,17 @@ def bearer_token(conn: HTTPConnection) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def require_age_confirmed(user: User) -> None:
+    """Raise 403 ``age_confirmation_required`` until the account confirmed its age (done
+    at registration; once, in the profile, for accounts made by a sign-in provider)."""
+    if user.age_confirmed_at is None:
+        raise ApiError(
+            403,
+            "age_confirmation_required",
+            'Confirm that you are 16 or over first: PATCH /v1/me with {"confirm_age_16": true}.',
+        )
 
 
 async def signed_in(conn: HTTPConnection) -> SignedIn:
@@ -51,8 +71,20 @@ async def signed_in(conn: HTTPConnection) -> SignedIn:
 
 
 async def authenticate(conn: HTTPConnection) -> User:
-    """The signed-in user, or a 401 ``ApiError``. Sets ``conn.state.auth_time``: when
-    the person signed in (None: unknown)."""
+    """The signed-in user, or a 401 ``ApiError``; a 403 for an account that has not
+    confirmed its age, on every route but those of ``BEFORE_AGE_CONFIRMATION``.
+
+    Sets ``conn.state.auth_time``: when the person signed in (None: unknown)."""
     who = await signed_in(conn)
     conn.state.auth_time = who.auth_time
+    if _route(conn) not in BEFORE_AGE_CONFIRMATION:
+        require_age_confirmed(who.user)
     return who.user
+
+
+def _route(conn: HTTPConnection) -> tuple[str, str]:
+    """(method, path template) of the route the request matched."""
+    method = conn.scope.get("method", "")
+    route = conn.scope.get("route")
+    path = getattr(route, "path", conn.url.path)
+    return ("GET" if method == "HEAD" else method, path)
