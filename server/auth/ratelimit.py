@@ -1,8 +1,9 @@
-"""Throttling of failed sign-ins per IP and per e-mail, in memory or in Redis.
+"""Throttling of failed sign-ins per IP and per e-mail, and of registrations per IP, in
+memory or in Redis.
 
-A sliding window: a key is blocked while it has ``limit`` failures within the last
-``window_s`` seconds. The Redis variant keeps the window in a sorted set so every server
-instance sees the same count.
+A sliding window: a key is blocked while it has ``limit`` recorded attempts within the
+last ``window_s`` seconds (failed sign-ins; every registration). The Redis variant keeps
+the window in a sorted set so every server instance sees the same count.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class FailureLimiter(Protocol):
         """Seconds until ``key`` may try again; 0 when it is not blocked."""
         ...
 
-    async def record_failure(self, key: str) -> None: ...
+    async def record_failure(self, key: str) -> None:
+        """Count one attempt of ``key`` in the window."""
+        ...
 
     async def reset(self, key: str) -> None: ...
 

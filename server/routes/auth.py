@@ -163,7 +163,7 @@ async def _answer(
     response=TokenResponse,
     status=201,
     auth=False,
-    errors=(409,),
+    errors=(403, 409, 429),
 )
 async def register(request: Request, body: RegisterBody) -> TokenResponse | Response:
     """Create an account with e-mail and password; answers signed-in tokens.
@@ -173,6 +173,8 @@ async def register(request: Request, body: RegisterBody) -> TokenResponse | Resp
     svc = services(request)
     if svc.settings.auth_provider == "supabase":
         raise ApiError(403, "local_accounts_disabled", "Accounts are managed by Supabase here.")
+    # Before the password is hashed: hashing is the expensive part a flood would buy.
+    await _throttle_registration(request)
     try:
         user = await UserRepository(svc.db).create(
             email=body.email,
@@ -186,6 +188,25 @@ async def register(request: Request, body: RegisterBody) -> TokenResponse | Resp
         ) from None
     await audit(request, "auth.register", user_id=user.id, target_id=user.id)
     return await _answer(request, await token_response(request, user.id), 201)
+
+
+async def _throttle_registration(request: Request) -> None:
+    """Count a registration from the caller's IP; a 429 past ``REGISTER_RATE_LIMIT`` in
+    the window. Every attempt counts, an account made or not."""
+    ip = client_ip(request)
+    if not ip:
+        return
+    limiter = services(request).register_limiter
+    key = limiter_key("ip", ip)
+    wait = await limiter.retry_after(key)
+    if wait:
+        raise ApiError(
+            429,
+            "too_many_registrations",
+            f"Too many accounts were registered from this address. Try again in {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+    await limiter.record_failure(key)
 
 
 @router.post("/v1/auth/login", body=LoginBody, response=TokenResponse, auth=False, errors=(429,))

@@ -42,3 +42,29 @@ async def test_two_instances_share_throttling_and_readiness(
 
         services: Services = first.app.state.services
         assert type(services.queue).__name__ == "RedisStreamsQueue"
+
+
+async def test_two_instances_share_the_registration_throttle(
+    settings: Settings, redis_url: str
+) -> None:
+    shared = settings.model_copy(update={"redis_url": redis_url, "register_rate_limit": 3})
+    async with (
+        run_server(shared) as first,
+        run_server(shared) as second,
+        httpx.AsyncClient(base_url=first.url) as a,
+        httpx.AsyncClient(base_url=second.url) as b,
+    ):
+        codes = []
+        for index, client in enumerate([a, b, a, b]):
+            response = await client.post(
+                "/v1/auth/register",
+                json={
+                    "email": f"r{index}@example.org",
+                    "password": "redis password",
+                    "name": "R",
+                    "confirm_age_16": True,
+                },
+            )
+            codes.append(response.status_code)
+        assert codes == [201, 201, 201, 429]
+        assert "retry-after" in response.headers
