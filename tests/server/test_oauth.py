@@ -240,9 +240,8 @@ async def test_refreshing_is_not_signing_in_again_for_account_deletion(
         "/v1/auth/refresh", json={"refresh_token": refreshed.json()["refresh_token"]}
     )
     access = again.json()["access_token"]
-    assert jwt.decode(access, options={"verify_signature": False})["auth_time"] == (
-        first_claims["auth_time"]
-    )
+    latest = jwt.decode(access, options={"verify_signature": False})
+    assert latest["auth_time"] == first_claims["auth_time"]
     refused = await browser.request("DELETE", "/v1/account", headers=bearer(access), json={})
     assert refused.status_code == 403, refused.text
     assert error_code(refused) == "reauthentication_required"
