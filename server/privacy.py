@@ -80,6 +80,12 @@ class SealedQueue:
         letters = await self.inner.dead_letters(limit)
         return [replace(letter, payload=self._open(letter.payload)) for letter in letters]
 
+    async def retry_dead_letter(self, job_id: str) -> bool:
+        return await self.inner.retry_dead_letter(job_id)
+
+    async def purge_dead_letters(self, before: datetime) -> int:
+        return await self.inner.purge_dead_letters(before)
+
     async def drop_user_jobs(self, user_id: str) -> int:
         return await self.inner.drop_user_jobs(user_id)
 

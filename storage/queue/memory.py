@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from storage._util import new_id, utcnow
@@ -121,6 +122,21 @@ class MemoryQueue(PollingQueue):
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         return list(reversed(self._dead))[:limit]
+
+    async def retry_dead_letter(self, job_id: str) -> bool:
+        letter = next((letter for letter in self._dead if letter.id == job_id), None)
+        if letter is None:
+            return False
+        self._dead.remove(letter)
+        self._pending[job_id] = _Entry(job_id, letter.kind, dict(letter.payload), letter.user_id)
+        self._enqueued.set()
+        return True
+
+    async def purge_dead_letters(self, before: datetime) -> int:
+        kept = [letter for letter in self._dead if letter.died_at >= before]
+        purged = len(self._dead) - len(kept)
+        self._dead = kept
+        return purged
 
     async def drop_user_jobs(self, user_id: str) -> int:
         dropped = [job_id for job_id, e in self._pending.items() if e.user_id == user_id]

@@ -8,7 +8,8 @@ that lost its lease cannot finish or fail a job that another worker now holds.
 Statuses: ``ready`` (waiting, possibly for a retry at ``available_at``), ``running``
 (leased), ``done`` and ``dead``. Done rows are kept for ``done_retention_s`` so that an
 idempotency key still deduplicates after its job ran; an idle worker deletes older ones.
-Dead rows stay until an operator (or ``drop_user_jobs``) removes them.
+Dead rows stay until they are retried or purged (``purge_dead_letters``, run by the
+retention purge), or dropped with their account.
 """
 
 from __future__ import annotations
@@ -226,6 +227,24 @@ class OutboxQueue(PollingQueue):
             )
             for row in rows
         ]
+
+    async def retry_dead_letter(self, job_id: str) -> bool:
+        # The last error stays until the next attempt's outcome replaces it.
+        now = utcnow()
+        changed = await self._db.execute(
+            "UPDATE jobs SET status = 'ready', attempts = 0, available_at = $2, updated_at = $2"
+            " WHERE id = $1 AND status = 'dead'",
+            job_id,
+            now,
+        )
+        if changed:
+            self._enqueued.set()
+        return changed == 1
+
+    async def purge_dead_letters(self, before: datetime) -> int:
+        return await self._db.execute(
+            "DELETE FROM jobs WHERE status = 'dead' AND updated_at < $1", before
+        )
 
     async def drop_user_jobs(self, user_id: str) -> int:
         # Finished rows go too: their payloads belong to the deleted account.

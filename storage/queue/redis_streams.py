@@ -6,7 +6,8 @@ Keys, all under the stream's name ``S``:
   retried or died, so the stream holds only unfinished jobs.
 - ``S:delayed``: a sorted set of jobs waiting for a retry, scored by when they are due;
   workers move due ones back to ``S`` with a Lua script, so none is lost in between.
-- ``S:dead``: the dead-letter stream (capped at ``dead_max_len`` entries).
+- ``S:dead``: the dead-letter stream (capped at ``dead_max_len`` entries). An entry's id
+  is the time it died, so purging by age is one ``XTRIM MINID``.
 - ``S:idem:<key>``: idempotency key -> job id, for ``idempotency_ttl_s``.
 - ``S:dropped:<job id>``: tombstone of a job dropped with its account; checked before a
   delivery runs, for jobs a worker had already read.
@@ -72,6 +73,14 @@ redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
 return 1
 """
 
+# Moves a dead letter back to the stream, once: only the call that removed it adds it.
+# KEYS: dead stream, stream. ARGV: dead entry id, then the new entry's field/value pairs.
+_REQUEUE_DEAD = """
+if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+return 1
+"""
+
 Entry = tuple[str, dict[str, str]]
 
 _DAY_S = 24 * 3600
@@ -114,6 +123,7 @@ class RedisStreamsQueue(PollingQueue):
         self._enqueue_once = client.register_script(_ENQUEUE_ONCE)
         self._promote_due = client.register_script(_PROMOTE_DUE)
         self._renew_claim = client.register_script(_RENEW_CLAIM)
+        self._requeue_dead = client.register_script(_REQUEUE_DEAD)
 
     @classmethod
     async def open(cls, url: str, **options: Any) -> RedisStreamsQueue:
@@ -329,6 +339,30 @@ class RedisStreamsQueue(PollingQueue):
             )
             for _, fields in entries
         ]
+
+    async def retry_dead_letter(self, job_id: str) -> bool:
+        # An operator's command over at most ``dead_max_len`` entries: a scan will do.
+        found = [entry async for entry in self._scan(self._dead) if entry[1].get("id") == job_id]
+        if not found:
+            return False
+        entry_id, fields = found[-1]
+        requeued = _entry_fields(
+            job_id=job_id,
+            kind=fields.get("kind", ""),
+            payload=fields.get("payload", "{}"),
+            user_id=fields.get("user_id") or None,
+            attempts=0,
+            last_error=fields.get("last_error", ""),
+        )
+        moved = await self._requeue_dead(
+            keys=[self._dead, self._stream], args=[entry_id, *requeued]
+        )
+        return bool(moved)
+
+    async def purge_dead_letters(self, before: datetime) -> int:
+        cutoff_ms = max(0, int(before.timestamp() * 1000))
+        purged = await self._redis.xtrim(self._dead, minid=cutoff_ms, approximate=False)
+        return int(purged)
 
     async def drop_user_jobs(self, user_id: str) -> int:
         # Account deletion is rare and the stream holds only unfinished jobs, so scanning

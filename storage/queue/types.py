@@ -75,6 +75,16 @@ class JobQueue(Protocol):
         """The most recent dead letters, newest first."""
         ...
 
+    async def retry_dead_letter(self, job_id: str) -> bool:
+        """Queue a dead letter again, its attempts counted from zero (an operator fixed
+        what made it fail); False when there is no dead letter with this id."""
+        ...
+
+    async def purge_dead_letters(self, before: datetime) -> int:
+        """Erase the dead letters that died before ``before`` (they may hold personal
+        data, so they are kept only for a while); returns how many."""
+        ...
+
     async def drop_user_jobs(self, user_id: str) -> int:
         """Forget a deleted account's jobs: its pending jobs will not run, and its dead
         letters are erased. Returns the number of pending jobs dropped."""

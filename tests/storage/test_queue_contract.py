@@ -10,11 +10,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any, Protocol
 
 import pytest
 
 from storage import Database
+from storage._util import utcnow
 from storage.queue import Job, JobQueue, QueueBackend, open_queue
 
 QUEUES = [
@@ -211,6 +213,66 @@ async def test_unknown_kind_goes_to_dead_letters(queue: JobQueue) -> None:
     assert letter.id == job_id
     assert "no handler for job kind 'no.such.kind'" in letter.last_error
     assert "known" in letter.last_error
+
+
+async def test_a_dead_letter_can_be_retried(queue: JobQueue) -> None:
+    seen = Recorder()
+    job_id = await queue.enqueue("doomed", {"k": "v"}, user_id="u1")
+    assert await queue.process_available({"doomed": seen.boom}, consumer="w1") == 3
+    assert await queue.retry_dead_letter("no-such-job") is False
+
+    assert await queue.retry_dead_letter(job_id) is True
+
+    assert await queue.dead_letters() == []
+    assert await queue.pending_count() == 1
+    assert await queue.retry_dead_letter(job_id) is False  # it is no longer dead
+    # Fixed meanwhile: it runs again as the same job, its attempts counted afresh.
+    assert await queue.process_available({"doomed": seen.ok}, consumer="w1") == 1
+    (job,) = seen.jobs[3:]
+    assert (job.id, job.kind, job.payload, job.attempt, job.user_id) == (
+        job_id,
+        "doomed",
+        {"k": "v"},
+        1,
+        "u1",
+    )
+    assert await queue.pending_count() == 0 and await queue.dead_letters() == []
+
+
+async def test_a_retried_dead_letter_that_fails_again_dies_again(queue: JobQueue) -> None:
+    seen = Recorder()
+    job_id = await queue.enqueue("doomed", {})
+    await queue.process_available({"doomed": seen.boom}, consumer="w1")
+    assert await queue.retry_dead_letter(job_id)
+
+    assert await queue.process_available({"doomed": seen.boom}, consumer="w1") == 3
+
+    assert [job.attempt for job in seen.jobs] == [1, 2, 3, 1, 2, 3]
+    [letter] = await queue.dead_letters()
+    assert (letter.id, letter.attempts) == (job_id, 3)
+
+
+async def test_dead_letters_are_purged_by_the_time_they_died(queue: JobQueue) -> None:
+    seen = Recorder()
+    older = await queue.enqueue("doomed", {"n": 1})
+    await queue.process_available({"doomed": seen.boom}, consumer="w1")
+    # Clocks count in milliseconds (Redis stream ids): keep the deaths apart.
+    await asyncio.sleep(0.01)
+    between = utcnow()
+    await asyncio.sleep(0.01)
+    newer = await queue.enqueue("doomed", {"n": 2})
+    await queue.process_available({"doomed": seen.boom}, consumer="w1")
+    alive = await queue.enqueue("work", {})
+
+    assert await queue.purge_dead_letters(between - timedelta(hours=1)) == 0
+    assert await queue.purge_dead_letters(between) == 1
+
+    assert [letter.id for letter in await queue.dead_letters()] == [newer]
+    assert await queue.retry_dead_letter(older) is False
+    assert await queue.purge_dead_letters(between) == 0
+    assert await queue.pending_count() == 1  # waiting jobs are not dead letters
+    assert await queue.process_available({"work": seen.ok}, consumer="w1") == 1
+    assert seen.jobs[-1].id == alive
 
 
 async def test_drop_user_jobs(make_queue: MakeQueue) -> None:
