@@ -18,10 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from pipeline.chunker import SpeechChunker
 from pipeline.documents.parser import DocumentParser
 from pipeline.interviewer.fallback import FallbackInterviewer
-from pipeline.interviewer.offline import FIXED_PHRASES, FOLLOW_UP_HINTS, OfflineInterviewer
+from pipeline.interviewer.offline import (
+    FIXED_PHRASES,
+    FOLLOW_UP_HINTS,
+    GENERIC_PHRASES,
+    OfflineInterviewer,
+    spoken_chunks,
+)
 from pipeline.interviewer.types import (
     Instruction,
     InterviewContext,
@@ -86,6 +91,13 @@ class ConfiguredProviders:
     # The Kokoro model: loaded once, on first use, shared by every session.
     _kokoro: KokoroSynthesizer | None = None
     _lag_probe: LoopLagProbe | None = None
+
+    def __post_init__(self) -> None:
+        # Every process starts here: a phrase cache of an older release may hold personal
+        # audio (it kept every sentence on disk), so it goes before anything is served.
+        from voices.phrase_cache import remove_outdated
+
+        remove_outdated(self.settings.data_dir / "cache")
 
     def recognizer_choice(self) -> tuple[str, str]:
         s = self.settings
@@ -173,16 +185,18 @@ class ConfiguredProviders:
         if self._kokoro is None:
             from voices.kokoro import KokoroSynthesizer
             from voices.models import resolve_kokoro
-            from voices.phrase_cache import PhraseCache
+            from voices.phrase_cache import DISK_FOLDER, PhraseCache
 
             s = self.settings
             found = resolve_kokoro(
                 data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices, prepare=False
             )
-            cache = (
-                PhraseCache(s.data_dir / "cache" / "phrases", max_bytes=s.phrase_cache_mb << 20)
-                if s.phrase_cache_mb
-                else None
+            # Only what the offline interviewer says to everyone may go to disk; the rest
+            # (names, tailored questions, LLM replies) stays in the session's memory.
+            cache = PhraseCache(
+                s.data_dir / "cache" / DISK_FOLDER,
+                generic=GENERIC_PHRASES,
+                max_bytes=s.phrase_cache_mb << 20,
             )
             defer: Callable[[], bool] = lambda: False  # noqa: E731
             if self.recognizer_choice()[0] == "local":
@@ -295,6 +309,8 @@ class ConfiguredProviders:
             )
         if self._kokoro is not None and synthesizer is self._kokoro:
             self.prepare_phrases(interview)
+            # The session's private sentences are kept for it alone, while it is open.
+            synthesizer = self._kokoro.for_owner(interview.id)
             if recognizer.name != "deepgram":
                 # Local recognition shares the CPU with Kokoro: preparing phrases waits
                 # while the candidate speaks.
@@ -309,7 +325,9 @@ class ConfiguredProviders:
         """Start loading Kokoro and synthesize what the interview will say into the phrase
         cache, in the background and below live speech; returns the sentences queued.
         Called when a live session opens; called earlier (at interview creation, with the
-        candidate's ``first_name``) it also prepares the greeting."""
+        candidate's ``first_name``) it also prepares the greeting. What only this
+        interview says is kept in this process's memory for its session, never on disk:
+        it waits ``voices.phrase_cache.UNCLAIMED_S`` for the session to open."""
         if self.synthesizer_choice()[0] != "kokoro":
             return 0
         if only_if_loaded and self._kokoro is None:
@@ -326,7 +344,12 @@ class ConfiguredProviders:
         if self.interviewer().chain[0].name == "offline":
             greeting = first_name is not None
             texts = [*offline_phrases(interview, first_name, greeting=greeting), *texts]
-        return kokoro.prepare(texts, voice=interview.voice)
+        return kokoro.prepare(texts, voice=interview.voice, owner=interview.id)
+
+    def forget_interview(self, interview_id: str) -> None:
+        """Drop the speech kept in memory for this interview (it is being deleted)."""
+        if self._kokoro is not None:
+            self._kokoro.forget_owner(interview_id)
 
     def voices(self) -> tuple[str, list[str]]:
         tts, _ = self.synthesizer_choice()
@@ -394,9 +417,7 @@ def offline_phrases(
                 history=tuple(Message("candidate", "") for _ in range(answered)),
                 instruction=instruction,
             )
-            chunker = SpeechChunker()
-            chunks += chunker.push(interviewer.reply_text(context) + " ")
-            chunks += chunker.flush()
+            chunks += spoken_chunks(interviewer.reply_text(context))
     return list(dict.fromkeys(chunks))
 
 

@@ -11,6 +11,10 @@ Text is normalised (``voices.text_normalize``), cut into sentences, and each sen
 one request: its audio goes out as soon as it exists, and a sentence already in the
 phrase cache costs no synthesis at all. Long sentences are cut into phoneme batches of
 at most ``MAX_BATCH_PHONEMES``, which bounds the memory one inference needs.
+
+A live session speaks through ``for_owner(interview id)``: the sentences only that
+interview says (its greeting, its tailored questions, an LLM's replies) are cached in its
+memory while its session is open, never on disk (``voices.phrase_cache``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import threading
 import time
 from collections import deque
@@ -31,8 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from voices.models import KokoroFiles
-from voices.phrase_cache import PhraseCache
-from voices.text_normalize import normalize
+from voices.phrase_cache import PhraseCache, PhraseKey, PhraseOwner
+from voices.text_normalize import segments
 from voices.types import (
     AudioChunk,
     RecognitionEvent,
@@ -71,13 +74,6 @@ LIVE_QUEUE_MAX = 64  # sentences waiting for live synthesis; past it a request f
 PREPARE_QUEUE_MAX = 512  # phrases waiting to be prepared; past it new ones are dropped
 EVENTS_MAX = 512
 JOBS_MAX = 64
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
-
-
-def segments(text: str) -> list[str]:
-    """The normalised sentences of ``text``: the unit of synthesis and of the cache."""
-    spoken = normalize(text)
-    return [part.strip() for part in _SENTENCE_END.split(spoken) if part.strip()]
 
 
 def resample(pcm: bytes, source_rate: int, target_rate: int) -> bytes:
@@ -97,15 +93,17 @@ def _pcm16(audio: NDArray[np.float32]) -> bytes:
 
 @dataclass(eq=False)
 class _Request:
-    """One sentence to synthesize. ``on_audio``/``on_done`` run in the worker thread."""
+    """One sentence to synthesize (no key: a warm-up that only loads the model).
+    ``on_audio``/``on_done`` run in the worker thread."""
 
     text: str
     voice: str
     speed: float
-    cache_key: str
+    cache_key: PhraseKey | None
     live: bool
     on_audio: Callable[[bytes], None] = lambda pcm: None
     on_done: Callable[[BaseException | None], None] = lambda error: None
+    owner: PhraseOwner | None = None  # whose private sentence this is
     cancelled: bool = False
     preempted: bool = False
     run_options: Any = field(default_factory=lambda: ort.RunOptions())
@@ -297,11 +295,17 @@ class KokoroEngine:
         return list(self.kokoro.get_voices()) if self.kokoro is not None else []
 
     def _serve(self, request: _Request) -> None:
-        cache = self.cache
-        if not request.live and cache is not None and cache.contains(request.cache_key):
+        cache, key = self.cache, request.cache_key
+        if (
+            not request.live
+            and cache is not None
+            and key is not None
+            # Made since it was queued, or its owner's session is over: nothing to do.
+            and (cache.contains(key, request.owner) or not cache.keeps(key, request.owner))
+        ):
             return
         kokoro = self._load()
-        if request.text == "":
+        if key is None:
             return  # a warm-up request: loading was the point
         started = time.monotonic()
         voice = kokoro.voices[request.voice]
@@ -341,7 +345,7 @@ class KokoroEngine:
         self.synthesis_s += time.monotonic() - started
         self.audio_s += len(whole) / 2 / MODEL_RATE
         if cache is not None and whole:
-            cache.put(request.cache_key, whole, MODEL_RATE)
+            cache.put(key, whole, MODEL_RATE, request.owner)
 
 
 class KokoroSynthesizer:
@@ -378,40 +382,62 @@ class KokoroSynthesizer:
 
     def warm(self) -> None:
         """Load the model in the background now, so the first sentence does not wait."""
-        self.engine.submit(_Request("", self.default_voice, self.speed, "", live=False))
+        self.engine.submit(_Request("", self.default_voice, self.speed, None, live=False))
 
     def voice_for(self, requested: str | None) -> str:
         if requested and requested in self.engine.voices():
             return requested
         return self.default_voice
 
-    def cache_key(self, text: str, voice: str) -> str:
-        return PhraseCache.key(
-            model_id=self.engine.model_id, voice=voice, speed=self.speed, text=text
-        )
+    def cache_key(self, sentence: str, voice: str) -> PhraseKey:
+        return PhraseKey(self.engine.model_id, voice, self.speed, sentence)
 
-    def prepare(self, texts: Iterable[str], *, voice: str | None = None) -> int:
+    def prepare(
+        self, texts: Iterable[str], *, voice: str | None = None, owner: str | None = None
+    ) -> int:
         """Synthesize these texts into the phrase cache in the background, after any live
-        speech. Returns how many sentences were queued (the cached ones are skipped)."""
-        if self.cache is None:
+        speech: generic sentences for everyone, private ones for ``owner`` alone (without
+        an owner they are skipped: nobody could use them). Returns how many sentences
+        were queued (the cached ones are skipped)."""
+        cache = self.cache
+        if cache is None:
             return 0
+        expected = cache.expect(owner) if owner is not None else None
         chosen = self.voice_for(voice)
         queued = 0
-        seen: set[str] = set()
+        seen: set[PhraseKey] = set()
         for text in texts:
             for sentence in segments(text):
                 key = self.cache_key(sentence, chosen)
-                if key in seen or self.cache.contains(key):
+                if key in seen or not cache.keeps(key, expected):
                     continue
                 seen.add(key)
-                if not self.engine.submit(_Request(sentence, chosen, self.speed, key, live=False)):
+                if cache.contains(key, expected):
+                    continue
+                request = _Request(sentence, chosen, self.speed, key, live=False, owner=expected)
+                if not self.engine.submit(request):
                     return queued
                 queued += 1
         return queued
 
-    async def open(self, *, sample_rate: int, voice: str) -> KokoroSynthesisStream:
+    def for_owner(self, owner: str) -> OwnedSynthesizer:
+        """This synthesizer for one owner (an interview): its streams keep the owner's
+        private sentences in memory while one of them is open."""
+        return OwnedSynthesizer(self, owner)
+
+    def forget_owner(self, owner: str) -> None:
+        """Drop ``owner``'s private sentences now (its interview was deleted)."""
+        if self.cache is not None:
+            self.cache.forget(owner)
+
+    async def open(
+        self, *, sample_rate: int, voice: str, owner: str | None = None
+    ) -> KokoroSynthesisStream:
+        """A stream of speech; with an ``owner``, its private sentences are cached in the
+        owner's memory until the owner's last stream closes (without one, not at all)."""
         self.warm()
-        stream = KokoroSynthesisStream(self, sample_rate=sample_rate, voice=voice)
+        held = self.cache.hold(owner) if self.cache is not None and owner is not None else None
+        stream = KokoroSynthesisStream(self, sample_rate=sample_rate, voice=voice, owner=held)
         stream.start()
         self._streams.add(stream)
         return stream
@@ -438,6 +464,19 @@ class KokoroSynthesizer:
         for stream in list(self._streams):
             await stream.close()
         await asyncio.to_thread(self.engine.close)
+
+
+class OwnedSynthesizer:
+    """The ``SpeechSynthesizer`` of one owner's live session (``KokoroSynthesizer.for_owner``)."""
+
+    name = "kokoro"
+
+    def __init__(self, synthesizer: KokoroSynthesizer, owner: str) -> None:
+        self.synthesizer = synthesizer
+        self.owner = owner
+
+    async def open(self, *, sample_rate: int, voice: str) -> KokoroSynthesisStream:
+        return await self.synthesizer.open(sample_rate=sample_rate, voice=voice, owner=self.owner)
 
 
 def default_threads() -> int:
@@ -504,9 +543,17 @@ class _YieldingStream:
 class KokoroSynthesisStream:
     """Speech for flushed texts, in order; made by ``KokoroSynthesizer.open``."""
 
-    def __init__(self, owner: KokoroSynthesizer, *, sample_rate: int, voice: str) -> None:
+    def __init__(
+        self,
+        synthesizer: KokoroSynthesizer,
+        *,
+        sample_rate: int,
+        voice: str,
+        owner: PhraseOwner | None = None,
+    ) -> None:
         self.sample_rate = sample_rate
-        self._owner = owner
+        self._synthesizer = synthesizer
+        self.owner = owner  # whose private sentences this stream keeps (held while open)
         self._requested_voice = voice
         self._texts: list[str] = []
         self._jobs: asyncio.Queue[tuple[int, list[str]]] = asyncio.Queue(JOBS_MAX)
@@ -543,7 +590,7 @@ class KokoroSynthesisStream:
             while not queue.empty():
                 queue.get_nowait()
         if self._running is not None:
-            self._owner.engine.cancel(self._running)
+            self._synthesizer.engine.cancel(self._running)
 
     async def events(self) -> AsyncIterator[SynthesisEvent]:
         while (event := await self._events.get()) is not None:
@@ -554,12 +601,14 @@ class KokoroSynthesisStream:
             return
         self._closed = True
         if self._running is not None:
-            self._owner.engine.cancel(self._running)
+            self._synthesizer.engine.cancel(self._running)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._owner.forget(self)
+        self._synthesizer.forget(self)
+        if self.owner is not None and self._synthesizer.cache is not None:
+            self._synthesizer.cache.release(self.owner)  # the last one drops its audio
         while not self._events.empty():
             self._events.get_nowait()
         self._events.put_nowait(None)
@@ -586,10 +635,10 @@ class KokoroSynthesisStream:
             await self._emit(generation, SynthesisDone())
 
     async def _sentence(self, generation: int, sentence: str) -> None:
-        owner = self._owner
-        voice = owner.voice_for(self._requested_voice)
-        key = owner.cache_key(sentence, voice)
-        if owner.cache is not None:
+        synthesizer = self._synthesizer
+        voice = synthesizer.voice_for(self._requested_voice)
+        key = synthesizer.cache_key(sentence, voice)
+        if synthesizer.cache is not None:
             cached = await asyncio.to_thread(self._cached, key)
             if cached is not None:
                 self.cache_hits += 1
@@ -606,8 +655,10 @@ class KokoroSynthesisStream:
             with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
                 loop.call_soon_threadsafe(pieces.put_nowait, error)
 
-        request = _Request(sentence, voice, owner.speed, key, True, on_audio, on_done)
-        if not owner.engine.submit(request):
+        request = _Request(
+            sentence, voice, synthesizer.speed, key, True, on_audio, on_done, owner=self.owner
+        )
+        if not synthesizer.engine.submit(request):
             raise SynthesisFailed("speech synthesis is overloaded")
         self._running = request
         try:
@@ -619,16 +670,16 @@ class KokoroSynthesisStream:
                 await self._emit(generation, AudioChunk(piece, self.sample_rate))
             self.synthesized += 1
         except asyncio.CancelledError:
-            owner.engine.cancel(request)
+            synthesizer.engine.cancel(request)
             raise
         finally:
             if self._running is request:
                 self._running = None
 
-    def _cached(self, key: str) -> bytes | None:
-        cache = self._owner.cache
+    def _cached(self, key: PhraseKey) -> bytes | None:
+        cache = self._synthesizer.cache
         assert cache is not None
-        found = cache.get(key)
+        found = cache.get(key, self.owner)
         if found is None:
             return None
         pcm, rate = found

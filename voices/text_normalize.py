@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
+
 _ONES = [
     "zero",
     "one",
@@ -195,6 +197,12 @@ def normalize(text: str) -> str:
     text = _ORDINAL_RE.sub(lambda m: ordinal_words(int(m.group(1))), text)
     text = _NUMBER_RE.sub(lambda m: _decimal(m.group(1), m.group(2)), text)
     return " ".join(text.split())
+
+
+def segments(text: str) -> list[str]:
+    """The normalised sentences of ``text``: the unit of synthesis and of the phrase cache."""
+    spoken = normalize(text)
+    return [part.strip() for part in _SENTENCE_END.split(spoken) if part.strip()]
 
 
 def _split_decimal(number: str) -> tuple[str, str | None]:

@@ -1,14 +1,18 @@
 """The offline interviewer: phrases each reply from templates, with no LLM.
 
 Deterministic, so the same interview reads the same way every time; its replies are
-labelled ``offline`` wherever they are stored or shown.
+labelled ``offline`` wherever they are stored or shown. Its templates also declare
+``GENERIC_PHRASES``: what it can say that carries nothing of any candidate, the only
+speech the phrase cache may keep on disk (``voices.phrase_cache``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
-from pipeline.interviewer.types import InterviewContext
+from pipeline.chunker import SpeechChunker
+from pipeline.interviewer.types import Instruction, InterviewContext, Message
+from pipeline.questions import BEHAVIORAL, TECHNICAL
 
 _ACKNOWLEDGEMENTS = ("Thank you.", "Got it, thanks.", "Thanks for that.", "Understood.")
 _FOLLOW_UPS = {
@@ -56,3 +60,52 @@ class OfflineInterviewer:
         spoken = self.reply_text(context).split(" ")
         for start in range(0, len(spoken), self.delta_words):
             yield " ".join(spoken[start : start + self.delta_words]) + " "
+
+
+def spoken_chunks(text: str) -> list[str]:
+    """A whole reply cut into the chunks the session flushes to speech synthesis."""
+    chunker = SpeechChunker()
+    return [*chunker.push(text + " "), *chunker.flush()]
+
+
+# A greeting says how many questions follow; plans are shorter than this.
+_GREETING_COUNTS = range(1, 21)
+
+
+def _generic_replies() -> Iterator[str]:
+    """Every reply of the offline interviewer in an interview that knows nothing of its
+    candidate: no name, every question from the untailored bank (``pipeline.questions``),
+    in every place the templates put one, after any number of answers."""
+    interviewer = OfflineInterviewer()
+
+    def reply(instruction: Instruction, *, planned: int = 1, answered: int = 0) -> str:
+        question = instruction.question
+        return interviewer.reply_text(
+            InterviewContext(
+                kind="mixed",
+                candidate_first_name=None,
+                background="",
+                plan=(question,) * planned if question else (),
+                history=tuple(Message("candidate", "") for _ in range(answered)),
+                instruction=instruction,
+            )
+        )
+
+    answer_counts = range(len(_ACKNOWLEDGEMENTS))  # the acknowledgement cycles through them
+    for question in (*BEHAVIORAL, *TECHNICAL):
+        for planned in _GREETING_COUNTS:
+            yield reply(Instruction("greet", question=question), planned=planned)
+        yield reply(Instruction("resume", question=question))
+        for answered in answer_counts:
+            yield reply(Instruction("next_question", question=question), answered=answered)
+    for answered in answer_counts:
+        yield reply(Instruction("close"), answered=answered)
+    for hint in FOLLOW_UP_HINTS:
+        yield reply(Instruction("follow_up", hint=hint))
+    yield from FIXED_PHRASES
+
+
+# The chunks of every generic reply, as the session speaks them.
+GENERIC_PHRASES: frozenset[str] = frozenset(
+    chunk for text in _generic_replies() for chunk in spoken_chunks(text)
+)

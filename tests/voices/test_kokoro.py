@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from tests.polling import eventually
-from voices.kokoro import KokoroSynthesisStream, KokoroSynthesizer, segments
+from voices.kokoro import KokoroSynthesisStream, KokoroSynthesizer
 from voices.models import resolve_kokoro
 from voices.phrase_cache import PhraseCache
-from voices.text_normalize import normalize
+from voices.text_normalize import normalize, segments
 from voices.types import AudioChunk, SpeechError, SynthesisDone, SynthesisEvent
 from voices.whisper import bundled_whisper_model, shared_engine
 
@@ -27,6 +27,15 @@ QUESTIONS = [
 ]
 
 
+# What these tests prepare and speak counts as generic, so it may go to disk.
+GENERIC = (
+    "Thank you.",
+    "Got it, thanks.",
+    "Could you walk me through one specific example of that?",
+    *(f"Prepared sentence number {n}." for n in range(1, 9)),
+)
+
+
 def make_synthesizer(data_dir: Path, cache_dir: Path | None = None) -> KokoroSynthesizer:
     """A synthesizer on the bundled model (joined into ``data_dir``), caching phrases in
     ``cache_dir`` when given."""
@@ -35,7 +44,7 @@ def make_synthesizer(data_dir: Path, cache_dir: Path | None = None) -> KokoroSyn
         lambda: resolve_kokoro(data_dir=data_dir),
         model_id=found.model_id,
         threads=2,
-        cache=PhraseCache(cache_dir, max_bytes=50 << 20) if cache_dir else None,
+        cache=PhraseCache(cache_dir, generic=GENERIC, max_bytes=50 << 20) if cache_dir else None,
     )
     synthesizer.warm()
     return synthesizer
@@ -66,6 +75,10 @@ async def collect(stream: KokoroSynthesisStream, flushes: int = 1) -> list[Synth
                 if flushes == 0:
                     break
     return events
+
+
+def cache_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.pcm"))
 
 
 def pcm_of(events: list[SynthesisEvent]) -> bytes:
@@ -227,6 +240,90 @@ async def test_prepared_phrases_are_cache_hits_on_a_second_run(
         await second.aclose()
 
 
+async def test_private_sentences_stay_in_their_owners_memory(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    synthesizer = make_synthesizer(data_dir, tmp_path)
+    cache = synthesizer.cache
+    assert cache is not None
+    private = "Hi, Zebedee, thanks for joining."
+    mine = synthesizer.for_owner("interview-1")
+    streams = []
+    try:
+        first = await mine.open(sample_rate=24000, voice="default")
+        streams.append(first)
+        await first.speak(f"{private} Thank you.")
+        await first.flush()
+        await collect(first)
+        assert first.synthesized == 2
+        # On disk: the generic sentence alone.
+        written = cache_files(tmp_path)
+        assert written == [cache.path(synthesizer.cache_key("Thank you.", "jm_kumo"))]
+        # Another stream of the same interview (a reconnect taking over) finds it in
+        # memory; another interview's stream does not.
+        again = await mine.open(sample_rate=16000, voice="default")
+        theirs = await synthesizer.for_owner("interview-2").open(sample_rate=24000, voice="default")
+        streams += [again, theirs]
+        for stream in (again, theirs):
+            await stream.speak(private)
+            await stream.flush()
+            await collect(stream)
+        assert (again.cache_hits, again.synthesized) == (1, 0)
+        assert (theirs.cache_hits, theirs.synthesized) == (0, 1)
+        assert cache.private_bytes() > 0
+    finally:
+        for stream in streams:
+            await stream.close()
+        await synthesizer.aclose()
+    # Every stream closed: no private audio left in memory, none ever on disk.
+    assert cache.private_bytes() == 0
+    assert cache_files(tmp_path) == written
+
+
+async def test_private_sentences_are_prepared_for_their_session(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    synthesizer = make_synthesizer(data_dir, tmp_path)
+    cache = synthesizer.cache
+    assert cache is not None
+    question = "The role asks for experience with the Quarrington ledger."
+    try:
+        # Without an owner nobody could use it: not prepared at all.
+        assert synthesizer.prepare([question]) == 0
+        assert synthesizer.prepare([question, "Thank you."], owner="interview-1") == 2
+        expected = cache.expect("interview-1")
+        key, thanks = (synthesizer.cache_key(t, "jm_kumo") for t in (question, "Thank you."))
+
+        async def prepared() -> bool:
+            return cache.contains(key, expected) and cache.contains(thanks)
+
+        await eventually(prepared, bool, within=120)
+        assert cache_files(tmp_path) == [cache.path(thanks)]  # the generic one
+        stream = await synthesizer.for_owner("interview-1").open(sample_rate=24000, voice="x")
+        started = time.monotonic()
+        await stream.speak(question)
+        await stream.flush()
+        await collect(stream)
+        assert stream.cache_hits == 1 and time.monotonic() - started < 0.15
+        await stream.close()
+        assert cache.private_bytes() == 0
+
+        # An interview deleted before its preparation ran: the work is skipped.
+        synthesizer.engine.hold_preparation()
+        assert synthesizer.prepare([question], owner="interview-2") == 1
+        synthesizer.forget_owner("interview-2")
+        made = synthesizer.engine.synthesized
+        synthesizer.engine.release_preparation()
+
+        async def idle() -> bool:
+            return not synthesizer.engine.busy()
+
+        await eventually(idle, bool, within=30)
+        assert synthesizer.engine.synthesized == made and cache.private_bytes() == 0
+    finally:
+        await synthesizer.aclose()
+
+
 async def test_live_speech_goes_before_preparation(data_dir: Path, tmp_path: Path) -> None:
     synthesizer = make_synthesizer(data_dir, tmp_path)
     try:
@@ -241,29 +338,6 @@ async def test_live_speech_goes_before_preparation(data_dir: Path, tmp_path: Pat
         await stream.close()
     finally:
         await synthesizer.aclose()
-
-
-def test_damaged_cache_entries_are_ignored(tmp_path: Path) -> None:
-    cache = PhraseCache(tmp_path, max_bytes=1 << 20, memory_bytes=0)
-    key = PhraseCache.key(model_id="m", voice="v", speed=1.0, text="Hello.")
-    cache.put(key, b"\x01\x00" * 1000, 24000)
-    assert cache.get(key) == (b"\x01\x00" * 1000, 24000)
-    path = cache.path(key)
-    path.write_bytes(path.read_bytes()[:-10])  # a torn write
-    fresh = PhraseCache(tmp_path, max_bytes=1 << 20, memory_bytes=0)
-    assert fresh.get(key) is None
-    assert not path.exists()
-
-
-def test_the_cache_folder_stays_bounded(tmp_path: Path) -> None:
-    cache = PhraseCache(tmp_path, max_bytes=100_000, memory_bytes=0)
-    for n in range(30):
-        cache.put(
-            PhraseCache.key(model_id="m", voice="v", speed=1.0, text=str(n)), b"\0" * 10_000, 24000
-        )
-    total = sum(p.stat().st_size for p in tmp_path.glob("*/*.pcm"))
-    assert total <= 100_000
-    assert cache.get(PhraseCache.key(model_id="m", voice="v", speed=1.0, text="29")) is not None
 
 
 async def test_preparation_waits_while_the_candidate_speaks(data_dir: Path, tmp_path: Path) -> None:
