@@ -28,6 +28,7 @@ DECLARED: dict[str, Columns] = {
         "created_at": ("timestamp", False),
         "updated_at": ("timestamp", False),
         "last_login_at": ("timestamp", True),
+        "policy_acked_version": ("text", True),
     },
     "user_identities": {
         "provider": ("text", False),
@@ -46,6 +47,28 @@ DECLARED: dict[str, Columns] = {
         "used_at": ("timestamp", True),
         "revoked_at": ("timestamp", True),
         "auth_time": ("timestamp", True),
+        "user_agent": ("text", True),
+        "ip_prefix": ("text", True),
+    },
+    "email_tokens": {
+        "token_hash": ("text", False),
+        "purpose": ("text", False),
+        "user_id": ("text", False),
+        "email": ("text", False),
+        "created_at": ("timestamp", False),
+        "expires_at": ("timestamp", False),
+        "used_at": ("timestamp", True),
+    },
+    "policy_versions": {
+        "version": ("text", False),
+        "summary": ("text", False),
+        "material": ("boolean", False),
+        "published_at": ("timestamp", False),
+    },
+    "policy_notices": {
+        "version": ("text", False),
+        "user_id": ("text", False),
+        "queued_at": ("timestamp", False),
     },
     "oauth_states": {
         "state": ("text", False),

@@ -17,6 +17,7 @@ MIGRATIONS = [
     "0004_feedback",
     "0005_turn_timing",
     "0006_auth_time",
+    "0007_account_mail",
 ]
 
 
