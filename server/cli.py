@@ -1,4 +1,4 @@
-"""The ``intrvuer`` command: serve, migrate, worker, doctor, keys, purge."""
+"""The ``intrvuer`` command: serve, migrate, worker, doctor, keys, purge, jobs."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from server.logs import configure_logging
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.database import Database
+    from storage.queue import JobQueue
 
 
 def _load_settings() -> Settings:
@@ -194,21 +199,68 @@ async def _keys_rotate(batch_size: int, dry_run: bool) -> int:
 
 async def _purge(dry_run: bool) -> int:
     from server.privacy import run_purge
-    from server.services import open_database
 
     settings = _load_settings()
     configure_logging(settings.log_level)
-    db = await open_database(settings)
-    try:
-        report = await run_purge(db, settings, dry_run=dry_run)
-    finally:
-        await db.close()
+    async with _database_and_queue(settings) as (db, queue):
+        report = await run_purge(db, settings, queue=queue, dry_run=dry_run)
     if not report.ran:
         print("another purge is running; nothing done")
         return 0
     verb = "would delete" if dry_run else "deleted"
     for what, count in report.deleted.items():
         print(f"{verb} {count} {what.replace('_', ' ')}")
+    for what, count in report.expired.items():
+        print(f"deleted {count} expired {what.replace('_', ' ')}")
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _database_and_queue(settings: Settings) -> AsyncIterator[tuple[Database, JobQueue]]:
+    from server.services import open_database, open_job_queue
+
+    db = await open_database(settings)
+    try:
+        queue = await open_job_queue(settings, db)
+        try:
+            yield db, queue
+        finally:
+            await queue.close()
+    finally:
+        await db.close()
+
+
+async def _jobs_dead(limit: int) -> int:
+    """The dead letters, newest first; never their payloads (a transcript, a document)."""
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    async with _database_and_queue(settings) as (_, queue):
+        letters = await queue.dead_letters(limit)
+    if not letters:
+        print("no dead letters")
+        return 0
+    print(f"{'id':<32}  {'kind':<24}  attempts  {'died at (UTC)':<19}  last error")
+    for letter in letters:
+        died = letter.died_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        error = " ".join(letter.last_error.split())
+        error = error if len(error) <= 160 else error[:159] + "…"
+        print(f"{letter.id:<32}  {letter.kind:<24}  {letter.attempts:>8}  {died}  {error}")
+    if len(letters) == limit:
+        print(f"(the newest {limit}; --limit shows more)")
+    days = settings.retention_dead_letter_days
+    print(f"retry one: intrvuer jobs retry <id>; they are purged {days} days after they died")
+    return 0
+
+
+async def _jobs_retry(job_id: str) -> int:
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    async with _database_and_queue(settings) as (_, queue):
+        requeued = await queue.retry_dead_letter(job_id)
+    if not requeued:
+        print(f"intrvuer: no dead letter has the id {job_id!r}", file=sys.stderr)
+        return 1
+    print(f"requeued {job_id}: a worker runs it next, with its attempts counted afresh")
     return 0
 
 
@@ -246,6 +298,13 @@ def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
     return 130
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 10000, not {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="intrvuer", description="Intrvuer interview server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -266,6 +325,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     rotate.add_argument("--dry-run", action="store_true", help="count, change nothing")
     purge = commands.add_parser("purge", help="delete what is past its retention period")
     purge.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    jobs = commands.add_parser("jobs", help="the durable job queue's dead letters")
+    jobs_commands = jobs.add_subparsers(dest="jobs_command", required=True)
+    dead = jobs_commands.add_parser(
+        "dead", help="list the jobs that failed every attempt (ids, kinds, errors; no payloads)"
+    )
+    dead.add_argument(
+        "--limit", type=_positive, default=100, help="newest first, at most this many (100)"
+    )
+    retry = jobs_commands.add_parser("retry", help="queue a dead job again, attempts afresh")
+    retry.add_argument("job_id", metavar="ID", help="the job's id, as `jobs dead` lists it")
     models = commands.add_parser("models", help="model files of the local voices")
     models_commands = models.add_subparsers(dest="models_command", required=True)
     fetch = models_commands.add_parser(
@@ -288,6 +357,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(lambda: _keys_rotate(args.batch_size, args.dry_run))
     if args.command == "purge":
         return _run(lambda: _purge(args.dry_run))
+    if args.command == "jobs":
+        if args.jobs_command == "dead":
+            return _run(lambda: _jobs_dead(args.limit))
+        return _run(lambda: _jobs_retry(args.job_id))
     if args.command == "serve":
         return cmd_serve(args)
     if args.command == "migrate":

@@ -8,10 +8,8 @@ from datetime import datetime
 
 from server import document_jobs, feedback_jobs, privacy, turn_writer
 from server.services import Services
-from storage._util import utcnow
 from storage.interviews import InterviewRepository, TurnRepository
 from storage.queue import Handler, Job
-from storage.tokens import OAuthStateRepository, RefreshTokenRepository
 from storage.types import InterviewTurn
 
 
@@ -21,11 +19,6 @@ def consumer_name(role: str) -> str:
 
 
 def handlers(svc: Services) -> dict[str, Handler]:
-    async def cleanup_tokens(job: Job) -> None:
-        # Idempotent: deleting what has expired twice deletes nothing the second time.
-        await RefreshTokenRepository(svc.db).delete_expired(utcnow())
-        await OAuthStateRepository(svc.db).delete_expired()
-
     async def save_turn(job: Job) -> None:
         # Idempotent: a redelivered turn hits the (interview, turn) key and changes nothing.
         payload = privacy.unseal(svc.cipher, dict(job.payload))
@@ -35,7 +28,6 @@ def handlers(svc: Services) -> dict[str, Handler]:
         await InterviewRepository(svc.db, svc.cipher).touch(record.interview_id)
 
     return {
-        "auth.cleanup": cleanup_tokens,
         turn_writer.JOB_KIND: save_turn,
         **document_jobs.handlers(svc),
         **feedback_jobs.handlers(svc),

@@ -1,5 +1,6 @@
 """Privacy machinery of a running server: sealed job payloads, the retention purge (run
-hourly by one instance at a time) and account deletion."""
+hourly by one instance at a time, with dead letters and expired credentials) and account
+deletion."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from server.settings import Settings
+from storage._util import utcnow
 from storage.audit import AuditRepository
 from storage.crypto import FieldCipher
 from storage.database import Database
+from storage.interviews import TicketRepository
 from storage.queue import DeadLetter, Handler, Job, JobQueue
 from storage.retention import PurgeReport, RetentionPolicy, purge
 from storage.rotation import existing_tables
+from storage.tokens import OAuthStateRepository, RefreshTokenRepository
 
 log = logging.getLogger("intrvuer.privacy")
 
@@ -108,24 +112,53 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
 
 
 async def run_purge(
-    db: Database, settings: Settings, *, now: datetime | None = None, dry_run: bool = False
+    db: Database,
+    settings: Settings,
+    *,
+    queue: JobQueue | None = None,
+    now: datetime | None = None,
+    dry_run: bool = False,
 ) -> PurgeReport:
-    """One retention purge; a purge that deleted something is recorded in the audit log."""
+    """One purge: what is past its retention period, the queue's dead letters past
+    ``RETENTION_DEAD_LETTER_DAYS`` (when given the queue; not counted in a dry run), and
+    credentials past their expiry. A purge that deleted data is recorded in the audit log.
+    """
+    now = now or utcnow()
     report = await purge(db, retention_policy(settings), now=now, dry_run=dry_run)
-    if report.ran and not dry_run and report.total:
+    if not report.ran or dry_run:
+        return report
+    if queue is not None:
+        # A job that died may carry a sealed transcript or a document's text.
+        died_before = now - timedelta(days=settings.retention_dead_letter_days)
+        report.deleted["dead_letters"] = await queue.purge_dead_letters(died_before)
+    report.expired = await delete_expired_credentials(db)
+    if report.total:
         await AuditRepository(db).record(
             "retention.purged", user_id=None, details=dict(report.deleted), at=now
         )
-        log.info("retention purge", extra={"deleted": report.deleted})
+    if report.total or any(report.expired.values()):
+        log.info("retention purge", extra={"deleted": report.deleted, "expired": report.expired})
     return report
 
 
-async def purge_periodically(db: Database, settings: Settings, stop: asyncio.Event) -> None:
+async def delete_expired_credentials(db: Database) -> dict[str, int]:
+    """Delete refresh tokens, OAuth sign-in states and live-interview tickets past their
+    expiry: they can no longer be used, and are no one's business. Idempotent."""
+    return {
+        "refresh_tokens": await RefreshTokenRepository(db).delete_expired(utcnow()),
+        "oauth_states": await OAuthStateRepository(db).delete_expired(),
+        "live_tickets": await TicketRepository(db).delete_expired(),
+    }
+
+
+async def purge_periodically(
+    db: Database, settings: Settings, stop: asyncio.Event, *, queue: JobQueue | None = None
+) -> None:
     """Run the purge every ``PURGE_INTERVAL_S`` until ``stop``; one failed run is logged
-    and the next one tries again."""
+    and the next one tries again. Without ``queue``, dead letters are left alone."""
     while not stop.is_set():
         try:
-            await run_purge(db, settings)
+            await run_purge(db, settings, queue=queue)
         except Exception:  # a database hiccup must not end the loop
             log.exception("retention purge failed")
         with contextlib.suppress(TimeoutError):

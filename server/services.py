@@ -152,6 +152,17 @@ async def open_database(settings: Settings) -> Database:
     )
 
 
+async def open_job_queue(settings: Settings, db: Database) -> JobQueue:
+    """The durable job queue the settings name (Redis Streams with ``REDIS_URL``)."""
+    return await open_queue(
+        db=db,
+        redis_url=settings.redis_url,
+        max_attempts=settings.queue_max_attempts,
+        visibility_timeout_s=settings.queue_visibility_timeout_s,
+        poll_interval_s=settings.queue_poll_interval_s,
+    )
+
+
 async def open_services(settings: Settings, *, migrate: bool = True) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     cpu.configure(settings.cpu_workers)
@@ -166,13 +177,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
             if applied:
                 log.info("applied migrations", extra={"migrations": applied})
         redis_client = aioredis.from_url(settings.redis_url) if settings.redis_url else None
-        queue = await open_queue(
-            db=db,
-            redis_url=settings.redis_url,
-            max_attempts=settings.queue_max_attempts,
-            visibility_timeout_s=settings.queue_visibility_timeout_s,
-            poll_interval_s=settings.queue_poll_interval_s,
-        )
+        queue = await open_job_queue(settings, db)
     except BaseException:
         await db.close()
         raise

@@ -32,6 +32,8 @@ class PurgeReport:
     ran: bool  # False when another runner held the lock
     dry_run: bool = False
     deleted: dict[str, int] = field(default_factory=dict)  # what -> rows
+    # Credentials past their expiry (no use to anyone, not data kept for a period).
+    expired: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:

@@ -1,4 +1,5 @@
-"""The ``intrvuer`` command as a user runs it: serve on embedded defaults, migrate, doctor."""
+"""The ``intrvuer`` command as a user runs it: serve on embedded defaults, migrate, doctor,
+the dead letters of the job queue."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 BIN = Path(sys.executable).parent
 
@@ -149,3 +151,69 @@ async def test_models_fetch_kokoro_refuses_a_file_that_fails_its_check(tmp_path:
     assert "Traceback" not in output
     folder = kokoro_dir(data_dir)
     assert sorted(p.name for p in folder.iterdir()) == ["kokoro-v1.0.int8.onnx"]
+
+
+async def test_serve_in_production_refuses_open_metrics(tmp_path: Path) -> None:
+    env = _clean_env(ENV="production", JWT_SECRET="p" * 40, PORT=str(_free_port()))
+    code, output = await _run("serve", cwd=tmp_path, env=env)
+    assert code == 2, output
+    assert "METRICS_TOKEN must be set in production" in output and "METRICS_PUBLIC" in output
+    assert "Traceback" not in output
+
+
+@pytest.fixture(params=["outbox", pytest.param("redis", marks=pytest.mark.redis)])
+def queue_redis_url(request: pytest.FixtureRequest) -> str:
+    """Empty for the database outbox; else the test's own Redis."""
+    return str(request.getfixturevalue("redis_url")) if request.param == "redis" else ""
+
+
+async def test_jobs_dead_lists_dead_letters_without_payloads_and_retry_requeues_one(
+    tmp_path: Path, queue_redis_url: str
+) -> None:
+    from storage import connect
+    from storage.queue import Job, open_queue
+
+    url = f"sqlite:///{tmp_path / 'intrvuer.db'}"
+    redis_url = queue_redis_url
+    db = await connect(url)
+    await db.migrate()
+    queue = await open_queue(db=db, redis_url=redis_url, max_attempts=2, retry_base_s=0.0)
+
+    async def fails(job: Job) -> None:
+        raise RuntimeError("the parser gave up\non this file")
+
+    job_id = await queue.enqueue("document.parse", {"text": "Zebedee's resume"}, user_id="u1")
+    assert await queue.process_available({"document.parse": fails}, consumer="t") == 2
+    await queue.close()
+    await db.close()
+    env = _clean_env(DATABASE_URL=url, DATA_DIR=str(tmp_path), REDIS_URL=redis_url)
+
+    code, output = await _run("jobs", "dead", cwd=tmp_path, env=env)
+    assert code == 0, output
+    [row] = [line for line in output.splitlines() if line.startswith(job_id)]
+    assert row.split()[:3] == [job_id, "document.parse", "2"]
+    assert "RuntimeError: the parser gave up on this file" in row
+    assert "Zebedee" not in output and "u1" not in output
+
+    code, output = await _run("jobs", "retry", job_id, cwd=tmp_path, env=env)
+    assert code == 0 and f"requeued {job_id}" in output, output
+    code, output = await _run("jobs", "dead", cwd=tmp_path, env=env)
+    assert code == 0 and "no dead letters" in output, output
+    code, output = await _run("jobs", "retry", job_id, cwd=tmp_path, env=env)
+    assert code == 1 and "no dead letter has the id" in output, output
+
+    db = await connect(url)
+    queue = await open_queue(db=db, redis_url=redis_url)
+    seen: list[Job] = []
+
+    async def works(job: Job) -> None:
+        seen.append(job)
+
+    try:
+        assert await queue.process_available({"document.parse": works}, consumer="t") == 1
+    finally:
+        await queue.close()
+        await db.close()
+    assert [(job.id, job.attempt, job.payload) for job in seen] == [
+        (job_id, 1, {"text": "Zebedee's resume"})
+    ]

@@ -11,19 +11,23 @@ from pathlib import Path
 
 import httpx
 
-from server.privacy import run_purge
+from server.privacy import purge_periodically, run_purge
 from server.settings import Settings
 from storage import Database, connect
 from storage._util import utcnow
 from storage.audit import AuditRepository
 from storage.crypto import FieldCipher
 from storage.documents import ResumeRepository
-from storage.interviews import InterviewRepository, TurnRepository
+from storage.interviews import InterviewRepository, TicketRepository, TurnRepository
+from storage.queue import OutboxQueue
 from storage.retention import PURGE_LOCK, RetentionPolicy, purge
-from storage.types import InterviewTurn, PlannedQuestion
+from storage.tokens import OAuthStateRepository, RefreshTokenRepository
+from storage.types import InterviewTurn, OAuthState, PlannedQuestion
 from storage.users import UserRepository
+from tests.polling import eventually
 from tests.server.test_auth import bearer, register
 from tests.server.test_cli import _clean_env, _run
+from tests.serving import run_server
 
 CIPHER = FieldCipher([FieldCipher.generate_key()])
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=utcnow().tzinfo)
@@ -164,6 +168,10 @@ async def test_purge_command_dry_run(tmp_path: Path) -> None:
     db = await connect(url)
     await db.migrate()
     await AuditRepository(db).record("ancient", user_id=None, at=utcnow() - 1000 * DAY)
+    queue = OutboxQueue(db, max_attempts=1)
+    dead = await queue.enqueue("test.never_handled", {"transcript": "words"})
+    await queue.process_available({}, consumer="t")
+    await db.execute("UPDATE jobs SET updated_at = $2 WHERE id = $1", dead, utcnow() - 31 * DAY)
     await db.close()
     env = _clean_env(DATABASE_URL=url, DATA_DIR=str(tmp_path))
     code, output = await _run("purge", "--dry-run", cwd=tmp_path, env=env)
@@ -171,3 +179,79 @@ async def test_purge_command_dry_run(tmp_path: Path) -> None:
     assert "would delete 1 audit events" in output
     code, output = await _run("purge", cwd=tmp_path, env=env)
     assert code == 0 and "deleted 1 audit events" in output, output
+    assert "deleted 1 dead letters" in output and "deleted 0 expired refresh tokens" in output
+
+
+async def _credentials(db: Database) -> dict[str, set[str]]:
+    return {
+        "refresh_tokens": {r["token_hash"] for r in await db.fetch("SELECT * FROM refresh_tokens")},
+        "oauth_states": {r["state"] for r in await db.fetch("SELECT * FROM oauth_states")},
+        "live_tickets": {r["ticket_hash"] for r in await db.fetch("SELECT * FROM live_tickets")},
+    }
+
+
+async def test_the_periodic_purge_drops_expired_credentials_and_old_dead_letters(
+    settings: Settings,
+) -> None:
+    # One attempt, so a failing job is a dead letter at once; the app's own purge loop is
+    # off, so the one this test runs is the only one.
+    configured = settings.model_copy(update={"queue_max_attempts": 1, "purge_interval_s": 0})
+    async with (
+        run_server(configured) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+    ):
+        svc = server.app.state.services
+        tokens = await register(http, "creds@example.org")
+        auth = bearer(tokens["access_token"])
+        user_id = tokens["user"]["id"]
+        interview_id = (
+            await http.post("/v1/interviews", headers=auth, json={"type": "technical"})
+        ).json()["id"]
+        ticket = await http.post(f"/v1/interviews/{interview_id}/ticket", headers=auth)
+        assert ticket.status_code == 201
+        past, now = utcnow() - timedelta(minutes=1), utcnow()
+        await RefreshTokenRepository(svc.db).add(
+            user_id=user_id, family_id="old", token_hash="expired", expires_at=past, auth_time=past
+        )
+        states = OAuthStateRepository(svc.db)
+        await states.put(OAuthState("expired-state", "google", "v", "/", past, past))
+        await states.put(OAuthState("live-state", "google", "v", "/", now, now + DAY))
+        await TicketRepository(svc.db).add(
+            ticket_hash="expired", user_id=user_id, interview_id=interview_id, expires_at=past
+        )
+        before = await _credentials(svc.db)
+        live = {
+            "refresh_tokens": before["refresh_tokens"] - {"expired"},
+            "oauth_states": {"live-state"},
+            "live_tickets": before["live_tickets"] - {"expired"},
+        }
+        assert all(len(values) == 1 for values in live.values())
+
+        old = await svc.queue.enqueue("test.never_handled", {"transcript": "sealed words"})
+        recent = await svc.queue.enqueue("test.never_handled", {"transcript": "more words"})
+
+        async def dead() -> set[str]:
+            return {letter.id for letter in await svc.queue.dead_letters()}
+
+        await eventually(dead, lambda ids: ids == {old, recent})
+        # RETENTION_DEAD_LETTER_DAYS is 30: this one died 31 days ago.
+        await svc.db.execute(
+            "UPDATE jobs SET updated_at = $2 WHERE id = $1", old, utcnow() - 31 * DAY
+        )
+
+        stop = asyncio.Event()
+        hourly = configured.model_copy(update={"purge_interval_s": 3600})
+        loop = asyncio.create_task(purge_periodically(svc.db, hourly, stop, queue=svc.queue))
+        try:
+            await eventually(dead, lambda ids: ids == {recent})
+            await eventually(lambda: _credentials(svc.db), lambda found: found == live)
+        finally:
+            stop.set()
+            await loop
+        [event] = await AuditRepository(svc.db).list_by_action("retention.purged")
+        assert event.details["dead_letters"] == 1
+        # The account's session still works: only what had expired went.
+        refreshed = await http.post(
+            "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+        )
+        assert refreshed.status_code == 200
