@@ -23,11 +23,10 @@ from pipeline.background import summarize
 from pipeline.protocol import ServerEvent
 from pipeline.protocol import error as error_event
 from pipeline.session import FinalizedTurn, Session, SessionConfig
-from server.auth.current import bearer_token
-from server.auth.tokens import InvalidToken
+from server.auth.current import require_age_confirmed, signed_in
 from server.conclusion import conclude
 from server.context import audit, services
-from server.errors import error_body
+from server.errors import ApiError, error_body
 from server.live_sessions import LiveClaim
 from server.origins import origin_allowed
 from server.routes.interviews import hash_ticket
@@ -68,25 +67,13 @@ async def _authorize(websocket: WebSocket, svc: Services, interview_id: str) -> 
             raise Refused(403, "ticket_mismatch", "The ticket is for another interview.")
         user_id = str(claim["user_id"])
     else:
-        token = bearer_token(websocket)
-        if token is None:
-            raise Refused(401, "not_authenticated", "Open the socket with a ticket or a token.")
+        # Clients that are not browsers: a bearer token, held to what every route holds it to.
         try:
-            user_id = svc.tokens.verify_access(token).user_id
-        except InvalidToken:
-            user = (
-                await svc.external_auth.authenticate(svc.db, token) if svc.external_auth else None
-            )
-            if user is None:
-                raise Refused(
-                    401, "invalid_token", "The access token is invalid or expired."
-                ) from None
-            user_id = user.id
-        owner = await UserRepository(svc.db).get(user_id)
-        if owner is not None and owner.age_confirmed_at is None:
-            raise Refused(
-                403, "age_confirmation_required", "Confirm that you are 16 or older first."
-            )
+            who = await signed_in(websocket)
+            require_age_confirmed(who.user)
+        except ApiError as refusal:
+            raise Refused(refusal.status, refusal.code, refusal.message) from None
+        user_id = who.user.id
     interview = await InterviewRepository(svc.db, svc.cipher).get(user_id, interview_id)
     if interview is None:
         raise Refused(404, "not_found", "No such interview.")
