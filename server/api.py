@@ -3,6 +3,10 @@
 An endpoint declares its request body and response as pydantic models; ``ApiRouter`` turns
 it into a Starlette ``Route`` that parses and validates the body (a clear 4xx on any
 problem) and serialises the result, and remembers it for ``/openapi.json``.
+
+Query parameters that are numbers must state both bounds, within what the databases
+store: an unbounded one would reach SQL and overflow there (a 500, not a 422), so the
+router refuses to register it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -23,6 +28,9 @@ from server.errors import ApiError
 Handler = Callable[..., Awaitable[Any]]
 M = TypeVar("M", bound=BaseModel)
 _PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-z]+)?}")
+
+# The widest integer both databases store (SQLite INTEGER, Postgres BIGINT).
+MAX_DATABASE_INT = 2**63 - 1
 
 
 class ErrorDetail(BaseModel):
@@ -90,6 +98,32 @@ def parse_model(model: type[M], data: Any, *, where: str = "body") -> M:
         ) from None
 
 
+def check_query_bounds(model: type[BaseModel], *, where: str) -> None:
+    """Raise ``TypeError`` unless every number of the query model has a lower and an upper
+    bound, the upper one at most ``MAX_DATABASE_INT`` (see the module docstring)."""
+    for name, info in model.model_fields.items():
+        if not _is_number(info.annotation):
+            continue
+        lower = _bounds(info.metadata, "ge", "gt")
+        upper = _bounds(info.metadata, "le", "lt")
+        if not lower or not upper or max(upper) > MAX_DATABASE_INT:
+            raise TypeError(
+                f"{where}: query parameter {name!r} is a number; give it both bounds,"
+                " Field(ge=..., le=...), le at most MAX_DATABASE_INT"
+            )
+
+
+def _bounds(metadata: list[Any], *names: str) -> list[Any]:
+    found = (getattr(item, name, None) for item in metadata for name in names)
+    return [bound for bound in found if bound is not None]
+
+
+def _is_number(annotation: Any) -> bool:
+    """``int``/``float``, or optional; ``bool`` is not (it cannot be out of range)."""
+    kinds = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    return any(kind in (int, float) for kind in kinds or (annotation,))
+
+
 class ApiRouter:
     """Collects endpoints; ``routes`` gives the Starlette routes for them."""
 
@@ -98,6 +132,9 @@ class ApiRouter:
         self.endpoints: list[Endpoint] = []
 
     def _add(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        if options.get("query") is not None:
+            check_query_bounds(options["query"], where=f"{method} {path}")
+
         def register(handler: Handler) -> Handler:
             summary = options.pop("summary", None) or (handler.__doc__ or "").strip().split("\n")[0]
             self.endpoints.append(

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from server import export
-from server.api import ApiRouter
+from server.api import MAX_DATABASE_INT, ApiRouter
 from server.auth.passwords import verify_password
 from server.context import audit, services
 from server.errors import ApiError
@@ -26,7 +26,9 @@ router = ApiRouter(tags=["account"])
 
 class AuditQuery(Strict):
     limit: int = Field(default=50, ge=1, le=200)
-    before: int | None = Field(default=None, ge=1, description="An event id: older events.")
+    before: int | None = Field(
+        default=None, ge=1, le=MAX_DATABASE_INT, description="An event id: older events."
+    )
 
 
 class AuditEventOut(BaseModel):
