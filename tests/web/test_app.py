@@ -2,6 +2,10 @@
 journey on the offline voices with a fake microphone, barge-in, reconnecting, and a
 phone-sized screen.
 
+The browser opens the server as a new user does, at ``http://localhost:<port>``, with
+``PUBLIC_URL`` left at its default (``http://127.0.0.1:8000``): the server allows the
+origin the browser reached it at. One test opens it at ``http://127.0.0.1:<port>``.
+
 The microphone plays a WAV made with espeak-ng. The journey runs as a fresh install does,
 with no API keys (local Whisper, Kokoro, the offline interviewer); the barge-in and
 reconnect tests use the wire-level fakes of the cloud providers (``tests/fakes``), reached
@@ -13,31 +17,36 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from server.settings import Settings
 from tests.documents import make_docx, pdf
-from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
+from tests.fakes.deepgram import FakeDeepgram
 from tests.fakes.oauth_provider import FakeAccount, running_fake_provider
-from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
+from tests.fakes.openai_compat import FakeOpenAI
 from tests.serving import RunningServer, run_server
 from tests.web.conftest import (
+    PASSWORD,
     Artifacts,
     BrowserLog,
+    assert_controls_labelled,
     launch,
     playwright_api,
+    reached_at,
     read_download,
+    room_counters,
+    sign_up,
     speech_wav,
+    start_room,
+    typed_answers_only,
+    wait_room,
 )
 
 pytest.importorskip("voices.deepgram_stt")
 
-PASSWORD = "correct horse battery"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # What the fake microphone says (espeak-ng); local Whisper transcribes it in the room.
 SPOKEN_ANSWER = "I led the billing migration and we reduced failed payments for our customers."
@@ -51,99 +60,6 @@ LONG_GREETING = (
     "Before we begin, let me explain how this will work, step by step, slowly. "
     "I will ask a few questions and you can take your time with each of them."
 )
-
-
-@pytest.fixture
-def backend() -> str:
-    # One backend is enough here: the storage and server suites cover both.
-    return "sqlite"
-
-
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    """The server as a fresh install runs it: no API keys, so offline voices (local
-    Whisper, Kokoro) and the offline interviewer."""
-    offline = settings.model_copy(
-        update={"coaching_llm": "offline", "document_parser": "heuristic"}
-    )
-    async with run_server(offline) as running:
-        # The page's origin is the server's own: the live socket checks it.
-        running.settings.public_url = running.url
-        yield running
-
-
-@pytest.fixture
-async def deepgram() -> AsyncIterator[FakeDeepgram]:
-    async with run_fake_deepgram(FakeDeepgram(speak_ms_per_char=60.0, ms_per_word=150)) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with run_fake_openai() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def cloud_server(
-    settings: Settings, deepgram: FakeDeepgram, llm: FakeOpenAI
-) -> AsyncIterator[RunningServer]:
-    """The server on cloud providers, each a wire-level fake: timing is deterministic."""
-    configured = settings.model_copy(
-        update={
-            "deepgram_api_key": SecretStr(deepgram.api_key),
-            "deepgram_base_url": deepgram.url,
-            "openai_api_key": SecretStr(llm.api_key),
-            "openai_base_url": llm.openai_base_url,
-            "llm_providers": ["openai"],
-            "interview_patience_s": 0.2,
-            "deepgram_endpointing_ms": 300,
-            "document_parser": "heuristic",
-            "coaching_llm": "offline",
-        }
-    )
-    async with run_server(configured) as running:
-        running.settings.public_url = running.url
-        yield running
-
-
-async def room_counters(page: playwright_api.Page) -> dict[str, Any]:
-    return dict(
-        await page.evaluate(
-            "() => Object.fromEntries(Object.entries(window.intrvuerRoom)"
-            ".filter(([, v]) => typeof v !== 'function'))"
-        )
-    )
-
-
-async def wait_room(page: playwright_api.Page, condition: str, timeout_s: float = 20) -> None:
-    await page.wait_for_function(
-        f"() => window.intrvuerRoom && ({condition})", timeout=timeout_s * 1000
-    )
-
-
-async def assert_controls_labelled(page: playwright_api.Page) -> None:
-    """Every visible form control and button has an accessible name."""
-    unnamed = await page.evaluate(
-        """() => [...document.querySelectorAll('input, select, textarea, button, meter, progress')]
-        .filter((el) => el.offsetParent !== null && el.type !== 'hidden')
-        .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
-            && !el.getAttribute('aria-labelledby')
-            && !(el.tagName === 'BUTTON' && el.textContent.trim()))
-        .map((el) => el.outerHTML.slice(0, 80))"""
-    )
-    assert unnamed == []
-
-
-async def sign_up(page: playwright_api.Page, server: RunningServer, email: str) -> None:
-    await page.goto(server.url)
-    await page.get_by_role("link", name="Create an account").click()
-    await page.get_by_label("Name").fill("Ada")
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_label("I am at least 16 years old.").check()
-    await page.get_by_role("button", name="Create account").click()
-    await page.get_by_role("heading", name="Hello, Ada").wait_for()
 
 
 async def test_candidate_journey(
@@ -346,15 +262,6 @@ async def test_candidate_journey(
         await browser.close()
 
 
-async def start_room(page: playwright_api.Page, server: RunningServer, email: str) -> None:
-    await sign_up(page, server, email)
-    await page.get_by_role("link", name="New interview").click()
-    await page.get_by_label("Number of questions").fill("2")
-    await page.get_by_role("button", name="Create and enter the room").click()
-    await page.get_by_role("heading", name="Interview room").wait_for()
-    await page.get_by_role("button", name="Join and allow the microphone").click()
-
-
 async def test_barge_in_stops_the_interviewers_audio(
     cloud_server: RunningServer,
     deepgram: FakeDeepgram,
@@ -443,6 +350,45 @@ async def test_room_reconnects_after_a_dropped_connection(
         await browser.close()
 
 
+async def test_the_app_at_127_0_0_1_on_a_port_public_url_does_not_name(
+    cloud_server: RunningServer,
+    deepgram: FakeDeepgram,
+    llm: FakeOpenAI,
+    playwright: playwright_api.Playwright,
+    artifacts: Artifacts,
+) -> None:
+    # PUBLIC_URL names port 8000; the server listens on another one.
+    llm.script("Hello, tell me about a deadline.", "Thank you. What did you learn from it?")
+    typed_answers_only(deepgram)
+    at_ip = reached_at(cloud_server, "127.0.0.1")
+    browser = await launch(playwright)
+    log = BrowserLog()
+    try:
+        page = await browser.new_page()
+        log.watch(page)
+        await sign_up(page, at_ip, "ip@example.org")
+        # The refresh-cookie route checks the origin: the session survives a reload.
+        await page.reload()
+        await page.get_by_role("heading", name="Hello, Ada").wait_for()
+        await page.get_by_role("link", name="New interview").click()
+        await page.get_by_role("button", name="Create and enter the room").click()
+        await page.get_by_role("heading", name="Interview room").wait_for()
+        await page.get_by_role("button", name="Join and allow the microphone").click()
+        # So does the live socket: it opens at once, with no reconnecting.
+        await wait_room(page, "window.intrvuerRoom.state === 'listening'")
+        assert (await room_counters(page))["reconnects"] == 0
+        await page.get_by_role("textbox", name="Type your answer instead").fill(
+            "I split the work and shipped on the Friday."
+        )
+        await page.get_by_role("button", name="Send answer").click()
+        await page.locator(".caption.interviewer", has_text="learn").wait_for()
+        await artifacts.shot(page, "room-at-127-0-0-1")
+        assert page.url.startswith(f"http://127.0.0.1:{cloud_server.port}/")
+        assert log.problems == []
+    finally:
+        await browser.close()
+
+
 async def test_phone_sized_screen_and_keyboard(
     server: RunningServer, playwright: playwright_api.Playwright, artifacts: Artifacts
 ) -> None:
@@ -524,14 +470,14 @@ async def test_sign_in_offers_the_configured_providers_only(
     try:
         page = await browser.new_page()
         async with run_server(settings) as plain:
-            await page.goto(plain.url)
+            await page.goto(reached_at(plain).url)
             await page.get_by_role("heading", name="Sign in").wait_for()
             assert await page.locator("#oauth-providers a").count() == 0
         with_github = settings.model_copy(
             update={"github_client_id": "id", "github_client_secret": SecretStr("secret")}
         )
         async with run_server(with_github) as configured:
-            await page.goto(configured.url)
+            await page.goto(reached_at(configured).url)
             button = page.get_by_role("link", name="Sign in with GitHub")
             await button.wait_for()
             assert await button.get_attribute("href") == (
