@@ -1,7 +1,8 @@
 // Dashboard: recent interviews and progress charts (inline SVG).
 import { api, optional } from "./api.js";
 import { lineChart } from "./charts.js";
-import { badge, formatDate, h, notAvailable, render } from "./ui.js";
+import { deleteInterview, isEnded, statusNote } from "./interviews.js";
+import { badge, formatDate, h, navigate, notAvailable, render } from "./ui.js";
 
 export async function dashboardPage(ctx) {
   const [interviews, progress] = await Promise.all([api("/v1/interviews"), optional("/v1/reports/progress")]);
@@ -22,16 +23,33 @@ export async function dashboardPage(ctx) {
 }
 
 function interviewTable(list) {
-  return h("div", { class: "table-wrap" }, h("table", {},
+  return h("div", { class: "table-wrap" }, h("table", { id: "interview-list" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Created"), h("th", { scope: "col" }, "Type"),
-      h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Open"))),
-    h("tbody", {}, list.map((item) => h("tr", {},
-      h("td", {}, formatDate(item.created_at)),
-      h("td", {}, item.type),
-      h("td", {}, badge(item.status)),
-      h("td", {}, item.status === "completed"
-        ? h("a", { href: `#/interviews/${item.id}/report` }, "Report")
-        : h("a", { href: `#/interviews/${item.id}/room` }, "Room")))))));
+      h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Open"), h("th", { scope: "col" }, "Delete"))),
+    h("tbody", {}, list.map((item) => {
+      const note = statusNote(item);
+      return h("tr", { dataset: { id: item.id, status: item.status } },
+        h("td", {}, formatDate(item.created_at)),
+        h("td", {}, item.type),
+        h("td", {}, badge(item.status), note ? h("span", { class: "muted status-note" }, ` — ${note}`) : null),
+        h("td", {}, openLink(item)),
+        h("td", {}, h("button", {
+          type: "button",
+          class: "danger",
+          "aria-label": `Delete the ${item.type} interview of ${formatDate(item.created_at)}`,
+          onclick: async () => { if (await deleteInterview(item)) navigate("/dashboard"); },
+        }, "Delete")));
+    }))));
+}
+
+function openLink(item) {
+  if (item.status === "live") {
+    // Left without "End interview" (a closed tab, a lost network): the room takes it up again.
+    return h("a", { href: `#/interviews/${item.id}/room` }, "Resume");
+  }
+  if (item.status === "created") return h("a", { href: `#/interviews/${item.id}/room` }, "Start");
+  if (item.status === "abandoned") return h("span", { class: "muted" }, "No report");
+  return isEnded(item) ? h("a", { href: `#/interviews/${item.id}/report` }, "Report") : null;
 }
 
 /** One chart per family of series ({name: [[when, value], ...]}), on shared dates. */

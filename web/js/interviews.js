@@ -1,7 +1,47 @@
-// New interview (resume, job, type, voice, length) and the interview report.
-import { api, optional } from "./api.js";
+// New interview (resume, job, type, voice, length), the interview report, and what the
+// dashboard shares with it: status notes and deleting an interview.
+import { api, ApiError, optional } from "./api.js";
 import { barChart, lineChart } from "./charts.js";
-import { badge, errorBox, field, formatDate, h, navigate, render } from "./ui.js";
+import { badge, errorBox, field, formatDate, h, navigate, render, toast } from "./ui.js";
+
+// The server concludes an interview left without "End interview" once its resume window
+// has passed: ``completed`` when something was answered, ``abandoned`` otherwise.
+const OPEN_STATUSES = new Set(["created", "live"]);
+const CONCLUDED_BY_SERVER = new Set(["disconnected", "server_restart"]);
+
+/** Whether the interview is over (whatever its status says), so its report is final. */
+export function isEnded(interview) {
+  return !OPEN_STATUSES.has(interview.status);
+}
+
+/** A short explanation of the status, where the status word alone is not enough. */
+export function statusNote(interview) {
+  if (interview.status === "abandoned") return "no answers were given";
+  if (interview.status === "live") {
+    return interview.end_reason === "disconnected" ? "left before the end; you can resume it" : "in progress";
+  }
+  if (interview.status === "completed" && CONCLUDED_BY_SERVER.has(interview.end_reason)) {
+    return "ended when the connection closed";
+  }
+  return "";
+}
+
+/** Ask, then delete the interview with its transcript and feedback; true when it is gone. */
+export async function deleteInterview(interview) {
+  const when = formatDate(interview.created_at);
+  if (!confirm(`Delete the interview of ${when}? Its transcript, feedback and report are erased; this cannot be undone.`)) return false;
+  try {
+    await api(`/v1/interviews/${interview.id}`, { method: "DELETE" });
+  } catch (error) {
+    // Deleted already (in another tab): the outcome the candidate asked for.
+    if (!(error instanceof ApiError && error.status === 404)) {
+      toast(`The interview could not be deleted: ${error.message}`);
+      return false;
+    }
+  }
+  toast("Interview deleted.");
+  return true;
+}
 
 const VOICES = [["default", "Default voice"]];
 
@@ -95,17 +135,28 @@ function reportView(report, available) {
   const turns = report.turns || [];
   const latency = turns.filter((t) => t.metrics && Object.keys(t.metrics).length);
   let status = "Feedback is not available on this server yet.";
-  if (available && !feedback) {
+  if (interview.status === "abandoned") {
+    status = "This interview was abandoned — no answers were given, so there is nothing to score.";
+  } else if (available && !feedback) {
     status = envelope && envelope.status === "failed"
       ? "Feedback could not be made for this interview."
       : interview.status === "completed" ? "Feedback is being prepared…" : "Feedback is made once the interview ends.";
   }
+  const note = statusNote(interview);
   return [
     h("h1", {}, "Interview report"),
-    h("p", { class: "muted" }, `${label(interview.type)} interview · ${formatDate(interview.created_at)} · `, badge(interview.status)),
+    h("p", { class: "muted" }, `${label(interview.type)} interview · ${formatDate(interview.created_at)} · `, badge(interview.status),
+      note ? ` — ${note}` : null),
     h("div", { class: "actions no-print" },
       h("button", { type: "button", id: "print-report", onclick: () => window.print() }, "Print or save as PDF"),
-      h("a", { class: "button secondary", href: "#/quizzes" }, "Practise with a quiz")),
+      h("a", { class: "button secondary", href: "#/quizzes" }, "Practise with a quiz"),
+      interview.status === "live" ? h("a", { class: "button secondary", href: `#/interviews/${interview.id}/room` }, "Resume") : null,
+      h("button", {
+        type: "button",
+        class: "danger",
+        id: "delete-interview",
+        onclick: async () => { if (await deleteInterview(interview)) navigate("/dashboard"); },
+      }, "Delete this interview")),
     feedback ? null : h("p", { class: "muted", id: "feedback-status", role: "status" }, status),
     feedback ? overallSection(feedback, envelope) : null,
     feedback ? answersSection(feedback) : null,

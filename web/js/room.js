@@ -1,6 +1,7 @@
 // The interview room: microphone → AudioWorklet → 16 kHz PCM16 frames over the live
 // socket; the interviewer's PCM16 played back to back in an AudioContext; captions of
-// both sides; "I'm done", mute, typed answers, end; reconnects after a dropped socket.
+// both sides; "I'm done", mute, typed answers, end; reconnects after a dropped socket,
+// but not after the interview ended or another tab took it over.
 // ``window.intrvuerRoom`` exposes counters of the audio pipeline (tests read them).
 import { api, ApiError } from "./api.js";
 import { errorBox, h, render, toast } from "./ui.js";
@@ -10,6 +11,9 @@ const OUTPUT_RATE = 24000;
 const START_LEAD_S = 0.05; // first frame of a burst starts this far ahead, against clicks
 const MAX_RECONNECTS = 5;
 const MAX_BUFFERED_BYTES = 256 * 1024; // beyond this the socket is stalled: drop mic frames
+// The server closes an older connection with this code when a newer one (a reload, another
+// tab) takes the interview over; reconnecting would only take it back, and so on.
+const REPLACED_CLOSE_CODE = 4409;
 
 const STATE_TEXT = {
   idle: "Ready when you are",
@@ -18,6 +22,8 @@ const STATE_TEXT = {
   listening: "Listening",
   thinking: "Thinking…",
   ended: "Interview ended",
+  replaced: "This interview continued in another tab or window.",
+  deleted: "This interview was deleted.",
 };
 
 export async function roomPage(interviewId) {
@@ -25,7 +31,7 @@ export async function roomPage(interviewId) {
   const room = new Room(interviewId);
   window.intrvuerRoom = room.counters;
   render(room.view(interview));
-  if (interview.status === "completed") room.setState("ended");
+  if (!["created", "live"].includes(interview.status)) room.setState("ended");
   return () => room.leave();
 }
 
@@ -82,9 +88,16 @@ class Room {
     });
     this.reportLink = h("a", { class: "button", id: "open-report", href: `#/interviews/${this.interviewId}/report`, hidden: true }, "Open the report");
     const questions = interview.questions.length;
+    let resumed = null;
+    if (interview.status === "live") {
+      resumed = h("p", { id: "room-resume-note" }, interview.end_reason === "disconnected"
+        ? "You left this interview before the end. Join to continue where you stopped."
+        : "This interview is in progress. Joining here continues it; another tab or window that has it open stops.");
+    }
     return h("div", {},
       h("h1", {}, "Interview room"),
       h("p", { class: "muted" }, `${interview.type} interview · ${questions} question${questions === 1 ? "" : "s"}`),
+      resumed,
       h("div", { class: "room" },
         h("section", { class: "card", "aria-labelledby": "captions-title" },
           this.stateEl,
@@ -102,10 +115,10 @@ class Room {
     this.counters.state = state;
     this.stateEl.dataset.state = state;
     this.stateEl.textContent = STATE_TEXT[state] || state;
-    if (state === "ended") {
+    if (["ended", "replaced", "deleted"].includes(state)) {
       for (const button of [this.doneButton, this.muteButton, this.stopButton, this.joinButton]) button.disabled = true;
       this.typedForm.querySelector("button").disabled = true;
-      this.reportLink.hidden = false;
+      this.reportLink.hidden = state !== "ended";
     }
   }
 
@@ -154,6 +167,10 @@ class Room {
         this.setState("ended");
         return;
       }
+      if (error instanceof ApiError && error.status === 404) {
+        this.finish("deleted");
+        return;
+      }
       this.retry(error.message);
       return;
     }
@@ -174,12 +191,14 @@ class Room {
       if (typeof event.data === "string") this.onEvent(JSON.parse(event.data));
       else this.onAudio(event.data);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.ready = false;
       this.setControls(false);
-      if (!this.finished) this.retry("The connection dropped.");
+      // 4409 without its error event (lost with the connection) means the same.
+      if (event.code === REPLACED_CLOSE_CODE) this.finish("replaced");
+      else if (!this.finished) this.retry("The connection dropped.");
     };
   }
 
@@ -283,6 +302,10 @@ class Room {
         this.reportLink.focus();
         break;
       case "error":
+        if (event.code === "session_replaced") {
+          this.finish("replaced");
+          break;
+        }
         this.errorEl.textContent = event.message;
         if (event.fatal) this.finished = true;
         break;
@@ -374,6 +397,19 @@ class Room {
     this.stopButton.disabled = true;
     this.stopPlayback();
     this.send({ type: "stop" });
+  }
+
+  /** The room is over for this page (another tab took the interview, or it was deleted):
+   * no reconnecting, and the microphone is released for the page that goes on. */
+  finish(state) {
+    if (this.counters.state === state) return;
+    this.finished = true;
+    clearTimeout(this.retryTimer);
+    this.stopPlayback();
+    this.acceptAudio = false;
+    for (const track of this.stream ? this.stream.getTracks() : []) track.stop();
+    this.errorEl.textContent = "";
+    this.setState(state);
   }
 
   async leave() {
