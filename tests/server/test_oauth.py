@@ -220,14 +220,16 @@ async def test_refreshing_is_not_signing_in_again_for_account_deletion(
     browser: httpx.AsyncClient, provider: FakeOAuthProvider, oauth_server: RunningServer
 ) -> None:
     # An account without a password confirms its deletion with a recent sign-in.
-    oauth_server.settings.reauth_window_s = 1
+    # Whole seconds: a token's auth_time is truncated to one, so a fresh sign-in may look
+    # up to a second old.
+    oauth_server.settings.reauth_window_s = 2
     provider.sign_in("google", ADA)
     signed_in = (await sign_in(browser, "google")).json()
     auth = bearer(signed_in["access_token"])
     assert (await browser.patch("/v1/me", json={"confirm_age_16": True}, headers=auth)).is_success
     first_claims = jwt.decode(signed_in["access_token"], options={"verify_signature": False})
 
-    await asyncio.sleep(1.2)  # the sign-in is now older than REAUTH_WINDOW_S
+    await asyncio.sleep(2.5)  # the sign-in is now older than REAUTH_WINDOW_S
     refreshed = await browser.post(
         "/v1/auth/refresh", json={"refresh_token": signed_in["refresh_token"]}
     )
