@@ -249,6 +249,8 @@ def server_env(options: Options, fakes: Fakes, data_dir: Path) -> dict[str, str]
         LLM_PROVIDERS="openai",
         INTERVIEW_PATIENCE_S=str(options.patience_s),
         INTERVIEW_FOLLOW_UPS="0",
+        # Every simulated candidate registers from 127.0.0.1.
+        REGISTER_RATE_LIMIT="100000",
     )
     return env
 

@@ -158,7 +158,8 @@ def create_app(
             background.create_task(conclusion.sweep_periodically(svc, stop), name="interview-sweep")
             if settings.purge_interval_s > 0:
                 background.create_task(
-                    privacy.purge_periodically(svc.db, settings, stop), name="retention-purge"
+                    privacy.purge_periodically(svc.db, settings, stop, queue=svc.queue),
+                    name="retention-purge",
                 )
             if settle_heap:
                 _settle_heap(svc)

@@ -6,9 +6,8 @@ import os
 import socket
 from datetime import datetime
 
-from server import document_jobs, feedback_jobs, privacy, turn_writer
+from server import conclusion, document_jobs, feedback_jobs, privacy, turn_writer
 from server.services import Services
-from storage.interviews import InterviewRepository, TurnRepository
 from storage.queue import Handler, Job
 from storage.types import InterviewTurn
 
@@ -23,9 +22,7 @@ def handlers(svc: Services) -> dict[str, Handler]:
         # Idempotent: a redelivered turn hits the (interview, turn) key and changes nothing.
         payload = privacy.unseal(svc.cipher, dict(job.payload))
         payload["created_at"] = datetime.fromisoformat(payload["created_at"])
-        record = InterviewTurn(**payload)
-        await TurnRepository(svc.db, svc.cipher).save(record)
-        await InterviewRepository(svc.db, svc.cipher).touch(record.interview_id)
+        await conclusion.store_turn(svc, InterviewTurn(**payload))
 
     return {
         turn_writer.JOB_KIND: save_turn,

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from server.conclusion import sweep
+from server.conclusion import store_turn, sweep
 from server.settings import Settings
 from storage import connect
 from storage._util import utcnow
 from storage.audit import AuditRepository
+from storage.types import InterviewTurn
 from tests.live_client import LiveClient, live
 from tests.polling import eventually
 from tests.server.test_auth import bearer
@@ -215,3 +217,31 @@ async def test_the_sweep_concludes_an_interview_whose_server_died(
     assert await ended_audit(server.settings, iid) == [
         {"reason": "server_restart", "status": "abandoned"}
     ]
+
+
+async def test_a_late_answer_completes_an_abandoned_interview_and_a_deleted_ones_is_dropped(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    token, iid = await new_interview(http, "late@example.org")
+    services = server.app.state.services
+    await services.interviews.mark_live(iid)
+    await sweep(services, now=utcnow() + timedelta(seconds=WINDOW_S + 1))
+    assert (await detail(http, token, iid))["status"] == "abandoned"
+    # The answer was still on the queue when the sweep ran (a restart in between, say).
+    late = InterviewTurn(
+        interview_id=iid, turn=1, question="Tell me about a project.", question_index=0,
+        interrupted=False, answer=answer(1), words=[], answer_audio_s=2.0, metrics={},
+        interviewer_source="offline", created_at=utcnow(),
+    )  # fmt: skip
+    await store_turn(services, late)
+    ended = await detail(http, token, iid)
+    assert ended["status"] == "completed" and [t["answer"] for t in ended["turns"]] == [answer(1)]
+    await eventually(
+        lambda: http.get(f"/v1/interviews/{iid}/feedback", headers=bearer(token)),
+        lambda r: r.json()["status"] == "ready",
+        within=20,
+    )
+    deleted = await http.delete(f"/v1/interviews/{iid}", headers=bearer(token))
+    assert deleted.status_code == 204, deleted.text
+    await store_turn(services, replace(late, turn=2))  # a turn of a deleted interview: dropped
+    assert (await http.get(f"/v1/interviews/{iid}", headers=bearer(token))).status_code == 404
