@@ -1,4 +1,4 @@
-"""The ``intrvuer`` command: serve, migrate, worker, doctor, keys, purge, jobs."""
+"""The ``intrvuer`` command: serve, migrate, worker, doctor, keys, purge, jobs, policy."""
 
 from __future__ import annotations
 
@@ -264,6 +264,32 @@ async def _jobs_retry(job_id: str) -> int:
     return 0
 
 
+async def _policy_publish(version: str, summary: str, material: bool) -> int:
+    from server.policy import publish
+    from storage.policies import PolicyVersionTaken
+
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    async with _database_and_queue(settings) as (db, queue):
+        try:
+            published, queued = await publish(
+                db,
+                queue,
+                settings,
+                version=version,
+                summary=summary,
+                material=material,
+                progress=lambda count: print(f"notices queued: {count}", flush=True),
+            )
+        except PolicyVersionTaken:
+            print(f"intrvuer: version {version!r} was published with another text", file=sys.stderr)
+            return 1
+    print(f"policy {published.version} published {published.published_at:%Y-%m-%d}")
+    if published.material:
+        print(f"notices queued by this run: {queued} (a worker sends them)")
+    return 0
+
+
 def cmd_models_fetch(args: argparse.Namespace) -> int:
     """``intrvuer models fetch kokoro|whisper``: download into the data directory."""
     settings = _load_settings()
@@ -335,6 +361,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     retry = jobs_commands.add_parser("retry", help="queue a dead job again, attempts afresh")
     retry.add_argument("job_id", metavar="ID", help="the job's id, as `jobs dead` lists it")
+    policy = commands.add_parser("policy", help="versions of the privacy policy")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    publish = policy_commands.add_parser(
+        "publish",
+        help="record a new version; with --material, e-mail every user one notice (resumable)",
+    )
+    publish.add_argument("--version", required=True, help="the version's name, e.g. 2026-12")
+    publish.add_argument("--summary", required=True, help="what changed, in a few sentences")
+    publish.add_argument(
+        "--material", action="store_true", help="a material change: notice e-mails and a banner"
+    )
     models = commands.add_parser("models", help="model files of the local voices")
     models_commands = models.add_subparsers(dest="models_command", required=True)
     fetch = models_commands.add_parser(
@@ -361,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.jobs_command == "dead":
             return _run(lambda: _jobs_dead(args.limit))
         return _run(lambda: _jobs_retry(args.job_id))
+    if args.command == "policy":
+        return _run(lambda: _policy_publish(args.version, args.summary, args.material))
     if args.command == "serve":
         return cmd_serve(args)
     if args.command == "migrate":

@@ -59,6 +59,26 @@ def _long_date(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%-d %B %Y}"
 
 
+async def publish(
+    db: Database,
+    queue: JobQueue,
+    settings: Settings,
+    *,
+    version: str,
+    summary: str,
+    material: bool,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    progress: Callable[[int], None] = lambda queued: None,
+) -> tuple[PolicyVersion, int]:
+    """Record ``version`` (again, after a stopped run: then it goes on with the notices);
+    returns it and how many notices this call queued."""
+    published = await PolicyRepository(db).publish(version, summary=summary, material=material)
+    if not published.material:
+        return published, 0
+    queued = await send_notices(db, queue, settings, published, sleep=sleep, progress=progress)
+    return published, queued
+
+
 async def send_notices(
     db: Database,
     queue: JobQueue,
