@@ -32,6 +32,7 @@ from server.routes import (
     job_descriptions,
     me,
     oauth,
+    policy,
     quizzes,
     reports,
     resumes,
@@ -61,6 +62,7 @@ ROUTERS: list[ApiRouter] = [
     reports.router,
     quizzes.router,
     voices.router,
+    policy.router,
 ]
 
 
