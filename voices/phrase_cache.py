@@ -280,17 +280,13 @@ class PhraseCache:
         if path is None:
             return None
         try:
-            data = path.read_bytes()
+            return read_entry(path)
+        except ValueError:
+            log.warning("phrase cache entry is damaged; ignoring it")
+            path.unlink(missing_ok=True)
+            return None
         except OSError:
             return None
-        if len(data) >= _HEADER.size:
-            magic, rate, length, crc = _HEADER.unpack_from(data)
-            pcm = data[_HEADER.size :]
-            if magic == _MAGIC and length == len(pcm) and zlib.crc32(pcm) == crc and rate > 0:
-                return pcm, rate
-        log.warning("phrase cache entry is damaged; ignoring it")
-        path.unlink(missing_ok=True)
-        return None
 
     def _account(self, added: int) -> None:
         with self._lock:
@@ -326,6 +322,18 @@ class PhraseCache:
             total -= size
         with self._lock:
             self._disk_size = total
+
+
+def read_entry(path: Path) -> _Entry:
+    """The audio of a disk entry and its sample rate. ``OSError``: unreadable;
+    ``ValueError``: not a whole entry of this format."""
+    data = path.read_bytes()
+    if len(data) >= _HEADER.size:
+        magic, rate, length, crc = _HEADER.unpack_from(data)
+        pcm = data[_HEADER.size :]
+        if magic == _MAGIC and length == len(pcm) and zlib.crc32(pcm) == crc and rate > 0:
+            return pcm, rate
+    raise ValueError(f"not a phrase cache entry: {path.name}")
 
 
 def remove_outdated(cache_root: Path) -> list[Path]:
