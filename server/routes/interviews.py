@@ -171,7 +171,8 @@ async def create_interview(request: Request, user: User, body: CreateInterview) 
     )
     await audit(request, "interview.created", user_id=user.id, target_id=interview.id)
     # A local voice that is already loaded speaks the greeting (which names the candidate)
-    # and the questions into the phrase cache now, before the candidate joins.
+    # and the questions now, before the candidate joins: into this interview's memory,
+    # never to disk (voices/phrase_cache.py).
     svc.providers.prepare_phrases(interview, user.first_name, only_if_loaded=True)
     return InterviewOut.of(interview)
 
