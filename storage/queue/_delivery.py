@@ -18,8 +18,9 @@ log = logging.getLogger("intrvuer.queue")
 
 # Stored errors are for the operator reading dead letters, not a full traceback dump.
 _MAX_ERROR_CHARS = 2000
-# How long an idle worker waits after the store failed, at most, before trying again.
-_MAX_ERROR_PAUSE_S = 30.0
+# How long a worker waits after the store failed, at most, before trying again: a worker
+# picks up work within this of a restarted Postgres or Redis answering again.
+_MAX_ERROR_PAUSE_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +185,11 @@ class PollingQueue(ABC):
             try:
                 if not await self._deliver_next(handlers, consumer, stop):
                     await self._housekeeping()
+                if failures:
+                    log.warning(
+                        "queue worker reached its store again",
+                        extra={"consumer": consumer, "failed_tries": failures},
+                    )
                 failures = 0
             except Exception as error:
                 # The store is down or misbehaving: keep the worker alive, back off, retry.

@@ -16,6 +16,12 @@ An attempt is counted at each delivery: the entry's ``attempts`` field (failures
 this entry was added) plus Redis' delivery counter of the entry, which XAUTOCLAIM raises
 when it takes the entry from a consumer that stopped. A live worker renews its claim with
 ``XCLAIM ... JUSTID`` (which resets the idle time without counting a delivery).
+
+A Redis restart closes every pooled connection; ``redis_client`` retries a command that
+met a dropped connection (or a server still loading its data) for a few seconds, with
+back-off, instead of failing the request that sent it. The stream, its consumer group and
+its pending entries survive the restart only if Redis persists them (``appendonly yes``,
+docs/deploy.md); a restarted Redis that lost the group has it recreated by the next read.
 """
 
 from __future__ import annotations
@@ -28,7 +34,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage._util import new_id
 from storage.queue._delivery import (
@@ -86,6 +96,43 @@ Entry = tuple[str, dict[str, str]]
 _DAY_S = 24 * 3600
 _SCAN_BATCH = 500
 
+# A command that met a dropped connection is sent again on a new one, up to this many
+# times, waiting 0.05 s doubling to 1 s (half of it jittered) in between: 2.75-5.5 s in
+# all, which covers a Redis restart (it answered again 0.1-0.3 s after being started here,
+# AOF loaded) without holding a request for long when Redis is really gone.
+RECONNECT_RETRIES = 8
+_RECONNECT_BACKOFF_BASE_S = 0.05
+_RECONNECT_BACKOFF_CAP_S = 1.0
+# Connecting to an address that does not answer fails after this, not the OS's minutes.
+_CONNECT_TIMEOUT_S = 5.0
+# A connection idle longer than this is pinged before use, so one that a proxy or a NAT
+# dropped silently is replaced instead of hanging the command sent on it.
+_HEALTH_CHECK_INTERVAL_S = 30
+
+
+def redis_client(url: str, *, decode_responses: bool = False) -> aioredis.Redis:
+    """A client whose commands ride out a Redis restart: one that meets a closed pooled
+    connection, a refused connect or a server still loading its data is retried on a
+    new connection with back-off (``RECONNECT_RETRIES``), then the error is raised.
+
+    The retried commands are what the queue sends: a job added twice because its reply
+    was lost is the at-least-once delivery handlers already allow for."""
+    retry = Retry(
+        EqualJitterBackoff(cap=_RECONNECT_BACKOFF_CAP_S, base=_RECONNECT_BACKOFF_BASE_S),
+        RECONNECT_RETRIES,
+        # BusyLoadingError (a restarted Redis reading its AOF) is a ConnectionError.
+        supported_errors=(RedisConnectionError, RedisTimeoutError),
+    )
+    return aioredis.from_url(
+        url,
+        decode_responses=decode_responses,
+        retry=retry,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        socket_connect_timeout=_CONNECT_TIMEOUT_S,
+        socket_keepalive=True,
+        health_check_interval=_HEALTH_CHECK_INTERVAL_S,
+    )
+
 
 class RedisStreamsQueue(PollingQueue):
     """A durable job queue on Redis Streams with a consumer group."""
@@ -128,7 +175,7 @@ class RedisStreamsQueue(PollingQueue):
     @classmethod
     async def open(cls, url: str, **options: Any) -> RedisStreamsQueue:
         """Connect and make sure the consumer group exists."""
-        client = aioredis.from_url(url, decode_responses=True)
+        client = redis_client(url, decode_responses=True)
         queue = cls(client, **options)
         try:
             await queue._ensure_group()
