@@ -39,7 +39,10 @@ from storage.users import UserRepository
 
 log = logging.getLogger("intrvuer.live")
 
-REPLACED_CLOSE_CODE = 4409  # a newer connection to the same interview took over
+# Why a connection had to give its interview up: (error code, message, close code).
+REPLACED = ("session_replaced", "This interview continued in another tab or window.", 4409)
+DELETED = ("interview_deleted", "This interview was deleted.", 4404)
+TAKEN_AWAY = {REPLACED[0], DELETED[0]}
 HEARTBEAT_MAX_S = 30.0  # a live session refreshes its interview's activity at least this often
 # The largest frame the socket layer accepts; frames between the protocol's 64 KiB and
 # this get an ``error`` event and the session goes on, bigger ones close the connection.
@@ -170,7 +173,7 @@ async def live_interview(websocket: WebSocket) -> None:
         reason = await _hold(websocket, svc, claim, session)
     finally:
         svc.live_sessions.release(claim)
-    if reason != "session_replaced":
+    if reason not in TAKEN_AWAY:
         await _record_end(svc, interview, reason)
 
 
@@ -178,8 +181,7 @@ async def _hold(websocket: WebSocket, svc: Services, claim: LiveClaim, session: 
     """Run the session of one connection; returns why it ended."""
     interview = session.interview
     if claim.replaced.is_set():  # a newer connection came while this one waited its turn
-        await _close_replaced(websocket, turn=session.turn)
-        return "session_replaced"
+        return await _close_taken(websocket, claim, turn=session.turn)
     await InterviewRepository(svc.db, svc.cipher).mark_live(interview.id)
     await audit(websocket, "interview.connected", user_id=interview.user_id, target_id=interview.id)
     svc.live_metrics.sessions.inc()
@@ -190,9 +192,8 @@ async def _hold(websocket: WebSocket, svc: Services, claim: LiveClaim, session: 
             heartbeat = group.create_task(_heartbeat(svc, interview.id))
             reason = await session.run(_inbound(websocket, claim.replaced))
             heartbeat.cancel()
-            if claim.replaced.is_set() and reason == "disconnected":
-                reason = "session_replaced"
-            if reason in ("client_too_slow", "session_replaced"):
+            taken = claim.replaced.is_set() and reason == "disconnected"
+            if taken or reason == "client_too_slow":
                 sender.cancel()
             else:
                 with contextlib.suppress(TimeoutError):
@@ -202,9 +203,8 @@ async def _hold(websocket: WebSocket, svc: Services, claim: LiveClaim, session: 
         pass
     finally:
         svc.live_metrics.sessions.dec()
-    if reason == "session_replaced":
-        await _close_replaced(websocket, turn=session.turn)
-        return reason
+    if claim.replaced.is_set() and reason == "disconnected":
+        return await _close_taken(websocket, claim, turn=session.turn)
     with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
         code = 1008 if reason == "client_too_slow" else 1000
         # A client that stopped reading never takes the close frame: the server's write
@@ -214,17 +214,15 @@ async def _hold(websocket: WebSocket, svc: Services, claim: LiveClaim, session: 
     return reason
 
 
-async def _close_replaced(websocket: WebSocket, *, turn: int) -> None:
-    """Tell a connection a newer one took over its interview, and close it (4409)."""
-    event = error_event(
-        turn,
-        "session_replaced",
-        "This interview continued in another tab or window.",
-        fatal=True,
-    )
+async def _close_taken(websocket: WebSocket, claim: LiveClaim, *, turn: int) -> str:
+    """Tell a connection its interview was taken away — by a newer connection (4409) or
+    by its deletion (4404) — and close it; returns the reason."""
+    code, message, close_code = DELETED if claim.deleted else REPLACED
+    event = error_event(turn, code, message, fatal=True)
     with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
         await asyncio.wait_for(websocket.send_text(event.to_json()), timeout=CLOSE_TIMEOUT_S)
-        await asyncio.wait_for(websocket.close(code=REPLACED_CLOSE_CODE), timeout=CLOSE_TIMEOUT_S)
+        await asyncio.wait_for(websocket.close(code=close_code), timeout=CLOSE_TIMEOUT_S)
+    return code
 
 
 async def _heartbeat(svc: Services, interview_id: str) -> None:

@@ -28,7 +28,10 @@ class LiveClaim:
     """One connection's hold on an interview."""
 
     interview_id: str
+    # Set when the connection must give the interview up: a newer one took over, or the
+    # interview was deleted (then ``deleted`` is true too).
     replaced: asyncio.Event = field(default_factory=asyncio.Event)
+    deleted: bool = False
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     turns: dict[int, InterviewTurn] = field(default_factory=dict)  # known to this session
     ended_at: float | None = None  # time.monotonic() when the session ended
@@ -70,6 +73,15 @@ class LiveSessions:
 
     def release(self, claim: LiveClaim) -> None:
         claim.finish()
+
+    def forget(self, interview_id: str) -> None:
+        """The interview is deleted: its session, if one is live here, ends now (the client
+        is told ``interview_deleted``) and the turns kept for a successor are dropped."""
+        claim = self._claims.pop(interview_id, None)
+        if claim is not None:
+            claim.deleted = True
+            claim.replaced.set()
+            claim.turns.clear()
 
     def _forget_old(self) -> None:
         cutoff = time.monotonic() - RECENT_S

@@ -78,6 +78,10 @@ class ProviderSet(Protocol):
         means loading a model first."""
         ...
 
+    def forget_interview(self, interview_id: str) -> None:
+        """Drop whatever is kept in memory for this interview (it is being deleted)."""
+        ...
+
     async def aclose(self) -> None:
         """Release what the providers hold (connection pools)."""
         ...

@@ -125,6 +125,10 @@ class InterviewRepository:
         )
         return [_interview(self._cipher, row) for row in rows]
 
+    async def ids_for_user(self, user_id: str) -> list[str]:
+        rows = await self._db.fetch("SELECT id FROM interviews WHERE user_id = $1", user_id)
+        return [str(row["id"]) for row in rows]
+
     async def mark_live(self, interview_id: str) -> None:
         """A live session opened: the interview is ``live`` and no longer disconnected."""
         now = utcnow()

@@ -159,7 +159,11 @@ async def delete_account(request: Request, user: User, body: AccountDeletion) ->
                 "reauthentication_required",
                 f"Sign in again (within the last {_duration(window)}) to delete the account.",
             )
+    interviews = await svc.interviews.ids_for_user(user.id)
     await erase(svc.db, svc.queue, user.id)
+    for interview_id in interviews:  # what this process holds of them in memory goes too
+        svc.live_sessions.forget(interview_id)
+        svc.providers.forget_interview(interview_id)
 
 
 def _duration(seconds: int) -> str:

@@ -211,6 +211,9 @@ async def delete_interview(request: Request, user: User, interview_id: str) -> N
             ip=client_ip(request),
             user_agent=user_agent(request),
         )
+    # What this process holds of it goes too: its live session and its speech in memory.
+    svc.live_sessions.forget(interview_id)
+    svc.providers.forget_interview(interview_id)
 
 
 @router.post(

@@ -213,14 +213,15 @@ async def test_deleting_an_interview_while_its_session_is_live(
         await client.send({"type": "start"})
         await client.wait_for("ready")
         await client.wait_for("agent_turn_end")
-        deleted = await http.delete(f"/v1/interviews/{interview_id}", headers=bearer(token))
-        assert deleted.status_code == 204
-        # The candidate, unaware, answers and ends: nothing of it is kept.
         await client.send({"type": "text", "text": "I owned the weekly release train."})
         await client.wait_for("user_turn_end")
-        await client.send({"type": "stop"})
-        await client.wait_for("interview_end")
+        deleted = await http.delete(f"/v1/interviews/{interview_id}", headers=bearer(token))
+        assert deleted.status_code == 204
+        # The session ends at once: the room is told, and nothing more of it is kept.
+        ended = await client.wait_for("error", code="interview_deleted")
+        assert ended["fatal"] is True
         await client.closed.wait()
+        assert client.connection.close_code == 4404
     await queue_settled(svc)
     assert await rows_of(svc, interview_id) == dict.fromkeys(INTERVIEW_ROWS, 0)
     assert await svc.queue.dead_letters() == []

@@ -60,6 +60,9 @@ class FakeProviders:
     ) -> int:
         return 0
 
+    def forget_interview(self, interview_id: str) -> None:
+        pass
+
     async def aclose(self) -> None:
         pass
 

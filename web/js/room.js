@@ -14,6 +14,7 @@ const MAX_BUFFERED_BYTES = 256 * 1024; // beyond this the socket is stalled: dro
 // The server closes an older connection with this code when a newer one (a reload, another
 // tab) takes the interview over; reconnecting would only take it back, and so on.
 const REPLACED_CLOSE_CODE = 4409;
+const DELETED_CLOSE_CODE = 4404; // the interview was deleted (in another tab, say)
 
 const STATE_TEXT = {
   idle: "Ready when you are",
@@ -198,6 +199,7 @@ class Room {
       this.setControls(false);
       // 4409 without its error event (lost with the connection) means the same.
       if (event.code === REPLACED_CLOSE_CODE) this.finish("replaced");
+      else if (event.code === DELETED_CLOSE_CODE) this.finish("deleted");
       else if (!this.finished) this.retry("The connection dropped.");
     };
   }
@@ -302,8 +304,8 @@ class Room {
         this.reportLink.focus();
         break;
       case "error":
-        if (event.code === "session_replaced") {
-          this.finish("replaced");
+        if (event.code === "session_replaced" || event.code === "interview_deleted") {
+          this.finish(event.code === "session_replaced" ? "replaced" : "deleted");
           break;
         }
         this.errorEl.textContent = event.message;
