@@ -3,7 +3,8 @@
 Each message has a subject here and two templates in ``templates/``: ``NAME.txt`` and
 ``NAME.html``, both extending the layout that signs with ``SUPPORT_EMAIL``. What they are
 given is links and names only: no resume, job description, transcript or feedback text
-ever goes into an e-mail.
+ever goes into an e-mail, and no name either: a message greets no one by name, so that the
+mail spool of the embedded default (``DATA_DIR/mail``) holds addresses only.
 """
 
 from __future__ import annotations

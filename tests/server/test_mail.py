@@ -26,12 +26,12 @@ from tests.polling import eventually
 from tests.smtp import PASSWORD, USERNAME, RunningSmtp, start_smtp
 
 CONTEXT = {
-    "name": "Ada <script>alert(1)</script>",
+    "name": "Ada",
     "link": "http://127.0.0.1:8000/#/reset?token=abc",
     "support_email": "help@intrvuer.test",
     "public_url": "http://127.0.0.1:8000",
     "when": "2 December 2026, 05:00 UTC",
-    "new_email": "new@example.org",
+    "new_email": "new<script>alert(1)</script>@example.org",
     "version": "2026-12",
     "effective": "2 December 2026",
     "summary": "We now keep dead-letter jobs for 30 days at most.",
@@ -69,8 +69,11 @@ def test_every_message_renders_both_parts_and_escapes_html() -> None:
         email = render(template, to="ada@example.org", user_id="u1", **CONTEXT)
         assert email.subject == SUBJECTS[template]
         assert "help@intrvuer.test" in email.text and "help@intrvuer.test" in email.html
-        assert "<script>" not in email.html and "&lt;script&gt;" in email.html
-        assert "Ada <script>" in email.text  # plain text is not HTML: nothing to escape
+        assert "<script>" not in email.html
+        assert "Ada" not in email.text + email.html  # no message names its recipient
+    notice = render("email_change_notice", to="ada@example.org", user_id="u1", **CONTEXT)
+    assert "&lt;script&gt;" in notice.html
+    assert "new<script>" in notice.text  # plain text is not HTML: nothing to escape
     with pytest.raises(KeyError):
         render("no_such_message", to="a@b.c", user_id=None, **CONTEXT)
 

@@ -112,7 +112,7 @@ async def test_a_material_change_notifies_each_user_once_across_a_killed_run(
         per_address = Counter(address for m in received for address in m.recipients)
         assert len(per_address) == USERS and set(per_address.values()) == {1}
         sample = smtp.sink.to("user007@example.org")[0]
-        assert "User 7" in sample.text and "2026-12" in sample.text
+        assert "2026-12" in sample.text and "30 days" in sample.text
         assert "https://intrvuer.example/privacy.html" in sample.links()
     finally:
         smtp.stop()
