@@ -6,7 +6,9 @@ from datetime import datetime
 
 from storage._util import new_id, utcnow
 from storage.database import Executor
-from storage.types import OAuthState, RefreshToken, Row
+from storage.types import OAuthState, RefreshToken, Row, SignInSession
+
+USER_AGENT_MAX = 512  # as in the audit log
 
 
 def _token(row: Row) -> RefreshToken:
@@ -20,6 +22,8 @@ def _token(row: Row) -> RefreshToken:
         used_at=row["used_at"],
         revoked_at=row["revoked_at"],
         auth_time=row["auth_time"],
+        user_agent=row["user_agent"],
+        ip_prefix=row["ip_prefix"],
     )
 
 
@@ -35,11 +39,15 @@ class RefreshTokenRepository:
         token_hash: str,
         expires_at: datetime,
         auth_time: datetime | None,
+        user_agent: str | None = None,
+        ip_prefix: str | None = None,
     ) -> RefreshToken:
-        """Store a token of ``family_id``; ``auth_time`` is when the family's sign-in was."""
+        """Store a token of ``family_id``; ``auth_time`` is when the family's sign-in was,
+        ``user_agent`` and ``ip_prefix`` where the request for this token came from."""
         row = await self._db.fetchrow(
             "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at,"
-            " expires_at, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+            " expires_at, auth_time, user_agent, ip_prefix)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
             new_id(),
             user_id,
             family_id,
@@ -47,6 +55,8 @@ class RefreshTokenRepository:
             utcnow(),
             expires_at,
             auth_time,
+            (user_agent or "")[:USER_AGENT_MAX] or None,
+            ip_prefix,
         )
         assert row is not None
         return _token(row)
@@ -74,12 +84,60 @@ class RefreshTokenRepository:
             utcnow(),
         )
 
-    async def revoke_user(self, user_id: str) -> int:
+    async def revoke_user(self, user_id: str, *, keep_family: str | None = None) -> int:
+        """Revoke every token of the user, but those of ``keep_family`` when given (the
+        session that changed the password stays signed in)."""
         return await self._db.execute(
-            "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL"
+            " AND family_id <> $3",
+            user_id,
+            utcnow(),
+            keep_family or "",
+        )
+
+    async def revoke_session(self, user_id: str, family_id: str) -> bool:
+        """Revoke one live family of the user; False when the user has no such live family
+        (someone else's id, one already signed out or expired)."""
+        changed = await self._db.execute(
+            "UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND family_id = $2"
+            " AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM refresh_tokens h"
+            "  WHERE h.family_id = $2 AND h.user_id = $1 AND h.used_at IS NULL"
+            "  AND h.revoked_at IS NULL AND h.expires_at > $3)",
+            user_id,
+            family_id,
+            utcnow(),
+        )
+        return changed > 0
+
+    async def family_revoked(self, family_id: str) -> bool:
+        """Whether the family was signed out (or revoked on reuse): its access tokens stop
+        working at once instead of at their expiry."""
+        found = await self._db.fetchval(
+            "SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1",
+            family_id,
+        )
+        return found is not None
+
+    async def sessions(self, user_id: str) -> list[SignInSession]:
+        """The user's live sign-ins, most recently used first: each family's newest token
+        (the only one not used yet), while it is neither revoked nor expired."""
+        rows = await self._db.fetch(
+            "SELECT family_id, auth_time, created_at, user_agent, ip_prefix FROM refresh_tokens"
+            " WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2"
+            " ORDER BY created_at DESC, family_id",
             user_id,
             utcnow(),
         )
+        return [
+            SignInSession(
+                id=row["family_id"],
+                started_at=row["auth_time"] or row["created_at"],
+                last_used_at=row["created_at"],
+                user_agent=row["user_agent"],
+                ip_prefix=row["ip_prefix"],
+            )
+            for row in rows
+        ]
 
     async def delete_expired(self, before: datetime) -> int:
         return await self._db.execute("DELETE FROM refresh_tokens WHERE expires_at < $1", before)

@@ -41,6 +41,32 @@ class RefreshToken:
     revoked_at: datetime | None
     # When the family's sign-in happened; None for families older than the column.
     auth_time: datetime | None = None
+    # Where the request that got this token came from (migration 0007).
+    user_agent: str | None = None
+    ip_prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignInSession:
+    """One sign-in that is still alive: a refresh-token family and its newest token."""
+
+    id: str  # the family id
+    started_at: datetime  # when the person signed in
+    last_used_at: datetime  # when its newest token was issued (the latest refresh)
+    user_agent: str | None
+    ip_prefix: str | None  # the network the last refresh came from (/24, /48)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailToken:
+    """A single-use link sent by e-mail (``storage.email_tokens``), without its secret."""
+
+    purpose: str  # verify_email | password_reset | email_change
+    user_id: str
+    email: str  # the address it was sent to; for an e-mail change, the new address
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

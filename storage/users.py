@@ -102,6 +102,40 @@ class UserRepository:
             utcnow(),
         )
 
+    async def set_password(self, user_id: str, password_hash: str) -> None:
+        await self._db.execute(
+            "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+            user_id,
+            password_hash,
+            utcnow(),
+        )
+
+    async def change_email(self, user_id: str, email: str) -> User | None:
+        """Give the user a new, verified address (its link was followed); raises
+        ``EmailTaken`` when another account has it meanwhile. None: no such user."""
+        email = email.strip().lower()
+        try:
+            row = await self._db.fetchrow(
+                "UPDATE users SET email = $2, email_verified = $3, updated_at = $4"
+                " WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users o WHERE o.email = $2"
+                " AND o.id <> $1) RETURNING *",
+                user_id,
+                email,
+                True,
+                utcnow(),
+            )
+        except Exception:
+            # Another account took the address between the check and the write: each
+            # backend names that unique violation differently, the outcome is the same.
+            if await self.get_by_email(email) is not None:
+                raise EmailTaken(email) from None
+            raise
+        if row is None:
+            if await self.get(user_id) is None:
+                return None
+            raise EmailTaken(email)
+        return _user(row)
+
     async def clear_password(self, user_id: str) -> None:
         await self._db.execute(
             "UPDATE users SET password_hash = NULL, updated_at = $2 WHERE id = $1",
