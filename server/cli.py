@@ -162,12 +162,30 @@ async def _doctor() -> int:
     ):
         state = "on" if enabled else f"off ({provider.upper()}_CLIENT_ID/SECRET unset)"
         print(f"  {provider + ':':<13}{state}")
+    problems += await _check_mail(settings)
     from server.providers import ConfiguredProviders
 
     for role, choice in ConfiguredProviders(settings).describe().items():
         print(f"{role + ':':<14} {choice}")
     print("status:        " + ("ok" if problems == 0 else f"{problems} problem(s)"))
     return 0 if problems == 0 else 1
+
+
+async def _check_mail(settings: Settings) -> int:
+    """Print which mailer is active; for SMTP, connect and log in. Returns the problems."""
+    from server.mail import MailError, open_mailer
+
+    try:
+        print(f"mail:          {await open_mailer(settings).check()}")
+    except MailError as error:
+        print(f"mail:          SMTP, but the check failed: {error}")
+        print(
+            "  ! no e-mail can be sent (verification, password reset, notices): check"
+            " SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_USERNAME and SMTP_PASSWORD"
+            " (a private CA: SSL_CERT_FILE)"
+        )
+        return 1
+    return 0
 
 
 async def _applied_or_empty(db: Any) -> list[str]:

@@ -17,6 +17,7 @@ from storage._util import utcnow
 from storage.audit import AuditRepository
 from storage.crypto import FieldCipher
 from storage.database import Database
+from storage.email_tokens import EmailTokenRepository
 from storage.interviews import TicketRepository
 from storage.queue import DeadLetter, Handler, Job, JobQueue
 from storage.retention import PurgeReport, RetentionPolicy, purge
@@ -142,12 +143,14 @@ async def run_purge(
 
 
 async def delete_expired_credentials(db: Database) -> dict[str, int]:
-    """Delete refresh tokens, OAuth sign-in states and live-interview tickets past their
-    expiry: they can no longer be used, and are no one's business. Idempotent."""
+    """Delete refresh tokens, OAuth sign-in states, live-interview tickets and e-mailed
+    links past their expiry: they can no longer be used, and are no one's business (an
+    e-mailed link's row holds the address it went to). Idempotent."""
     return {
         "refresh_tokens": await RefreshTokenRepository(db).delete_expired(utcnow()),
         "oauth_states": await OAuthStateRepository(db).delete_expired(),
         "live_tickets": await TicketRepository(db).delete_expired(),
+        "email_tokens": await EmailTokenRepository(db).delete_expired(),
     }
 
 

@@ -1,4 +1,4 @@
-"""What a running server holds: settings, database, queue, Redis, token service.
+"""What a running server holds: settings, database, queue, Redis, token service, mailer.
 
 Opened in the application lifespan (never at import), closed on shutdown.
 """
@@ -16,12 +16,14 @@ from pipeline.documents.llm import JsonChat
 from pipeline.documents.parser import DocumentParser
 from pipeline.session import SessionConfig
 from pipeline.turns import TurnPolicy
+from server.auth.account_mail import RESET_REQUEST_JOB, AccountMail
 from server.auth.ratelimit import FailureLimiter, MemoryFailureLimiter, RedisFailureLimiter
 from server.auth.supabase import SupabaseAuthenticator
 from server.auth.tokens import TokenService
 from server.auth.types import ExternalAuthenticator
 from server.live_metrics import LiveMetrics
 from server.live_sessions import LiveSessions
+from server.mail import MAIL_JOB, Mailer, open_mailer
 from server.privacy import SealedQueue
 from server.providers import ConfiguredProviders, ProviderSet, coaching_chat, document_parser
 from server.settings import Environment, Settings
@@ -36,6 +38,11 @@ from storage.queue import JobQueue, open_queue
 
 log = logging.getLogger("intrvuer.services")
 
+# Job kinds whose payloads are Fernet tokens while they wait in the queue: a finalized
+# turn carries a transcript; an e-mail an address and perhaps a single-use link; a
+# forgotten-password request an address.
+SEALED_JOB_KINDS = frozenset({TURN_JOB_KIND, MAIL_JOB, RESET_REQUEST_JOB})
+
 
 @dataclass
 class Services:
@@ -45,6 +52,9 @@ class Services:
     tokens: TokenService
     login_limiter: FailureLimiter
     register_limiter: FailureLimiter
+    # E-mails with a link, per account or address; forgotten-password requests, per IP.
+    mail_link_limiter: FailureLimiter
+    mail_link_ip_limiter: FailureLimiter
     http: httpx.AsyncClient
     providers: ProviderSet
     turn_writer: TurnWriter
@@ -52,6 +62,10 @@ class Services:
     session_config: SessionConfig
     # Encrypts the sensitive columns; every repository that holds them takes it.
     cipher: FieldCipher
+    # Hands e-mail over (SMTP, .eml files, or nowhere); called only by mail.send jobs.
+    mailer: Mailer
+    # ``queue`` with the payloads of ``SEALED_JOB_KINDS`` sealed: enqueue those here.
+    sealed_queue: JobQueue
     redis: aioredis.Redis | None = None
     # Accepts access tokens issued by another identity provider (Supabase mode).
     external_auth: ExternalAuthenticator | None = None
@@ -61,6 +75,11 @@ class Services:
     coaching: JsonChat | None = None
     # The live sessions of this process, one per interview (a new connection takes over).
     live_sessions: LiveSessions = field(default_factory=LiveSessions)
+
+    @property
+    def account_mail(self) -> AccountMail:
+        """Links and notices of accounts (verification, reset, changes), queued sealed."""
+        return AccountMail(self.db, self.sealed_queue, self.settings)
 
     @property
     def audit_repository(self) -> AuditRepository:
@@ -170,6 +189,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
     cipher = field_cipher(settings)
     documents = document_parser(settings)
     coaching = coaching_chat(settings)
+    mailer = open_mailer(settings)
     db = await open_database(settings)
     try:
         if migrate:
@@ -181,6 +201,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
     except BaseException:
         await db.close()
         raise
+    sealed_queue = SealedQueue(queue, cipher, SEALED_JOB_KINDS)
     services = Services(
         settings=settings,
         db=db,
@@ -200,12 +221,25 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
             window_s=settings.login_rate_window_s,
             redis_prefix="intrvuer:register:",
         ),
+        mail_link_limiter=_limiter(
+            redis_client,
+            limit=settings.mail_link_rate_limit,
+            window_s=settings.mail_link_rate_window_s,
+            redis_prefix="intrvuer:mail-link:",
+        ),
+        mail_link_ip_limiter=_limiter(
+            redis_client,
+            limit=settings.mail_link_ip_rate_limit,
+            window_s=settings.mail_link_rate_window_s,
+            redis_prefix="intrvuer:mail-link-ip:",
+        ),
         providers=ConfiguredProviders(settings),
-        # A finalized turn carries a transcript: sealed while it waits in the queue.
-        turn_writer=TurnWriter(SealedQueue(queue, cipher, frozenset({TURN_JOB_KIND}))),
+        turn_writer=TurnWriter(sealed_queue),
         live_metrics=LiveMetrics(),
         session_config=session_config(settings),
         cipher=cipher,
+        mailer=mailer,
+        sealed_queue=sealed_queue,
         http=httpx.AsyncClient(timeout=settings.oauth_timeout_s, follow_redirects=False),
         redis=redis_client,
         documents=documents,

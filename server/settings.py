@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     support_email: str = "support@localhost"
     mail_disabled: bool = False
     mail_rate_per_minute: int = Field(default=60, ge=1, le=100_000)
+    # E-mails with a link (verification, password reset, e-mail change) one account or
+    # address may ask for, and forgotten-password requests one IP may make, per window
+    mail_link_rate_limit: int = Field(default=3, ge=1, le=10_000)
+    mail_link_ip_rate_limit: int = Field(default=10, ge=1, le=100_000)
+    mail_link_rate_window_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)
 
     # Identity providers
     auth_provider: Literal["local", "supabase"] = "local"

@@ -2,7 +2,8 @@
 
 It speaks STARTTLS with a certificate made for the test (``tls_context`` trusts it) and
 takes a login. ``refusing = True`` makes it answer every message with a temporary failure
-(451), as a full or broken relay does; ``stop()`` takes it off the network.
+(451), as a full or broken relay does; ``stop()`` takes it off the network and ``start()``
+brings it back on the same port.
 """
 
 from __future__ import annotations
@@ -139,25 +140,28 @@ class RunningSmtp:
             self.port = int(probe.getsockname()[1])
         self.host = "127.0.0.1"
         self.cert_file = cert
-        self._controller = Controller(
-            sink,
-            hostname=self.host,
-            port=self.port,
-            tls_context=server_context,
-            require_starttls=True,
-            authenticator=sink.authenticate,
-            auth_required=True,
-            ready_timeout=10,
-        )
-
+        self._server_context = server_context
+        self._controller: Controller | None = None
         self.running = False
 
     def start(self) -> None:
+        """Start serving (again, after ``stop``: on the same port, as a relay back up)."""
+        # A controller's event loop is closed when it stops: each start needs a new one.
+        self._controller = Controller(
+            self.sink,
+            hostname=self.host,
+            port=self.port,
+            tls_context=self._server_context,
+            require_starttls=True,
+            authenticator=self.sink.authenticate,
+            auth_required=True,
+            ready_timeout=10,
+        )
         self._controller.start()
         self.running = True
 
     def stop(self) -> None:
-        if self.running:
+        if self.running and self._controller is not None:
             self._controller.stop()
             self.running = False
 

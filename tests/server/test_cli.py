@@ -217,3 +217,43 @@ async def test_jobs_dead_lists_dead_letters_without_payloads_and_retry_requeues_
     assert [(job.id, job.attempt, job.payload) for job in seen] == [
         (job_id, 1, {"text": "Zebedee's resume"})
     ]
+
+
+async def test_doctor_names_the_mailer_and_fails_on_a_refused_smtp_login(tmp_path: Path) -> None:
+    from tests.smtp import PASSWORD, USERNAME, start_smtp
+
+    code, output = await _run("doctor", cwd=tmp_path, env=_clean_env())
+    assert code == 0, output
+    assert "mail:          files in data/mail (no SMTP_HOST)" in output
+    code, output = await _run("doctor", cwd=tmp_path, env=_clean_env(MAIL_DISABLED="true"))
+    assert code == 0 and "mail:          disabled" in output
+
+    smtp = await start_smtp(tmp_path)
+    try:
+        relay = _clean_env(
+            SMTP_HOST=smtp.host,
+            SMTP_PORT=str(smtp.port),
+            SMTP_USERNAME=USERNAME,
+            SMTP_PASSWORD=PASSWORD,
+            # The relay's certificate is of a private CA: trusted the documented way.
+            SSL_CERT_FILE=str(smtp.cert_file),
+        )
+        code, output = await _run("doctor", cwd=tmp_path, env=relay)
+        assert code == 0, output
+        assert f"mail:          smtp 127.0.0.1:{smtp.port} (starttls, logged in as intrvuer)" in (
+            output
+        )
+        assert smtp.sink.logins == [USERNAME]
+
+        code, output = await _run(
+            "doctor", cwd=tmp_path, env={**relay, "SMTP_PASSWORD": "not-the-password"}
+        )
+        assert code == 1, output
+        assert "SMTPAuthenticationError" in output and "SMTP_PASSWORD" in output
+        assert "not-the-password" not in output and "status:        1 problem(s)" in output
+        code, output = await _run(
+            "doctor", cwd=tmp_path, env={**relay, "SSL_CERT_FILE": "/nonexistent.pem"}
+        )
+        assert code == 1 and "SSL" in output, output
+    finally:
+        smtp.stop()
