@@ -9,6 +9,8 @@ from server.auth.tokens import InvalidToken
 from server.auth.types import SignedIn
 from server.context import services
 from server.errors import ApiError
+from server.settings import Settings
+from storage.tokens import RefreshTokenRepository
 from storage.types import User
 from storage.users import UserRepository
 
@@ -40,6 +42,18 @@ def require_age_confirmed(user: User) -> None:
         )
 
 
+def require_local_accounts(settings: Settings) -> None:
+    """Raise 409 ``managed_by_identity_provider`` when Supabase keeps the accounts: their
+    addresses, verification and passwords are changed on its pages, not here."""
+    if settings.auth_provider == "supabase":
+        raise ApiError(
+            409,
+            "managed_by_identity_provider",
+            "Accounts are managed by Supabase here: verify, reset or change e-mail addresses"
+            " and passwords through it.",
+        )
+
+
 async def signed_in(conn: HTTPConnection) -> SignedIn:
     """The user behind the request's bearer token and when they signed in, or a 401."""
     token = bearer_token(conn)
@@ -67,16 +81,24 @@ async def signed_in(conn: HTTPConnection) -> SignedIn:
     found = await UserRepository(svc.db).get(claims.user_id)
     if found is None:
         raise invalid
-    return SignedIn(found, claims.auth_time)
+    # A session that was signed out (from the list of sessions, by a password change, or
+    # on reuse of a refresh token) ends now, not when its last access token expires.
+    if claims.family_id is not None and await RefreshTokenRepository(svc.db).family_revoked(
+        claims.family_id
+    ):
+        raise invalid
+    return SignedIn(found, claims.auth_time, claims.family_id)
 
 
 async def authenticate(conn: HTTPConnection) -> User:
     """The signed-in user, or a 401 ``ApiError``; a 403 for an account that has not
     confirmed its age, on every route but those of ``BEFORE_AGE_CONFIRMATION``.
 
-    Sets ``conn.state.auth_time``: when the person signed in (None: unknown)."""
+    Sets ``conn.state.auth_time``: when the person signed in (None: unknown), and
+    ``conn.state.session_id``: the refresh-token family of the token (None: not known)."""
     who = await signed_in(conn)
     conn.state.auth_time = who.auth_time
+    conn.state.session_id = who.family_id
     if _route(conn) not in BEFORE_AGE_CONFIRMATION:
         require_age_confirmed(who.user)
     return who.user

@@ -1,5 +1,5 @@
-"""Throttling of failed sign-ins per IP and per e-mail, and of registrations per IP, in
-memory or in Redis.
+"""Throttling of failed sign-ins per IP and per e-mail, of registrations per IP, and of
+e-mails with a link per account, address and IP, in memory or in Redis.
 
 A sliding window: a key is blocked while it has ``limit`` recorded attempts within the
 last ``window_s`` seconds (failed sign-ins; every registration). The Redis variant keeps
@@ -34,6 +34,17 @@ def limiter_key(kind: str, value: str) -> str:
     # Hash the e-mail/IP so the limiter's store holds no personal data in clear.
     digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
     return f"{kind}:{digest}"
+
+
+async def admit(*checks: tuple[FailureLimiter, str]) -> int:
+    """Count one attempt against each (limiter, key) unless one of them is blocked;
+    returns the seconds to wait (then nothing was counted), or 0."""
+    waits = [await limiter.retry_after(key) for limiter, key in checks]
+    if any(waits):
+        return max(waits)
+    for limiter, key in checks:
+        await limiter.record_failure(key)
+    return 0
 
 
 class MemoryFailureLimiter:

@@ -5,7 +5,10 @@ the token within its family; presenting a token that was already rotated means i
 so the whole family is revoked.
 
 A family starts at a sign-in and keeps that sign-in's time: every access token of the
-family carries it as ``auth_time``, so refreshing never makes a sign-in look recent.
+family carries it as ``auth_time``, so refreshing never makes a sign-in look recent. It
+is also one entry of the user's list of sessions: each access token names its family
+(``fid``), so the list can say which entry is the caller, and signing a family out ends
+its access tokens too (``current.signed_in`` checks).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import jwt
 
+from server.auth.sessions import SignInOrigin
 from storage._util import utcnow
 from storage.database import Database
 from storage.tokens import RefreshTokenRepository
@@ -47,6 +51,9 @@ class AccessClaims:
     # When the person last signed in, however often the token was refreshed since;
     # None when the token does not say.
     auth_time: datetime | None
+    # The refresh-token family (the session) the token was issued for; None when the
+    # token does not say (issued before sessions were listed, or outside a sign-in).
+    family_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,7 @@ class IssuedTokens:
     refresh_token: str
     expires_in: int
     user_id: str
+    family_id: str
 
 
 def hash_refresh_token(token: str) -> str:
@@ -68,8 +76,11 @@ class TokenService:
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
 
-    def issue_access(self, user_id: str, *, auth_time: datetime | None) -> str:
-        """An access token; ``auth_time`` is when its holder signed in (None: unknown)."""
+    def issue_access(
+        self, user_id: str, *, auth_time: datetime | None, family_id: str | None = None
+    ) -> str:
+        """An access token; ``auth_time`` is when its holder signed in (None: unknown),
+        ``family_id`` the session it belongs to."""
         now = utcnow()
         claims: dict[str, Any] = {
             "sub": user_id,
@@ -82,6 +93,8 @@ class TokenService:
         }
         if auth_time is not None:
             claims["auth_time"] = int(auth_time.timestamp())
+        if family_id is not None:
+            claims["fid"] = family_id
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify_access(self, token: str) -> AccessClaims:
@@ -100,6 +113,7 @@ class TokenService:
             raise InvalidToken("not an access token")
         # Not ``iat``: that is when the token was made, which a refresh makes recent.
         auth_time = claims.get("auth_time")
+        family_id = claims.get("fid")
         return AccessClaims(
             user_id=claims["sub"],
             issued_at=datetime.fromtimestamp(claims["iat"], tz=UTC),
@@ -109,31 +123,49 @@ class TokenService:
                 if isinstance(auth_time, int) and not isinstance(auth_time, bool)
                 else None
             ),
+            family_id=family_id if isinstance(family_id, str) and family_id else None,
         )
 
-    async def sign_in(self, db: Database, user_id: str) -> IssuedTokens:
-        """Tokens of a new family, for someone who proved who they are just now."""
-        return await self._issue(db, user_id, family_id=uuid.uuid4().hex, auth_time=utcnow())
+    async def sign_in(
+        self, db: Database, user_id: str, *, origin: SignInOrigin | None = None
+    ) -> IssuedTokens:
+        """Tokens of a new family, for someone who proved who they are just now;
+        ``origin``: where the request came from, for the list of sessions."""
+        return await self._issue(
+            db, user_id, family_id=uuid.uuid4().hex, auth_time=utcnow(), origin=origin
+        )
 
     async def _issue(
-        self, db: Database, user_id: str, *, family_id: str, auth_time: datetime | None
+        self,
+        db: Database,
+        user_id: str,
+        *,
+        family_id: str,
+        auth_time: datetime | None,
+        origin: SignInOrigin | None,
     ) -> IssuedTokens:
         refresh = secrets.token_urlsafe(32)
+        origin = origin or SignInOrigin()
         await RefreshTokenRepository(db).add(
             user_id=user_id,
             family_id=family_id,
             token_hash=hash_refresh_token(refresh),
             expires_at=utcnow() + timedelta(seconds=self.refresh_ttl_s),
             auth_time=auth_time,
+            user_agent=origin.user_agent,
+            ip_prefix=origin.ip_prefix,
         )
         return IssuedTokens(
-            access_token=self.issue_access(user_id, auth_time=auth_time),
+            access_token=self.issue_access(user_id, auth_time=auth_time, family_id=family_id),
             refresh_token=refresh,
             expires_in=self.access_ttl_s,
             user_id=user_id,
+            family_id=family_id,
         )
 
-    async def rotate(self, db: Database, refresh_token: str) -> IssuedTokens:
+    async def rotate(
+        self, db: Database, refresh_token: str, *, origin: SignInOrigin | None = None
+    ) -> IssuedTokens:
         """Exchange a refresh token for a new pair; raises on invalid or reused tokens."""
         tokens = RefreshTokenRepository(db)
         stored = await tokens.get_by_hash(hash_refresh_token(refresh_token))
@@ -149,7 +181,11 @@ class TokenService:
             await tokens.revoke_family(stored.family_id)
             raise TokenReuse(stored.user_id)
         return await self._issue(
-            db, stored.user_id, family_id=stored.family_id, auth_time=stored.auth_time
+            db,
+            stored.user_id,
+            family_id=stored.family_id,
+            auth_time=stored.auth_time,
+            origin=origin,
         )
 
     async def revoke(self, db: Database, refresh_token: str) -> str | None:

@@ -18,6 +18,9 @@ class SignedIn:
     # When the person last proved who they are (password, provider sign-in), however often
     # the token was refreshed since; None when the token does not say.
     auth_time: datetime | None
+    # The session (refresh-token family) of the token; None for tokens of another
+    # identity provider, which keeps its sessions itself.
+    family_id: str | None = None
 
 
 class ExternalAuthenticator(Protocol):

@@ -1,4 +1,5 @@
-"""E-mail + password accounts: register, sign in, refresh, sign out.
+"""E-mail + password accounts: register, sign in, refresh, sign out; the links sent by
+e-mail (verify the address, reset the password, confirm a new address).
 
 Two ways to hold the refresh token. API clients get it in the JSON body and send it back
 in the body. The browser app asks for a cookie session (``X-Intrvuer-Auth: cookie``): the
@@ -21,14 +22,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.api import ApiRouter
+from server.auth.current import require_local_accounts
 from server.auth.passwords import hash_password, verify_password
-from server.auth.ratelimit import limiter_key
+from server.auth.ratelimit import FailureLimiter, admit, limiter_key
+from server.auth.sessions import SignInOrigin, network_prefix
 from server.auth.tokens import InvalidToken, IssuedTokens, TokenReuse
-from server.context import audit, client_ip, services
+from server.context import audit, client_ip, services, user_agent
 from server.errors import ApiError, error_response
 from server.origins import origin_allowed
-from server.routes.models import Strict, TokenResponse, UserOut
+from server.routes.models import (
+    Accepted,
+    EmailAddress,
+    EmailStatus,
+    LinkToken,
+    NewPassword,
+    Strict,
+    TokenResponse,
+    UserOut,
+)
 from storage._util import utcnow
+from storage.email_tokens import EmailPurpose, EmailTokenRepository
+from storage.tokens import RefreshTokenRepository
+from storage.types import User
 from storage.users import EmailTaken, UserRepository
 
 router = ApiRouter(tags=["auth"])
@@ -39,26 +54,17 @@ CSRF_HEADER = "x-csrf-token"
 SESSION_HEADER = "x-intrvuer-auth"
 REFRESH_COOKIE_PATH = "/v1/auth/"
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 INVALID_CREDENTIALS = "E-mail or password is incorrect."
-
-
-def _email(value: str) -> str:
-    value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
-        raise ValueError("not a valid e-mail address")
-    return value.lower()
+INVALID_LINK = "This link is invalid, has expired or was used already; ask for a new one."
 
 
 class RegisterBody(Strict):
-    email: str = Field(max_length=254)
-    password: str = Field(min_length=10, max_length=256)
+    email: EmailAddress
+    password: NewPassword
     name: str = Field(min_length=1, max_length=100)
     confirm_age_16: Literal[True] = Field(
         description="The candidate confirms they are at least 16 years old."
     )
-
-    _check_email = field_validator("email")(_email)
 
     @field_validator("name")
     @classmethod
@@ -136,11 +142,18 @@ def _check_cookie_request(request: Request) -> str:
     return token
 
 
+def sign_in_origin(request: Request) -> SignInOrigin:
+    """Where the request came from, as the list of sessions shows it."""
+    return SignInOrigin(
+        user_agent=user_agent(request), ip_prefix=network_prefix(client_ip(request))
+    )
+
+
 async def token_response(request: Request, user_id: str) -> TokenResponse:
     svc = services(request)
     user = await UserRepository(svc.db).get(user_id)
     assert user is not None
-    issued = await svc.tokens.sign_in(svc.db, user_id)
+    issued = await svc.tokens.sign_in(svc.db, user_id, origin=sign_in_origin(request))
     return TokenResponse(
         access_token=issued.access_token,
         refresh_token=issued.refresh_token,
@@ -187,6 +200,8 @@ async def register(request: Request, body: RegisterBody) -> TokenResponse | Resp
             409, "email_taken", "An account with this e-mail address already exists."
         ) from None
     await audit(request, "auth.register", user_id=user.id, target_id=user.id)
+    # The account can be used at once; the address is proven when the link comes back.
+    await svc.account_mail.verification(user)
     return await _answer(request, await token_response(request, user.id), 201)
 
 
@@ -283,7 +298,7 @@ async def refresh(request: Request, body: RefreshBody) -> TokenResponse | Respon
 async def _rotate(request: Request, presented: str) -> IssuedTokens:
     svc = services(request)
     try:
-        return await svc.tokens.rotate(svc.db, presented)
+        return await svc.tokens.rotate(svc.db, presented, origin=sign_in_origin(request))
     except TokenReuse as reuse:
         await audit(
             request,
@@ -315,3 +330,172 @@ async def logout(request: Request, body: RefreshBody) -> Response | None:
     response = Response(status_code=204)
     _clear_cookie_session(response)
     return response
+
+
+# Links sent by e-mail ------------------------------------------------------------------
+
+
+class LinkBody(Strict):
+    token: LinkToken = Field(description="The token of the link's ?token= parameter.")
+
+
+class ForgotBody(Strict):
+    email: EmailAddress
+
+
+class ResetBody(Strict):
+    token: LinkToken
+    password: NewPassword
+
+
+def _invalid_link() -> ApiError:
+    return ApiError(400, "invalid_link", INVALID_LINK)
+
+
+async def throttle_links(what: str, *checks: tuple[FailureLimiter, str]) -> None:
+    """Count one e-mail with a link against each (limiter, key); a 429 ``too_many_emails``
+    with ``Retry-After`` while one of them is blocked."""
+    wait = await admit(*checks)
+    if wait:
+        raise ApiError(
+            429,
+            "too_many_emails",
+            f"Too many {what} were asked for. Try again in {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+@router.post(
+    "/v1/auth/verify-email",
+    body=LinkBody,
+    response=EmailStatus,
+    auth=False,
+    errors=(400, 409),
+)
+async def verify_email(request: Request, body: LinkBody) -> EmailStatus:
+    """Confirm the account's address with the token of the link e-mailed to it."""
+    svc = services(request)
+    require_local_accounts(svc.settings)
+    redeemed = await EmailTokenRepository(svc.db).redeem(EmailPurpose.verify_email, body.token)
+    users = UserRepository(svc.db)
+    user = await users.get(redeemed.user_id) if redeemed else None
+    # A link sent to an address the account has left proves nothing about its new one.
+    if redeemed is None or user is None or user.email != redeemed.email:
+        raise _invalid_link()
+    await users.mark_email_verified(user.id)
+    await audit(request, "auth.email_verified", user_id=user.id, target_id=user.id)
+    return EmailStatus(email=user.email, email_verified=True)
+
+
+@router.post(
+    "/v1/auth/verify-email/resend",
+    response=Accepted,
+    status=202,
+    errors=(409, 429),
+)
+async def resend_verification(request: Request, user: User) -> Accepted:
+    """E-mail the signed-in account a new link that confirms its address."""
+    svc = services(request)
+    require_local_accounts(svc.settings)
+    if user.email_verified:
+        raise ApiError(409, "email_already_verified", "This address is verified already.")
+    await throttle_links(
+        "verification e-mails", (svc.mail_link_limiter, limiter_key("verify", user.id))
+    )
+    await svc.account_mail.verification(user)
+    await audit(request, "auth.verification_sent", user_id=user.id, target_id=user.id)
+    return Accepted(message="A new link is on its way to your address; it works for 24 hours.")
+
+
+FORGOT_ANSWER = (
+    "If an account uses this address, a link to choose a new password is on its way to it."
+    " The link works once, for one hour."
+)
+
+
+@router.post(
+    "/v1/auth/password/forgot",
+    body=ForgotBody,
+    response=Accepted,
+    status=202,
+    auth=False,
+    errors=(409, 429),
+)
+async def forgot_password(request: Request, body: ForgotBody) -> Accepted:
+    """E-mail a link that sets a new password; the same answer for every address."""
+    svc = services(request)
+    require_local_accounts(svc.settings)
+    # Every request counts, for an account's address or not: the throttle tells nothing.
+    checks = [(svc.mail_link_limiter, limiter_key("reset", body.email))]
+    ip = client_ip(request)
+    if ip:
+        checks.append((svc.mail_link_ip_limiter, limiter_key("ip", ip)))
+    await throttle_links("password-reset e-mails", *checks)
+    # No look-up here: whether the address has an account is settled in the job, so the
+    # answer and the time it takes are the same for both.
+    await svc.account_mail.request_password_reset(body.email, ip=ip, user_agent=user_agent(request))
+    return Accepted(message=FORGOT_ANSWER)
+
+
+@router.post(
+    "/v1/auth/password/reset",
+    body=ResetBody,
+    status=204,
+    auth=False,
+    errors=(400, 409),
+)
+async def reset_password(request: Request, body: ResetBody) -> None:
+    """Set a new password with the token of a reset link; every session is signed out.
+
+    Also for an account that had no password (made by Google or GitHub): the link proves
+    the address as well as the provider did."""
+    svc = services(request)
+    require_local_accounts(svc.settings)
+    # Only a live link buys the deliberately slow hashing of the new password.
+    if await EmailTokenRepository(svc.db).peek(EmailPurpose.password_reset, body.token) is None:
+        raise _invalid_link()
+    password_hash = await hash_password(body.password)
+    async with svc.db.transaction() as tx:
+        links = EmailTokenRepository(tx)
+        redeemed = await links.redeem(EmailPurpose.password_reset, body.token)
+        users = UserRepository(tx)
+        user = await users.get(redeemed.user_id) if redeemed else None
+        if redeemed is None or user is None or user.email != redeemed.email:
+            raise _invalid_link()
+        await users.set_password(user.id, password_hash)
+        # The link went to the address and came back: the address is the account's.
+        await users.mark_email_verified(user.id)
+        await RefreshTokenRepository(tx).revoke_user(user.id)
+        await links.discard(user.id, EmailPurpose.password_reset, EmailPurpose.email_change)
+    await svc.login_limiter.reset(limiter_key("email", user.email))
+    await audit(request, "auth.password_reset", user_id=user.id, target_id=user.id)
+    await svc.account_mail.password_changed(user)
+
+
+@router.post(
+    "/v1/auth/email/confirm",
+    body=LinkBody,
+    response=EmailStatus,
+    auth=False,
+    errors=(400, 409),
+)
+async def confirm_email_change(request: Request, body: LinkBody) -> EmailStatus:
+    """Move the account to the new address the link was sent to (which is then verified)."""
+    svc = services(request)
+    require_local_accounts(svc.settings)
+    links = EmailTokenRepository(svc.db)
+    redeemed = await links.redeem(EmailPurpose.email_change, body.token)
+    if redeemed is None:
+        raise _invalid_link()
+    try:
+        user = await UserRepository(svc.db).change_email(redeemed.user_id, redeemed.email)
+    except EmailTaken:
+        raise ApiError(
+            409, "email_taken", "Another account uses this address now; nothing was changed."
+        ) from None
+    if user is None:
+        raise _invalid_link()
+    # Links sent to the old address are of no use any more.
+    await links.discard(user.id, EmailPurpose.verify_email, EmailPurpose.password_reset)
+    await audit(request, "user.email_changed", user_id=user.id, target_id=user.id)
+    return EmailStatus(email=user.email, email_verified=True)

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from storage.types import User
+from storage.types import SignInSession, User
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("not a valid e-mail address")
+    return value.lower()
+
+
+# An address an account is to use (registration, a change of address): lower-cased.
+EmailAddress = Annotated[str, Field(max_length=254), AfterValidator(normalise_email)]
+# A password being set: the same rules at registration, reset and change.
+NewPassword = Annotated[str, Field(min_length=10, max_length=256)]
+# The token of an e-mailed link, as the web app posts it back.
+LinkToken = Annotated[str, Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class Strict(BaseModel):
@@ -44,6 +62,52 @@ class UserOut(BaseModel):
             has_password=user.password_hash is not None,
             age_confirmed=user.age_confirmed_at is not None,
         )
+
+
+class PolicyNoticeOut(BaseModel):
+    version: str
+    summary: str
+
+
+class MeOut(UserOut):
+    # A material change of the privacy policy the user has not acknowledged yet (show a
+    # banner until POST /v1/me/policy-ack); null when there is none.
+    policy_notice: PolicyNoticeOut | None = None
+
+
+class Accepted(BaseModel):
+    """A request taken in; what it asked for happens by e-mail."""
+
+    message: str
+
+
+class EmailStatus(BaseModel):
+    email: str
+    email_verified: bool
+
+
+class SessionOut(BaseModel):
+    id: str
+    created_at: datetime  # the sign-in
+    last_used_at: datetime  # the latest refresh of its tokens
+    user_agent: str | None
+    ip_prefix: str | None  # the network of the latest refresh: a /24 (IPv4) or /48 (IPv6)
+    current: bool  # the session of the access token that asked
+
+    @classmethod
+    def of(cls, session: SignInSession, *, current: bool) -> SessionOut:
+        return cls(
+            id=session.id,
+            created_at=session.started_at,
+            last_used_at=session.last_used_at,
+            user_agent=session.user_agent,
+            ip_prefix=session.ip_prefix,
+            current=current,
+        )
+
+
+class SessionsOut(BaseModel):
+    sessions: list[SessionOut]
 
 
 class TokenResponse(BaseModel):

@@ -1,5 +1,5 @@
 """No user can read, change or delete another user's resumes, jobs, interviews, feedback,
-quizzes or reports: every route with an id in its path answers 404 to a stranger.
+quizzes, reports or sessions: every route with an id in its path answers 404 to a stranger.
 
 The routes come from ``/openapi.json``, so a new route is covered as soon as it exists;
 a route whose path parameter this test cannot fill, or whose body it does not know, fails
@@ -51,11 +51,13 @@ async def test_every_route_with_an_id_answers_404_to_another_user(
         "/v1/quizzes", headers=owner, json={"job_id": job_id, "interview_id": interview_id}
     )
     assert quiz.status_code == 201, quiz.text
+    sessions = (await client.get("/v1/me/sessions", headers=owner)).json()["sessions"]
     ids = {
         "resume_id": resume.json()["id"],
         "job_id": job_id,
         "interview_id": interview_id,
         "quiz_id": quiz.json()["id"],
+        "session_id": sessions[0]["id"],
     }
 
     document = (await client.get("/openapi.json")).json()
@@ -105,6 +107,7 @@ async def test_every_route_with_an_id_answers_404_to_another_user(
         "GET /v1/quizzes/{quiz_id}",
         "POST /v1/quizzes/{quiz_id}/answers",
         "DELETE /v1/quizzes/{quiz_id}",
+        "DELETE /v1/me/sessions/{session_id}",
     ):
         assert expected in exercised, expected
 
