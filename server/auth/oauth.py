@@ -3,7 +3,8 @@
 Each provider knows its authorize URL, how to exchange a code for an access token and how
 to read the signed-in person's profile; ``enabled_providers`` picks those configured.
 ``resolve_identity`` turns an identity proven by a provider (here, or Supabase) into a
-local user: the linked one, a local account with the same *verified* e-mail, or a new one.
+local user: the linked one, a local account with the same e-mail — when both the provider
+and the account have verified it — or a new one.
 
 Nothing here logs codes, tokens or e-mail addresses; provider failures become
 ``OAuthProviderError`` with a message that is safe to log and to show.
@@ -365,15 +366,34 @@ class EmailUnverifiedConflict(Exception):
         self.user_id = user_id
 
 
+class AccountEmailUnverified(Exception):
+    """A local account has this e-mail, and that account never proved the address (its
+    verification link was not followed). Linking would hand the account to the provider's
+    user or, keeping its password, keep whoever set it in; so neither is done until the
+    account verifies the address or its password is reset by a link sent to it."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__("e-mail of the local account not verified")
+        self.user_id = user_id
+
+
 class EmailMissing(Exception):
     """The provider shared no e-mail address, and an account needs one."""
 
 
-async def resolve_identity(db: Database, identity: ExternalIdentity) -> ResolvedUser:
+async def resolve_identity(
+    db: Database, identity: ExternalIdentity, *, claim_unverified: bool = False
+) -> ResolvedUser:
     """The local user for an identity a provider vouched for, linking or creating it.
 
-    Raises ``EmailUnverifiedConflict`` rather than link by an unverified e-mail, and
-    ``EmailMissing`` when a new account would have no address.
+    Raises ``EmailUnverifiedConflict`` rather than link by an e-mail the provider has not
+    verified, ``AccountEmailUnverified`` rather than link to an account that has not
+    verified it, and ``EmailMissing`` when a new account would have no address. Linking
+    keeps the account's password.
+
+    ``claim_unverified`` (Supabase mode, where accounts cannot verify their address here)
+    links an unverified account anyway, and takes its password and sessions away: the
+    provider has just proven control of the address, whoever set the password never did.
     """
     users = UserRepository(db)
     # Two first sign-ins of one person can race to create the account; the loser sees
@@ -388,6 +408,8 @@ async def resolve_identity(db: Database, identity: ExternalIdentity) -> Resolved
         if local is not None:
             if not identity.email_verified:
                 raise EmailUnverifiedConflict(local.id)
+            if not local.email_verified and not claim_unverified:
+                raise AccountEmailUnverified(local.id)
             await users.link_identity(
                 local.id,
                 provider=identity.provider,
@@ -395,9 +417,9 @@ async def resolve_identity(db: Database, identity: ExternalIdentity) -> Resolved
                 email=identity.email,
             )
             if not local.email_verified:
-                # The provider has just proven control of the address; whoever set the
-                # password never did. Drop that password and its sessions, so an account
-                # registered in advance with someone else's address cannot be kept.
+                # Only with claim_unverified. Drop the unproven password and its sessions,
+                # so an account registered in advance with someone else's address cannot
+                # be kept.
                 await users.mark_email_verified(local.id)
                 await users.clear_password(local.id)
                 await RefreshTokenRepository(db).revoke_user(local.id)

@@ -291,7 +291,9 @@ class SupabaseAuthenticator:
             name=_name(claims, email),
         )
         try:
-            resolved = await resolve_identity(db, identity)
+            # Supabase keeps addresses and their verification: a local account here can
+            # never prove its address, so Supabase's proof claims it (see resolve_identity).
+            resolved = await resolve_identity(db, identity, claim_unverified=True)
         except EmailUnverifiedConflict:
             # No audit row: this runs on every request the client retries with the token.
             log.info("supabase user not linked: e-mail of a local account, unverified")

@@ -8,6 +8,12 @@ redirect that carries them in the URL fragment, which browsers never send to a s
 
 The state is also bound to the browser that started the flow by a short-lived cookie, so
 a callback link crafted by someone else cannot sign a victim into the attacker's account.
+
+A sign-in that fails once the state is known goes back to the page it started from with
+``#error=<code>`` for a browser (the same codes a JSON client gets with the status):
+``oauth_denied``, ``oauth_provider_error``, ``oauth_email_missing``, ``email_unverified``
+(the provider has not verified the address of an existing account) and
+``email_not_verified`` (the existing account has not).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from starlette.responses import RedirectResponse, Response
 
 from server.api import ApiRouter
 from server.auth.oauth import (
+    AccountEmailUnverified,
     EmailMissing,
     EmailUnverifiedConflict,
     OAuthProvider,
@@ -212,12 +219,18 @@ async def oauth_callback(request: Request, provider: str, query: CallbackQuery) 
         raise ApiError(400, "invalid_oauth_state", _INVALID_STATE)
     as_json = prefers_json(request.headers.get("accept", ""))
 
+    def refuse(error: ApiError) -> Response:
+        # Say so where they came from; a JSON client gets the error itself.
+        if as_json:
+            raise error
+        return _finish(request, pending.redirect_to, {"error": error.code})
+
     if query.error is not None or not query.code:
-        # The person cancelled, or the provider refused: say so where they came from.
+        # The person cancelled, or the provider refused.
         log.info("oauth sign-in refused by provider", extra={"provider": chosen.name})
-        if not as_json:
-            return _finish(request, pending.redirect_to, {"error": "oauth_denied"})
-        raise ApiError(400, "oauth_denied", f"Signing in with {chosen.name} was cancelled.")
+        return refuse(
+            ApiError(400, "oauth_denied", f"Signing in with {chosen.name} was cancelled.")
+        )
 
     try:
         access_token = await chosen.exchange_code(
@@ -230,9 +243,9 @@ async def oauth_callback(request: Request, provider: str, query: CallbackQuery) 
         resolved = await resolve_identity(svc.db, identity)
     except OAuthProviderError as error:
         log.warning("oauth provider failed", extra={"provider": chosen.name, "reason": str(error)})
-        raise ApiError(
-            502, "oauth_provider_error", f"Signing in with {chosen.name} failed: {error}."
-        ) from None
+        return refuse(
+            ApiError(502, "oauth_provider_error", f"Signing in with {chosen.name} failed: {error}.")
+        )
     except EmailUnverifiedConflict as conflict:
         await audit(
             request,
@@ -240,18 +253,38 @@ async def oauth_callback(request: Request, provider: str, query: CallbackQuery) 
             user_id=conflict.user_id,
             details={"method": chosen.name, "reason": "email_unverified"},
         )
-        raise ApiError(
-            409,
-            "email_unverified",
-            f"An account with this e-mail exists, and {chosen.name} has not verified the"
-            " address. Sign in with your password, or verify the address there first.",
-        ) from None
+        return refuse(
+            ApiError(
+                409,
+                "email_unverified",
+                f"An account with this e-mail exists, and {chosen.name} has not verified the"
+                " address. Sign in with your password, or verify the address there first.",
+            )
+        )
+    except AccountEmailUnverified as conflict:
+        await audit(
+            request,
+            "auth.login_failed",
+            user_id=conflict.user_id,
+            details={"method": chosen.name, "reason": "account_email_not_verified"},
+        )
+        return refuse(
+            ApiError(
+                409,
+                "email_not_verified",
+                "An account with this e-mail exists and has not confirmed the address yet."
+                " Sign in with its password and follow the link we e-mailed (or use"
+                f' "Forgot password?"), then sign in with {chosen.name} again.',
+            )
+        )
     except EmailMissing:
-        raise ApiError(
-            400,
-            "oauth_email_missing",
-            f"{chosen.name} did not share an e-mail address; an account needs one.",
-        ) from None
+        return refuse(
+            ApiError(
+                400,
+                "oauth_email_missing",
+                f"{chosen.name} did not share an e-mail address; an account needs one.",
+            )
+        )
 
     user = resolved.user
     method = {"method": chosen.name}

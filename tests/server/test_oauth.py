@@ -26,6 +26,7 @@ from tests.fakes.oauth_provider import (
     running_fake_provider,
     s256,
 )
+from tests.server.mailbox import eml_link, token_of
 from tests.server.test_auth import PASSWORD, bearer, login, register
 from tests.serving import RunningServer, run_server
 
@@ -365,30 +366,51 @@ async def test_cancelling_at_the_provider_goes_back_with_an_error(
 # Linking ----------------------------------------------------------------------------------
 
 
-async def test_a_verified_email_links_the_password_account(
+async def test_an_account_that_verified_its_address_is_linked_and_keeps_its_password(
     browser: httpx.AsyncClient, provider: FakeOAuthProvider, oauth_server: RunningServer
 ) -> None:
     local = await register(browser, "ada@example.org")
+    user_id = local["user"]["id"]
     provider.sign_in("google", ADA)
+    # Whoever registered the address has not proven they own it: no link yet, and the
+    # account is left as it is (neither handed to Google's user nor stripped).
+    refused = await sign_in(browser, "google")
+    assert refused.status_code == 409, refused.text
+    assert error_code(refused) == "email_not_verified"
+    assert "Forgot password?" in refused.json()["error"]["message"]
+    landing = await browser.get(await through_provider(browser, "google"), headers=BROWSER)
+    assert landing.status_code == 303
+    assert landing.headers["location"] == f"{oauth_server.url}/app#error=email_not_verified"
+    assert (await login(browser, "ada@example.org", PASSWORD)).status_code == 200
+    kept = await browser.post("/v1/auth/refresh", json={"refresh_token": local["refresh_token"]})
+    assert kept.status_code == 200
+    assert await audit_events(oauth_server.settings, "auth.identity_linked") == []
+    failed = await audit_events(oauth_server.settings, "auth.login_failed")
+    assert [(e.user_id, e.details) for e in failed] == [
+        (user_id, {"method": "google", "reason": "account_email_not_verified"})
+    ] * 2
+
+    # The account follows the link it was e-mailed at registration; now Google links it,
+    # and the password and the sessions stay.
+    link = await eml_link(oauth_server.settings.data_dir, "ada@example.org", "/#/verify")
+    verified = await browser.post("/v1/auth/verify-email", json={"token": token_of(link)})
+    assert verified.status_code == 200, verified.text
     response = await sign_in(browser, "google")
     assert response.status_code == 200, response.text
     user = response.json()["user"]
-    assert user["id"] == local["user"]["id"]
-    assert user["email_verified"] is True  # Google vouched for the address
-    # Whoever registered the address with a password never proved they own it: that
-    # password and its sessions go, so a squatter cannot keep a way into the account.
-    assert user["has_password"] is False
-    assert (await login(browser, "ada@example.org", PASSWORD)).status_code == 401
-    squatter = await browser.post(
-        "/v1/auth/refresh", json={"refresh_token": local["refresh_token"]}
+    assert user["id"] == user_id
+    assert user["email_verified"] is True and user["has_password"] is True
+    assert (await login(browser, "ada@example.org", PASSWORD)).status_code == 200
+    session = await browser.post(
+        "/v1/auth/refresh", json={"refresh_token": kept.json()["refresh_token"]}
     )
-    assert squatter.status_code == 401
+    assert session.status_code == 200
 
     linked = await audit_events(oauth_server.settings, "auth.identity_linked")
-    assert [(e.user_id, e.details) for e in linked] == [(user["id"], {"provider": "google"})]
+    assert [(e.user_id, e.details) for e in linked] == [(user_id, {"provider": "google"})]
     assert len(await audit_events(oauth_server.settings, "auth.register")) == 1  # the local one
     again = await sign_in(browser, "google")
-    assert again.json()["user"]["id"] == user["id"]
+    assert again.json()["user"]["id"] == user_id
     assert len(await audit_events(oauth_server.settings, "auth.identity_linked")) == 1
 
 
@@ -431,6 +453,10 @@ async def test_a_provider_error_is_a_502_not_a_500(
     assert failed.status_code == 502, failed.text
     assert error_code(failed) == "oauth_provider_error"
     assert "HTTP 500" in failed.json()["error"]["message"]
+    # A browser is sent back to the page it came from, with the code to show.
+    landing = await browser.get(await through_provider(browser, "google"), headers=BROWSER)
+    assert landing.status_code == 303
+    assert landing.headers["location"] == f"{oauth_server.url}/app#error=oauth_provider_error"
 
     provider.fault = "token_hang"
     oauth_server.settings.oauth_timeout_s = 0.3
