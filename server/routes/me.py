@@ -3,6 +3,7 @@ the sessions signed in, and the acknowledgement of a changed privacy policy."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -35,6 +36,8 @@ from storage.types import User
 from storage.users import UserRepository
 
 router = ApiRouter(tags=["account"])
+
+_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")  # a family id (uuid4 hex)
 
 
 class ProfilePatch(Strict):
@@ -211,7 +214,7 @@ async def list_sessions(request: Request, user: User) -> SessionsOut:
 async def revoke_session(request: Request, user: User, session_id: str) -> None:
     """Sign one session out (this one too, if it is its id); its tokens stop working."""
     tokens = RefreshTokenRepository(services(request).db)
-    if not await tokens.revoke_session(user.id, session_id):
+    if not _SESSION_ID.match(session_id) or not await tokens.revoke_session(user.id, session_id):
         raise ApiError(404, "not_found", "No such session.")
     await audit(request, "auth.session_revoked", user_id=user.id, target_id=session_id)
 

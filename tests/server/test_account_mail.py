@@ -212,6 +212,9 @@ async def test_a_reset_link_sets_the_password_and_signs_out_every_session(
     registered = await register(http, "ada@example.org")
     other = (await login(http, "ada@example.org", PASSWORD)).json()
 
+    for malformed in ("ada", "ada\u0000@example.org", "a" * 250 + "@example.org"):
+        refused = await http.post("/v1/auth/password/forgot", json={"email": malformed})
+        assert refused.status_code == 422 and error_code(refused) == "validation_error"
     asked = await http.post("/v1/auth/password/forgot", json={"email": " ADA@example.org "})
     assert asked.status_code == 202, asked.text
     message = await mail(smtp, "ada@example.org", "password_reset")
@@ -534,7 +537,7 @@ async def test_the_sessions_list_and_signing_out_one_or_everywhere(
 
     carols = await client.get("/v1/me/sessions", headers=bearer(carol["access_token"]))
     carol_id = carols.json()["sessions"][0]["id"]
-    for someone_elses in (carol_id, "no-such-session"):
+    for someone_elses in (carol_id, "no-such-session", "%00"):
         refused = await client.delete(
             f"/v1/me/sessions/{someone_elses}", headers=bearer(laptop["access_token"])
         )
