@@ -3,6 +3,12 @@
 ``submit`` never waits: it puts the turn on a bounded in-memory queue. A pump task moves
 each turn onto the durable job queue, whose worker writes it to the database. The live
 session therefore never awaits the database or a disk write.
+
+When the queue's store (the database outbox, or Redis) is down, the pump keeps the turn it
+holds and tries again with back-off until the store answers, however long that takes; the
+turns finalized meanwhile wait behind it in the buffer, and only a full buffer drops one.
+At shutdown it goes on trying for ``stop_timeout_s`` at most, then says how many turns it
+could not queue.
 """
 
 from __future__ import annotations
@@ -18,26 +24,52 @@ log = logging.getLogger("intrvuer.turns")
 
 JOB_KIND = "interview.turn"
 
+# While the store stays down, one error line per this many failed tries (at the longest
+# wait, one a minute) instead of one per try.
+_LOG_EVERY_TRIES = 12
+
 
 class TurnWriter:
-    def __init__(self, queue: JobQueue, *, capacity: int = 10_000) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        *,
+        capacity: int = 10_000,
+        stop_timeout_s: float = 30.0,
+        retry_first_s: float = 0.2,
+        retry_max_s: float = 5.0,
+    ) -> None:
+        """Waits between tries while the store is down start at ``retry_first_s`` and
+        double up to ``retry_max_s``: a store that is back gets the turns within that,
+        without a tight loop against one that is not."""
         self.queue = queue
         self._pending: asyncio.Queue[FinalizedTurn] = asyncio.Queue(capacity)
+        self._stop_timeout_s = stop_timeout_s
+        self._retry_first_s = retry_first_s
+        self._retry_max_s = retry_max_s
+        # Turns that never reached the queue: the buffer was full, or the store was still
+        # down when the server stopped.
         self.dropped = 0
 
     def submit(self, turn: FinalizedTurn) -> None:
         try:
             self._pending.put_nowait(turn)
         except asyncio.QueueFull:
-            # Only reachable if the database has been unreachable for a long time.
+            # Only reachable if the store has been unreachable for a long time.
             self.dropped += 1
             log.error(
                 "turn buffer full; a finalized turn was dropped",
                 extra={"interview_id": turn.record.interview_id, "turn": turn.record.turn},
             )
 
+    @property
+    def held(self) -> int:
+        """Turns in the buffer, besides the one being queued."""
+        return self._pending.qsize()
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Move turns to the durable queue until ``stop``; then drain what is left."""
+        """Move turns to the durable queue until ``stop``; then drain what is left, for
+        ``stop_timeout_s`` at most."""
         while not (stop.is_set() and self._pending.empty()):
             getter = asyncio.ensure_future(self._pending.get())
             stopper = asyncio.ensure_future(stop.wait())
@@ -46,13 +78,21 @@ class TurnWriter:
             if not getter.done():
                 getter.cancel()
                 continue
-            await self._enqueue(getter.result())
+            if not await self._enqueue(getter.result(), stop):
+                self._give_up()
+                return
 
-    async def _enqueue(self, turn: FinalizedTurn) -> None:
+    async def _enqueue(self, turn: FinalizedTurn, stop: asyncio.Event) -> bool:
+        """Queue ``turn``, trying until the store answers; False only when the server is
+        stopping and ``stop_timeout_s`` passed first."""
         record = turn.record
         payload = asdict(record)
         payload["created_at"] = record.created_at.isoformat()
-        for attempt in range(5):
+        loop = asyncio.get_running_loop()
+        failed = 0
+        first_failure = 0.0
+        stop_deadline: float | None = None
+        while True:
             try:
                 await self.queue.enqueue(
                     JOB_KIND,
@@ -60,11 +100,52 @@ class TurnWriter:
                     idempotency_key=f"turn:{record.interview_id}:{record.turn}",
                     user_id=turn.user_id,
                 )
-                return
-            except Exception:  # the queue's store is down: retry, then keep going
-                log.exception("could not enqueue a finalized turn", extra={"attempt": attempt})
-                await asyncio.sleep(0.5 * 2**attempt)
+            except Exception as error:  # the queue's store is down: keep the turn, retry
+                failed += 1
+                now = loop.time()
+                if failed == 1:
+                    first_failure = now
+                retry_in_s = min(self._retry_max_s, self._retry_first_s * 2.0 ** (failed - 1))
+                if failed == 1 or failed % _LOG_EVERY_TRIES == 0:
+                    log.error(
+                        "could not queue a finalized turn; it is kept and retried until "
+                        "the queue's store answers",
+                        extra={
+                            "interview_id": record.interview_id,
+                            "turn": record.turn,
+                            "error_type": type(error).__name__,
+                            "failed_tries": failed,
+                            "down_for_s": round(now - first_failure, 1),
+                            "turns_waiting": self.held + 1,
+                            "retry_in_s": round(retry_in_s, 2),
+                        },
+                    )
+                if stop.is_set():
+                    if stop_deadline is None:
+                        stop_deadline = now + self._stop_timeout_s
+                    if now >= stop_deadline:
+                        return False
+                    retry_in_s = min(retry_in_s, stop_deadline - now)
+                await asyncio.sleep(retry_in_s)
+                continue
+            if failed:
+                log.warning(
+                    "queued a finalized turn after its store came back",
+                    extra={
+                        "interview_id": record.interview_id,
+                        "turn": record.turn,
+                        "failed_tries": failed,
+                        "down_for_s": round(loop.time() - first_failure, 1),
+                    },
+                )
+            return True
 
-    async def drain(self) -> None:
+    def _give_up(self) -> None:
+        lost = self.held + 1  # and the one whose tries ran out
         while not self._pending.empty():
-            await self._enqueue(self._pending.get_nowait())
+            self._pending.get_nowait()
+        self.dropped += lost
+        log.error(
+            "stopped with finalized turns the queue's store never took; they are lost",
+            extra={"turns_lost": lost, "stop_timeout_s": self._stop_timeout_s},
+        )
