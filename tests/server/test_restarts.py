@@ -144,6 +144,15 @@ async def test_a_postgres_restart_is_waited_out_and_loses_no_turn(
         interview_id = created.json()["id"]
         assert (await http.get("/readyz")).status_code == 200
 
+        async def many_at_once() -> set[int]:
+            pages = await asyncio.gather(
+                *(http.get("/v1/interviews", headers=auth) for _ in range(20))
+            )
+            return {page.status_code for page in pages}
+
+        # The pool opens all its connections, for the restart to cut.
+        assert await many_at_once() == {200}
+
         async def readiness() -> tuple[int, dict[str, Any]]:
             response = await http.get("/readyz")
             return response.status_code, response.json()["checks"]
@@ -165,10 +174,8 @@ async def test_a_postgres_restart_is_waited_out_and_loses_no_turn(
             return [turn["answer"] for turn in detail.json()["turns"]]
 
         assert await eventually(stored, bool, within=30) == [answer]
-        # Every pooled connection the restart cut was replaced: many requests at once
-        # each get one.
-        pages = await asyncio.gather(*(http.get("/v1/interviews", headers=auth) for _ in range(20)))
-        assert {page.status_code for page in pages} == {200}
+        # Every pooled connection the restart cut was replaced.
+        assert await many_at_once() == {200}
         assert svc.turn_writer.dropped == 0
         assert await svc.queue.dead_letters() == []
 
