@@ -227,7 +227,12 @@ class RedisStreamsQueue(PollingQueue):
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
-            # The stream was deleted (e.g. by FLUSHDB): recreate it and read next time.
+            # The stream was deleted (FLUSHDB, or a restarted Redis that did not persist
+            # it): recreate it and read next time. Jobs it held are gone.
+            log.warning(
+                "queue consumer group missing; recreated (did Redis restart without appendonly?)",
+                extra={"stream": self._stream, "group": self._group},
+            )
             await self._ensure_group()
             return False
         if entry is None:
