@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 from pydantic import SecretStr
@@ -108,6 +109,13 @@ class Artifacts:
         self.taken.append(path)
         return path
 
+    async def shot_of(self, element: playwright_api.Locator, name: str) -> Path:
+        """A screenshot of one part of the page (a section, a banner)."""
+        path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
+        await element.screenshot(path=str(path))
+        self.taken.append(path)
+        return path
+
 
 @pytest.fixture
 def artifacts(request: pytest.FixtureRequest) -> Artifacts:
@@ -124,12 +132,31 @@ class BrowserLog:
     """Console errors, page errors and CSP violations seen by a page; must stay empty."""
 
     problems: list[str] = field(default_factory=list)
+    # (status, path) of API answers a test provokes on purpose, such as a wrong password.
+    refusals: set[tuple[int, str]] = field(default_factory=set)
 
     def watch(self, page: playwright_api.Page) -> None:
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
 
+    def expect_refusal(self, status: int, path: str) -> None:
+        """Chromium logs every 4xx answer as a console error: not a problem for these.
+        A ``path`` ending in ``/`` stands for every path under it."""
+        self.refusals.add((status, path))
+
+    def _expected(self, message: playwright_api.ConsoleMessage) -> bool:
+        if not message.text.startswith("Failed to load resource"):
+            return False
+        path = urlsplit(str(message.location.get("url", ""))).path
+        return any(
+            f"status of {status} " in message.text
+            and (path == refused or (refused.endswith("/") and path.startswith(refused)))
+            for status, refused in self.refusals
+        )
+
     def _console(self, message: playwright_api.ConsoleMessage) -> None:
+        if self._expected(message):
+            return
         if message.type in ("error", "assert"):
             self.problems.append(f"console {message.type}: {message.text} @ {message.location}")
         elif "Content Security Policy" in message.text:
