@@ -250,7 +250,8 @@ async def test_candidate_journey(
         with zipfile.ZipFile(io.BytesIO(exported)) as archive:
             names = archive.namelist()
             assert any(archive.read(name) == pdf() for name in names), names
-        await page.get_by_label("Current password").fill(PASSWORD)
+        deletion = page.get_by_role("form", name="Delete your account")
+        await deletion.get_by_label("Current password").fill(PASSWORD)
         await page.get_by_label("I understand this cannot be undone.").check()
         await page.get_by_role("button", name="Delete my account").click()
         await page.get_by_role("heading", name="Your account was deleted").wait_for()

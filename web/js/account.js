@@ -1,7 +1,9 @@
-// Account settings and Data & Privacy: export, retention, audit events, deletion.
+// Account settings: profile, Security (in security.js) and Data & Privacy: export,
+// retention, audit events, deletion.
 import * as session from "./api.js";
 import { api, optional } from "./api.js";
-import { errorBox, field, formatDate, h, navigate, notAvailable, render, saveBlob, toast } from "./ui.js";
+import { securitySection } from "./security.js";
+import { errorBox, field, formatDate, h, notAvailable, render, saveBlob, toast } from "./ui.js";
 
 export async function accountPage() {
   const [me, retention, audit] = await Promise.all([
@@ -14,9 +16,7 @@ export async function accountPage() {
     h("h2", { id: "profile-title" }, "Profile"),
     h("p", {}, `Signed in as ${me.email}`),
     field("Name", name), profileError,
-    h("div", { class: "actions" },
-      h("button", { type: "submit" }, "Save"),
-      h("button", { type: "button", class: "secondary", id: "sign-out", onclick: signOut }, "Sign out")));
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Save")));
   profile.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
@@ -83,9 +83,12 @@ export async function accountPage() {
     }
   });
 
+  const security = await securitySection(me);
+
   render(
     h("h1", {}, "Account"),
     profile,
+    security,
     h("section", { class: "card", id: "privacy", "aria-labelledby": "privacy-title" },
       h("h2", { id: "privacy-title" }, "Data & Privacy"),
       h("p", {}, "Read the ", h("a", { href: "/privacy.html" }, "privacy policy"), " for what we keep, why, and for how long."),
@@ -104,9 +107,4 @@ export async function accountPage() {
       audit ? [auditList, more] : notAvailable("The audit log"),
       deletion),
   );
-}
-
-async function signOut() {
-  await session.signOut();
-  navigate("/signin");
 }

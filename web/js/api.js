@@ -111,7 +111,7 @@ export async function signOut() {
   }
 }
 
-/** Forget the session locally (after the account was deleted). */
+/** Forget the session locally (the account was deleted, or the server ended the session). */
 export function dropSession() {
   setSession(null);
 }

@@ -1,16 +1,23 @@
 // The app shell: theme, session start-up, hash routing, sign-in and sign-up.
 import * as api from "./api.js";
-import { errorBox, field, h, navigate, render, toast } from "./ui.js";
+import { errorBox, field, h, navigate, noticeForNextPage, render, statusBox, takeNotice, toast } from "./ui.js";
 import { dashboardPage } from "./dashboard.js";
 import { jobsPage, resumesPage } from "./documents.js";
 import { newInterviewPage, reportPage } from "./interviews.js";
 import { roomPage } from "./room.js";
 import { quizzesPage } from "./quizzes.js";
 import { accountPage } from "./account.js";
+import { confirmEmailPage, forgotPage, resetPage, verifyPage } from "./email-links.js";
+import { refreshNotices } from "./notices.js";
 
 const ROUTES = [
   [/^\/signin$/, signInPage, false],
   [/^\/signup$/, signUpPage, false],
+  // Opened from e-mailed links, signed in or not.
+  [/^\/forgot$/, forgotPage, false],
+  [/^\/reset$/, resetPage, false],
+  [/^\/verify$/, verifyPage, false],
+  [/^\/confirm-email$/, confirmEmailPage, false],
   [/^\/dashboard$/, dashboardPage, true],
   [/^\/resumes$/, resumesPage, true],
   [/^\/jobs$/, jobsPage, true],
@@ -21,8 +28,19 @@ const ROUTES = [
   [/^\/account$/, accountPage, true],
 ];
 
+// What a refused Google or GitHub sign-in comes back with (#error=<code>).
+const OAUTH_ERRORS = {
+  oauth_denied: "Signing in with Google or GitHub was cancelled.",
+  oauth_provider_error: "Google or GitHub could not complete the sign-in. Try again in a moment, or sign in with your e-mail and password.",
+  oauth_email_missing: "Google or GitHub did not share an e-mail address with Intrvuer, and an account needs one. Make an address visible to Intrvuer there, or create an account with your e-mail.",
+  email_unverified: "An account with this e-mail address exists here, and Google or GitHub has not verified the address. Sign in with your password, or verify the address with Google or GitHub first.",
+  email_not_verified: "An account with this e-mail address exists and has not confirmed the address yet. Sign in with its password and follow the link we e-mailed you (or use \u201cForgot password?\u201d), then sign in with Google or GitHub again.",
+};
+
 let user = null;
 let leavePage = null;
+// A page that needed a session, opened before signing in (a link to #/account).
+let afterSignIn = null;
 
 function setupTheme() {
   const select = document.getElementById("theme");
@@ -33,8 +51,13 @@ function setupTheme() {
   });
 }
 
-function updateNav(path) {
+function updateChrome() {
   document.getElementById("nav").hidden = !user;
+  document.getElementById("sign-out").hidden = !user;
+}
+
+function updateNav(path) {
+  updateChrome();
   for (const link of document.querySelectorAll("#nav a")) {
     if (link.getAttribute("href") === `#${path}`) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -56,6 +79,7 @@ async function route() {
     const match = path.match(pattern);
     if (!match) continue;
     if (needsUser && !user) {
+      afterSignIn = location.hash.replace(/^#/, "");
       navigate("/signin");
       return;
     }
@@ -70,7 +94,9 @@ async function route() {
       if (typeof cleanup === "function") leavePage = cleanup;
     } catch (error) {
       if (error instanceof api.ApiError && error.status === 401) {
-        user = null;
+        // Signed out elsewhere (or expired): come back here after signing in again.
+        api.dropSession();
+        afterSignIn = needsUser ? location.hash.replace(/^#/, "") : null;
         navigate("/signin");
         return;
       }
@@ -85,11 +111,16 @@ function signInPage() {
   const email = h("input", { type: "email", name: "email", autocomplete: "email", required: true });
   const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
   const error = errorBox("signin-error");
+  const done = statusBox("signin-status");
+  const notice = takeNotice();
+  if (notice) (notice.kind === "error" ? error : done).textContent = notice.message;
   const providers = h("div", { class: "actions", id: "oauth-providers" });
   const form = h("form", { class: "card narrow", "aria-labelledby": "signin-title" },
     h("h1", { id: "signin-title" }, "Sign in"),
+    done,
     field("E-mail", email),
     field("Password", password),
+    h("p", { class: "forgot" }, h("a", { href: "#/forgot" }, "Forgot password?")),
     error,
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Sign in")),
     providers,
@@ -100,7 +131,9 @@ function signInPage() {
     error.textContent = "";
     try {
       user = await api.signIn({ email: email.value, password: password.value });
-      navigate("/dashboard");
+      const next = afterSignIn;
+      afterSignIn = null;
+      navigate(next || "/dashboard");
     } catch (failure) {
       error.textContent = failure.message;
     }
@@ -169,9 +202,7 @@ function confirmAgePage() {
     h("p", {}, "Intrvuer is for people aged 16 or over."),
     h("div", { class: "check" }, age, h("label", { for: "confirm-age" }, "I am at least 16 years old.")),
     error,
-    h("div", { class: "actions" },
-      h("button", { type: "submit" }, "Continue"),
-      h("button", { type: "button", class: "secondary", onclick: async () => { await api.signOut(); navigate("/signin"); } }, "Sign out")));
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Continue")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
@@ -184,26 +215,45 @@ function confirmAgePage() {
   render(form);
 }
 
+/**
+ * The provider's callback put tokens in the fragment: keep the refresh token only as a
+ * cookie, then wipe the fragment from the address bar and history. Answers why the
+ * sign-in was refused, if it was.
+ */
 async function finishOAuth() {
-  // The provider's callback put tokens in the fragment: keep the refresh token only as a
-  // cookie, then wipe the fragment from the address bar and history.
   const params = new URLSearchParams(location.hash.replace(/^#\/oauth[?&]?/, "").replace(/^#/, ""));
   const refreshToken = params.get("refresh_token");
   history.replaceState(null, "", "/#/");
-  if (params.get("error")) toast("Sign-in was cancelled.");
   if (refreshToken) user = await api.adoptRefreshToken(refreshToken);
+  const code = params.get("error");
+  return code ? OAUTH_ERRORS[code] || "Signing in with Google or GitHub did not work. Try again." : null;
+}
+
+async function signOut() {
+  await api.signOut();
+  navigate("/signin");
 }
 
 async function start() {
   setupTheme();
+  document.getElementById("sign-out").addEventListener("click", signOut);
   api.onSessionChange((changed) => {
+    const before = user;
     user = changed;
-    document.getElementById("nav").hidden = !user;
+    updateChrome();
+    // A refreshed access token is the same user: the banners stay as they are.
+    if ((before && before.id) !== (changed && changed.id)) refreshNotices(changed);
   });
+  let refused = null;
   if (/^#\/oauth|access_token=|error=/.test(location.hash)) {
-    try { await finishOAuth(); } catch (e) { toast(e.message); }
+    try { refused = await finishOAuth(); } catch (e) { toast(e.message); }
   }
   if (!user && api.hasSession()) user = await api.refresh();
+  if (refused) {
+    // Signed out, the sign-in page shows it until the next try; signed in, a toast.
+    if (user) toast(refused);
+    else noticeForNextPage(refused, "error");
+  }
   window.addEventListener("hashchange", route);
   await route();
   document.body.dataset.ready = "true";

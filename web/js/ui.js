@@ -64,6 +64,34 @@ export function errorBox(id) {
   return h("p", { class: "error", id, role: "alert" });
 }
 
+/** A live region for the outcome of an action ("Your password was changed."). */
+export function statusBox(id) {
+  return h("p", { class: "ok", id, role: "status" });
+}
+
+let nextNotice = null;
+
+/**
+ * Leave a message for the page shown next, such as the sign-in page after a password
+ * reset ("ok") or a refused Google sign-in ("error").
+ */
+export function noticeForNextPage(message, kind = "ok") {
+  nextNotice = { message, kind };
+}
+
+/** The message left for this page, once; null when there is none. */
+export function takeNotice() {
+  const notice = nextNotice;
+  nextNotice = null;
+  return notice;
+}
+
+/** Focus the page's heading (after the control that had focus went away). */
+export function focusHeading() {
+  const heading = document.querySelector("#main h1") || document.getElementById("main");
+  heading.focus({ preventScroll: true });
+}
+
 export function formatDate(value) {
   if (!value) return "";
   const date = new Date(value);
