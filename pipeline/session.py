@@ -736,20 +736,26 @@ class Session:
             producer_done.is_set()
             and (agent.voice_failed or agent.chunks_done >= len(agent.chunks))
         ):
-            if producer_done.is_set():
-                event = await self._synthesis.get()
-            else:
-                getter = asyncio.ensure_future(self._synthesis.get())
-                waiter = asyncio.ensure_future(producer_done.wait())
-                try:
-                    await asyncio.wait({getter, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    waiter.cancel()
-                    if not getter.done():
-                        getter.cancel()
-                if not getter.done() or getter.cancelled():
-                    continue
-                event = getter.result()
+            # Wait for the next piece of speech, for the text to be complete, or for the
+            # session to end: a session that ended (its client gone) must never leave this
+            # task waiting on a synthesis that will not come.
+            getter = asyncio.ensure_future(self._synthesis.get())
+            waiters = {getter, asyncio.ensure_future(self._done.wait())}
+            if not producer_done.is_set():
+                waiters.add(asyncio.ensure_future(producer_done.wait()))
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    if waiter is not getter:
+                        waiter.cancel()
+                if not getter.done():
+                    getter.cancel()
+            if self._done.is_set():
+                return
+            if not getter.done() or getter.cancelled():
+                continue
+            event = getter.result()
             if isinstance(event, SpeechError):
                 self._voice_failed(agent, event)
                 continue

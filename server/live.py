@@ -43,6 +43,7 @@ log = logging.getLogger("intrvuer.live")
 REPLACED = ("session_replaced", "This interview continued in another tab or window.", 4409)
 DELETED = ("interview_deleted", "This interview was deleted.", 4404)
 TAKEN_AWAY = {REPLACED[0], DELETED[0]}
+SESSION_END_GRACE_S = 10.0  # how long a session may take to end once its client is gone
 HEARTBEAT_MAX_S = 30.0  # a live session refreshes its interview's activity at least this often
 # The largest frame the socket layer accepts; frames between the protocol's 64 KiB and
 # this get an ``error`` event and the session goes on, bigger ones close the connection.
@@ -96,8 +97,11 @@ async def _authorize(websocket: WebSocket, svc: Services, interview_id: str) -> 
     return interview
 
 
-async def _inbound(websocket: WebSocket, replaced: asyncio.Event) -> AsyncIterator[bytes | str]:
-    """The client's frames, until it disconnects or a newer connection takes over."""
+async def _inbound(
+    websocket: WebSocket, replaced: asyncio.Event, gone: asyncio.Event
+) -> AsyncIterator[bytes | str]:
+    """The client's frames, until it disconnects or a newer connection takes over; then
+    ``gone`` is set."""
     taken_over = asyncio.ensure_future(replaced.wait())
     try:
         while True:
@@ -117,6 +121,7 @@ async def _inbound(websocket: WebSocket, replaced: asyncio.Event) -> AsyncIterat
                 yield message["text"]
     finally:
         taken_over.cancel()
+        gone.set()
 
 
 async def _send(websocket: WebSocket, session: Session) -> None:
@@ -189,8 +194,9 @@ async def _hold(websocket: WebSocket, svc: Services, claim: LiveClaim, session: 
     try:
         async with asyncio.TaskGroup() as group:
             sender = group.create_task(_send(websocket, session))
-            heartbeat = group.create_task(_heartbeat(svc, interview.id))
-            reason = await session.run(_inbound(websocket, claim.replaced))
+            gone = asyncio.Event()
+            heartbeat = group.create_task(_heartbeat(svc, interview.id, gone))
+            reason = await _run_session(session, _inbound(websocket, claim.replaced, gone), gone)
             heartbeat.cancel()
             taken = claim.replaced.is_set() and reason == "disconnected"
             if taken or reason == "client_too_slow":
@@ -225,13 +231,40 @@ async def _close_taken(websocket: WebSocket, claim: LiveClaim, *, turn: int) -> 
     return code
 
 
-async def _heartbeat(svc: Services, interview_id: str) -> None:
-    """Keep the interview's last sign of life fresh while its session runs, so that no
-    sweep (on any instance) takes it for one whose server died."""
+async def _run_session(
+    session: Session, inbound: AsyncIterator[bytes | str], gone: asyncio.Event
+) -> str:
+    """``session.run``, which must end soon after its client is gone: a session still
+    running ``SESSION_END_GRACE_S`` later (a provider that never answers) is cancelled, so
+    that its interview is recorded as disconnected and concluded like any other."""
+    run = asyncio.ensure_future(session.run(inbound))
+    left = asyncio.ensure_future(gone.wait())
+    try:
+        await asyncio.wait({run, left}, return_when=asyncio.FIRST_COMPLETED)
+        if not run.done():
+            await asyncio.wait({run}, timeout=SESSION_END_GRACE_S)
+        if not run.done():
+            log.error(
+                "live session did not end after its client left; cancelling it",
+                extra={"interview_id": session.interview.id},
+            )
+            run.cancel()
+            await asyncio.wait({run}, timeout=SESSION_END_GRACE_S)
+            return "disconnected"
+        return run.result()
+    finally:
+        left.cancel()
+
+
+async def _heartbeat(svc: Services, interview_id: str, gone: asyncio.Event) -> None:
+    """Keep the interview's last sign of life fresh while its client is connected, so
+    that no sweep (on any instance) takes it for one whose server died."""
     every = min(HEARTBEAT_MAX_S, svc.settings.interview_resume_window_s / 4)
     repository = InterviewRepository(svc.db, svc.cipher)
-    while True:
-        await asyncio.sleep(every)
+    while not gone.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(gone.wait(), timeout=every)
+            return
         try:
             await repository.touch(interview_id)
         except Exception:  # the database is down for a moment: the next beat tries again
