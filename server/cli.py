@@ -284,6 +284,8 @@ async def _jobs_retry(job_id: str) -> int:
 
 async def _policy_publish(version: str, summary: str, material: bool) -> int:
     from server.policy import publish
+    from server.privacy import SealedQueue
+    from server.services import SEALED_JOB_KINDS, field_cipher
     from storage.policies import PolicyVersionTaken
 
     settings = _load_settings()
@@ -292,7 +294,8 @@ async def _policy_publish(version: str, summary: str, material: bool) -> int:
         try:
             published, queued = await publish(
                 db,
-                queue,
+                # Notices wait sealed, like every message: they hold an address.
+                SealedQueue(queue, field_cipher(settings), SEALED_JOB_KINDS),
                 settings,
                 version=version,
                 summary=summary,

@@ -35,6 +35,7 @@ from storage.crypto import FieldCipher, load_key_file
 from storage.documents import JobRepository, ResumeRepository
 from storage.interviews import InterviewRepository, TurnRepository
 from storage.queue import JobQueue, open_queue
+from storage.queue.redis_streams import redis_client as shared_redis
 
 log = logging.getLogger("intrvuer.services")
 
@@ -196,7 +197,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
             applied = await db.migrate()
             if applied:
                 log.info("applied migrations", extra={"migrations": applied})
-        redis_client = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        redis_client = shared_redis(settings.redis_url) if settings.redis_url else None
         queue = await open_job_queue(settings, db)
     except BaseException:
         await db.close()
