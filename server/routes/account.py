@@ -12,9 +12,8 @@ from starlette.responses import Response, StreamingResponse
 
 from server import export
 from server.api import MAX_DATABASE_INT, ApiRouter
-from server.auth.passwords import verify_password
+from server.auth.reauth import confirm_password, require_recent_sign_in
 from server.context import audit, services
-from server.errors import ApiError
 from server.routes.models import Strict
 from storage._util import utcnow
 from storage.types import AuditEvent, User
@@ -131,41 +130,18 @@ async def retention(request: Request, user: User) -> RetentionOut:
     )
 
 
-@router.delete("/v1/account", body=AccountDeletion, status=204, errors=(403,))
+@router.delete("/v1/account", body=AccountDeletion, status=204, errors=(403, 429))
 async def delete_account(request: Request, user: User, body: AccountDeletion) -> None:
     """Delete the account and everything it holds; one audit entry records the deletion."""
     from server.privacy import delete_account as erase
 
     svc = services(request)
     if user.password_hash is not None:
-        if body.password is None or not await verify_password(user.password_hash, body.password):
-            await audit(
-                request, "account.delete_refused", user_id=user.id, details={"reason": "password"}
-            )
-            raise ApiError(403, "password_required", "Confirm with your current password.")
+        await confirm_password(request, user, body.password or "", action="account.delete")
     else:
-        # Set by ``authenticate``: the sign-in the token descends from, not its refresh.
-        signed_in: datetime | None = request.state.auth_time
-        window = svc.settings.reauth_window_s
-        if signed_in is None or (utcnow() - signed_in).total_seconds() > window:
-            await audit(
-                request,
-                "account.delete_refused",
-                user_id=user.id,
-                details={"reason": "reauthentication"},
-            )
-            raise ApiError(
-                403,
-                "reauthentication_required",
-                f"Sign in again (within the last {_duration(window)}) to delete the account.",
-            )
+        await require_recent_sign_in(request, user, action="account.delete")
     interviews = await svc.interviews.ids_for_user(user.id)
     await erase(svc.db, svc.queue, user.id)
     for interview_id in interviews:  # what this process holds of them in memory goes too
         svc.live_sessions.forget(interview_id)
         svc.providers.forget_interview(interview_id)
-
-
-def _duration(seconds: int) -> str:
-    count, unit = (seconds // 60, "minute") if seconds % 60 == 0 else (seconds, "second")
-    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"

@@ -11,8 +11,9 @@ from starlette.requests import Request
 
 from server.api import ApiRouter
 from server.auth.current import require_local_accounts
-from server.auth.passwords import hash_password, verify_password
+from server.auth.passwords import hash_password
 from server.auth.ratelimit import limiter_key
+from server.auth.reauth import confirm_password, require_recent_sign_in
 from server.context import audit, services
 from server.errors import ApiError
 from server.routes.auth import throttle_links
@@ -28,7 +29,6 @@ from server.routes.models import (
     Strict,
     UserOut,
 )
-from storage._util import utcnow
 from storage.email_tokens import EmailPurpose, EmailTokenRepository
 from storage.policies import PolicyRepository
 from storage.tokens import RefreshTokenRepository
@@ -112,41 +112,6 @@ async def patch_me(request: Request, user: User, body: ProfilePatch) -> MeOut:
 # Password and address ------------------------------------------------------------------
 
 
-async def _confirm_password(request: Request, user: User, password: str, *, action: str) -> None:
-    """A 403 unless ``password`` is the account's. Wrong ones count with failed sign-ins
-    of the address, so a stolen session cannot try passwords faster than the sign-in."""
-    svc = services(request)
-    key = limiter_key("email", user.email)
-    wait = await svc.login_limiter.retry_after(key)
-    if wait:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"Too many wrong passwords. Try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
-    if not await verify_password(user.password_hash, password):
-        await svc.login_limiter.record_failure(key)
-        await audit(request, f"{action}_refused", user_id=user.id, details={"reason": "password"})
-        raise ApiError(403, "password_required", "Confirm with your current password.")
-
-
-async def _require_recent_sign_in(request: Request, user: User, *, action: str) -> None:
-    """For accounts without a password: a 403 unless the sign-in (not a refresh) was
-    within ``REAUTH_WINDOW_S``."""
-    window = services(request).settings.reauth_window_s
-    signed_in = request.state.auth_time
-    if signed_in is None or (utcnow() - signed_in).total_seconds() > window:
-        await audit(
-            request, f"{action}_refused", user_id=user.id, details={"reason": "reauthentication"}
-        )
-        raise ApiError(
-            403,
-            "reauthentication_required",
-            f"Sign in again first: this needs a sign-in of the last {window} seconds.",
-        )
-
-
 @router.post("/v1/me/password", body=PasswordChange, status=204, errors=(403, 409, 429))
 async def change_password(request: Request, user: User, body: PasswordChange) -> None:
     """Change the password; every other session is signed out, this one stays."""
@@ -158,7 +123,7 @@ async def change_password(request: Request, user: User, body: PasswordChange) ->
             "no_password",
             'This account has no password yet: "Forgot password?" e-mails a link that sets one.',
         )
-    await _confirm_password(request, user, body.current_password, action="auth.password_change")
+    await confirm_password(request, user, body.current_password, action="auth.password_change")
     password_hash = await hash_password(body.new_password)
     async with svc.db.transaction() as tx:
         await UserRepository(tx).set_password(user.id, password_hash)
@@ -182,9 +147,9 @@ async def change_email(request: Request, user: User, body: EmailChange) -> Accep
     if body.email == user.email:
         raise ApiError(409, "email_unchanged", "The account uses this address already.")
     if user.password_hash is not None:
-        await _confirm_password(request, user, body.password or "", action="user.email_change")
+        await confirm_password(request, user, body.password or "", action="user.email_change")
     else:
-        await _require_recent_sign_in(request, user, action="user.email_change")
+        await require_recent_sign_in(request, user, action="user.email_change")
     if await UserRepository(svc.db).get_by_email(body.email) is not None:
         raise ApiError(409, "email_taken", "An account with this e-mail address already exists.")
     await throttle_links(
