@@ -40,6 +40,11 @@ SENSITIVE_KEYS = frozenset(
 _TOKENISH = re.compile(
     r"(eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*|Bearer\s+\S+)", re.IGNORECASE
 )
+# Credentials in a query string: uvicorn logs a WebSocket's whole path ("... /live?ticket=
+# ... [accepted]"), and OAuth callbacks carry their code and state there.
+_QUERY_SECRET = re.compile(
+    r"([?&](?:ticket|token|access_token|refresh_token|code|state)=)[^&\s\"']+", re.IGNORECASE
+)
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
@@ -49,7 +54,7 @@ _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 
 def scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return _TOKENISH.sub("[redacted]", value)
+        return _QUERY_SECRET.sub(r"\1[redacted]", _TOKENISH.sub("[redacted]", value))
     if isinstance(value, dict):
         return {
             key: "[redacted]" if str(key).lower() in SENSITIVE_KEYS else scrub(item)
