@@ -334,7 +334,9 @@ class Session:
         check_audio_frame(frame)
         if self.state is State.created:
             raise ProtocolError("unexpected_audio", "expected a 'start' message before audio")
-        if self._stopped_input or self.state is State.ended:
+        if self.state is State.ended:
+            return  # frames already on their way when the interview ended: nothing to say
+        if self._stopped_input:
             raise ProtocolError("unexpected_audio", "audio after 'stop' is ignored")
         self._audio_clock.add(len(frame), self.clock())
         assert self._stt is not None

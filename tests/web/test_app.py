@@ -207,7 +207,7 @@ async def test_candidate_journey(
         await page.get_by_role("heading", name="Interview report").wait_for()
         await page.get_by_text("migration").first.wait_for()
         # Feedback is made in the background; the page polls until it is ready.
-        await page.get_by_role("heading", name="Answer by answer").wait_for(timeout=30000)
+        await page.get_by_role("heading", name="Answer by answer").wait_for(timeout=90000)
         assert await page.locator(".scores blockquote").count() > 0
         assert await page.locator(".coverage tbody tr").count() > 0
         assert await page.locator(".delivery dl").count() == 1
