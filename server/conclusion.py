@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from server.feedback_jobs import request_feedback
@@ -34,14 +35,26 @@ log = logging.getLogger("intrvuer.conclusion")
 SWEEP_LOCK = "intrvuer.interviews.sweep"
 
 
-async def conclude(svc: Services, *, interview_id: str, user_id: str, reason: str) -> str | None:
+async def conclude(
+    svc: Services,
+    *,
+    interview_id: str,
+    user_id: str,
+    reason: str,
+    known_turns: Iterable[InterviewTurn] = (),
+) -> str | None:
     """End the interview now; returns its final status, or None when it had ended
-    already (another concluder won, or it was deleted)."""
-    turns = await TurnRepository(svc.db, svc.cipher).list(interview_id)
-    status = "completed" if any(turn.answer.strip() for turn in turns) else "abandoned"
+    already (another concluder won, or it was deleted). ``known_turns`` are turns the
+    caller holds that may still be on their way to the database (a live session's)."""
+    turns = TurnRepository(svc.db, svc.cipher)
+    status = "completed" if _answered(await turns.list(interview_id), known_turns) else "abandoned"
     repository = InterviewRepository(svc.db, svc.cipher)
     if not await repository.mark_ended(interview_id, status=status, reason=reason):
         return None
+    if status == "abandoned" and _answered(await turns.list(interview_id)):
+        # An answer was stored between the count and the end: it counts after all.
+        await repository.reopen_abandoned(interview_id)
+        status = "completed"
     await svc.audit_repository.record(
         "interview.ended",
         user_id=user_id,
@@ -55,6 +68,10 @@ async def conclude(svc: Services, *, interview_id: str, user_id: str, reason: st
         extra={"interview_id": interview_id, "reason": reason, "status": status},
     )
     return status
+
+
+def _answered(*turn_lists: Iterable[InterviewTurn]) -> bool:
+    return any(turn.answer.strip() for turns in turn_lists for turn in turns)
 
 
 async def store_turn(svc: Services, turn: InterviewTurn) -> None:

@@ -179,7 +179,7 @@ async def live_interview(websocket: WebSocket) -> None:
     finally:
         svc.live_sessions.release(claim)
     if reason not in TAKEN_AWAY:
-        await _record_end(svc, interview, reason)
+        await _record_end(svc, interview, reason, claim)
 
 
 async def _hold(websocket: WebSocket, svc: Services, claim: LiveClaim, session: Session) -> str:
@@ -286,9 +286,16 @@ async def _background(svc: Services, interview: Interview) -> str:
     return summarize(resume.parsed if resume else None, job.parsed if job else None)
 
 
-async def _record_end(svc: Services, interview: Interview, reason: str) -> None:
+async def _record_end(svc: Services, interview: Interview, reason: str, claim: LiveClaim) -> None:
     if reason in ("completed", "stopped"):
-        await conclude(svc, interview_id=interview.id, user_id=interview.user_id, reason=reason)
+        # The session's own turns count: the last ones may still be on the queue.
+        await conclude(
+            svc,
+            interview_id=interview.id,
+            user_id=interview.user_id,
+            reason=reason,
+            known_turns=claim.ordered_turns(),
+        )
     else:
         # The candidate may come back within the resume window; the sweep concludes the
         # interview after it.
