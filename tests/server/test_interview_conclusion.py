@@ -18,9 +18,9 @@ from server.settings import Settings
 from storage import connect
 from storage._util import utcnow
 from storage.audit import AuditRepository
-from storage.types import InterviewTurn
 from tests.live_client import LiveClient, live
 from tests.polling import eventually
+from tests.records import a_turn
 from tests.server.test_auth import bearer
 from tests.server.test_live import FakeProviders, new_interview
 from tests.serving import RunningServer, run_server
@@ -230,11 +230,7 @@ async def test_a_late_answer_completes_an_abandoned_interview_and_a_deleted_ones
     await sweep(services, now=utcnow() + timedelta(seconds=WINDOW_S + 1))
     assert (await detail(http, token, iid))["status"] == "abandoned"
     # The answer was still on the queue when the sweep ran (a restart in between, say).
-    late = InterviewTurn(
-        interview_id=iid, turn=1, question="Tell me about a project.", question_index=0,
-        interrupted=False, answer=answer(1), words=[], answer_audio_s=2.0, metrics={},
-        interviewer_source="offline", created_at=utcnow(),
-    )  # fmt: skip
+    late = a_turn(iid, 1, answer(1))
     await store_turn(services, late)
     ended = await detail(http, token, iid)
     assert ended["status"] == "completed" and [t["answer"] for t in ended["turns"]] == [answer(1)]

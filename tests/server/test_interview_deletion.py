@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,9 +14,9 @@ import pytest
 from server.services import Services
 from server.settings import Settings
 from server.turn_writer import JOB_KIND as TURN_JOB_KIND
-from storage.types import InterviewTurn
 from tests.live_client import live
 from tests.polling import eventually
+from tests.records import a_turn
 from tests.server.test_auth import bearer, register
 from tests.server.test_feedback import answered_interview, feedback_when_done, services_of
 from tests.server.test_live import (
@@ -175,19 +174,7 @@ async def test_a_turn_that_arrives_after_the_deletion_is_dropped_not_dead_letter
         deleted = await client.delete(f"/v1/interviews/{interview_id}", headers=auth)
         assert deleted.status_code == 204
         svc = services_of(server)
-        turn = InterviewTurn(
-            interview_id=interview_id,
-            turn=1,
-            question="Tell me about a release you owned.",
-            question_index=0,
-            interrupted=False,
-            answer="I owned the weekly release train.",
-            words=[],
-            answer_audio_s=2.0,
-            metrics={},
-            interviewer_source="offline",
-            created_at=datetime.now(UTC),
-        )
+        turn = a_turn(interview_id)
         # As the turn writer queues it (sealed) when a session finalizes a turn.
         payload = {**asdict(turn), "created_at": turn.created_at.isoformat()}
         await svc.turn_writer.queue.enqueue(

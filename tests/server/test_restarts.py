@@ -15,7 +15,6 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,12 @@ import pytest
 from pipeline.session import FinalizedTurn
 from server.services import Services
 from server.settings import Settings
-from storage.types import InterviewTurn
 from tests.documents import pdf
 from tests.polling import eventually
 from tests.private_postgres import PrivatePostgres, private_postgres
 from tests.private_redis import private_redis
 from tests.processes import Process, children, require_proc, running
+from tests.records import a_turn
 from tests.server.test_auth import bearer, register
 from tests.server.test_killed_server import serving
 from tests.serving import run_server
@@ -113,22 +112,6 @@ def _settled(statuses: list[str]) -> bool:
     return all(status in ("ready", "failed") for status in statuses)
 
 
-def turn_of(interview_id: str, number: int, answer: str) -> InterviewTurn:
-    return InterviewTurn(
-        interview_id=interview_id,
-        turn=number,
-        question="Tell me about a release you owned.",
-        question_index=0,
-        interrupted=False,
-        answer=answer,
-        words=[],
-        answer_audio_s=2.0,
-        metrics={},
-        interviewer_source="offline",
-        created_at=datetime.now(UTC),
-    )
-
-
 async def test_a_postgres_restart_is_waited_out_and_loses_no_turn(
     restart_settings: Settings, postgres: PrivatePostgres
 ) -> None:
@@ -162,7 +145,7 @@ async def test_a_postgres_restart_is_waited_out_and_loses_no_turn(
         assert down[1]["database"].startswith("error: ")
         # Finalized while the database is down, as the live session hands it over.
         svc.turn_writer.submit(
-            FinalizedTurn(record=turn_of(interview_id, 1, answer), user_id=registered["user"]["id"])
+            FinalizedTurn(record=a_turn(interview_id, 1, answer), user_id=registered["user"]["id"])
         )
 
         await postgres.start()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ import pytest
 from pipeline.session import FinalizedTurn
 from server.turn_writer import JOB_KIND, TurnWriter
 from storage.queue import MemoryQueue
-from storage.types import InterviewTurn
 from tests.polling import eventually
+from tests.records import a_turn
 
 
 class FlakyQueue(MemoryQueue):
@@ -34,19 +33,7 @@ class FlakyQueue(MemoryQueue):
 
 
 def finalized(turn: int) -> FinalizedTurn:
-    record = InterviewTurn(
-        interview_id="interview-1",
-        turn=turn,
-        question="Tell me about a release you owned.",
-        question_index=0,
-        interrupted=False,
-        answer="I owned the weekly release train.",
-        words=[],
-        answer_audio_s=2.0,
-        metrics={},
-        interviewer_source="offline",
-        created_at=datetime.now(UTC),
-    )
+    record = a_turn("interview-1", turn)
     return FinalizedTurn(record=record, user_id="user-1")
 
 

@@ -12,24 +12,8 @@ from storage import Database
 from storage._util import utcnow
 from storage.crypto import FieldCipher
 from storage.interviews import InterviewRepository, TurnConflict, TurnRepository
-from storage.types import InterviewTurn
 from storage.users import UserRepository
-
-
-def _turn(interview_id: str, number: int, answer: str) -> InterviewTurn:
-    return InterviewTurn(
-        interview_id=interview_id,
-        turn=number,
-        question="Tell me about a release you owned.",
-        question_index=0,
-        interrupted=False,
-        answer=answer,
-        words=[],
-        answer_audio_s=1.5,
-        metrics={},
-        interviewer_source="offline",
-        created_at=utcnow(),
-    )
+from tests.records import a_turn
 
 
 async def _interview(db: Database, cipher: FieldCipher) -> tuple[str, str]:
@@ -46,11 +30,11 @@ async def test_a_redelivered_turn_is_kept_once_and_a_different_one_is_refused(
     cipher = FieldCipher([FieldCipher.generate_key()])
     _, iid = await _interview(db, cipher)
     turns = TurnRepository(db, cipher)
-    first = _turn(iid, 1, "We shipped weekly.")
+    first = a_turn(iid, 1, "We shipped weekly.")
     assert await turns.save(first) is True
     assert await turns.save(first) is False  # the queue delivered it again
     with pytest.raises(TurnConflict, match="turn 1"):
-        await turns.save(_turn(iid, 1, "A different answer given on another socket."))
+        await turns.save(a_turn(iid, 1, "A different answer given on another socket."))
     assert [turn.answer for turn in await turns.list(iid)] == ["We shipped weekly."]
 
 
