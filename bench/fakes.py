@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -20,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from server.app import GC_THRESHOLDS
+from bench.eventloop import add_loop_option, run
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
 from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
 
@@ -74,12 +73,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--deepgram-key", default="dg-bench-key")
     p.add_argument("--openai-key", default="sk-bench-key")
-    p.add_argument(
-        "--loop",
-        choices=("auto", "asyncio", "uvloop"),
-        default="auto",
-        help="event loop (auto: uvloop when installed)",
-    )
+    add_loop_option(p, "event loop (auto: uvloop when installed)")
     return p  # fmt: skip
 
 
@@ -119,30 +113,6 @@ async def serve(args: argparse.Namespace) -> None:
         }
         print(json.dumps(ready), flush=True)
         await stop.wait()
-
-
-def run(coroutine_factory: Any, loop: str) -> None:
-    """Run ``coroutine_factory()`` on the chosen event loop.
-
-    The fakes and the load generator stand in for remote providers and browsers, which
-    pause for no Python garbage collector: like the server (``server.app``), they freeze
-    their start-up objects and collect with the same thresholds, or their own pauses of
-    50-120 ms would show up as provider latency in the server's metrics.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    if loop != "asyncio":
-        try:
-            import uvloop
-        except ImportError:
-            if loop == "uvloop":
-                raise SystemExit("--loop uvloop: uvloop is not installed") from None
-        else:
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                runner.run(coroutine_factory())
-            return
-    asyncio.run(coroutine_factory())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -37,22 +35,10 @@ from typing import Any
 import httpx
 
 from bench import procstat, report
+from bench.accounts import create_accounts, ticket_url
 from bench.audio import ANSWERS, SpokenAnswer, spoken_answers
 from bench.candidate import Candidate, CandidateResult, Crowd, FrameClock, SpeakingTracker
-from bench.latency import (
-    JWT_SECRET,
-    RESULTS,
-    Server,
-    _code_version,
-    _free_port,
-    _log_file,
-    _python_env,
-    _server_command,
-    _stop,
-    _wait_healthy,
-    create_accounts,
-    ticket_url,
-)
+from bench.processes import RESULTS, code_version, server_env, server_process
 
 TARGETS_MS = {
     "speech_end_to_first_audio_p50": 900.0,
@@ -92,57 +78,37 @@ class Options:
     plot: Path
 
 
-def server_env(options: Options, data_dir: Path, model: Path, voices: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in _python_env().items()
-        # No key of the caller's may reach the server: everything must be local.
-        if not key.startswith(("DEEPGRAM_", "OPENAI_", "GROQ_", "INTERVIEW_", "LLM_", "KOKORO_"))
-        and key not in ("DATABASE_URL", "REDIS_URL", "STT_PROVIDER", "TTS_PROVIDER")
+def server_settings(options: Options, model: Path, voices: Path) -> dict[str, str]:
+    return {
+        "LOG_LEVEL": "INFO",
+        "KOKORO_MODEL": str(model),
+        "KOKORO_VOICES": str(voices),
+        "KOKORO_THREADS": str(options.threads),
+        "LOOP_LAG_PROBE_MS": str(options.lag_probe_ms),
+        "INTERVIEW_PATIENCE_S": str(options.patience_s),
+        "INTERVIEW_UNFINISHED_PATIENCE_S": str(options.unfinished_patience_s),
+        "INTERVIEW_FOLLOW_UPS": "0",
     }
-    env.update(
-        ENV="development",
-        DATA_DIR=str(data_dir),
-        JWT_SECRET=JWT_SECRET,
-        LOG_LEVEL="INFO",
-        KOKORO_MODEL=str(model),
-        KOKORO_VOICES=str(voices),
-        KOKORO_THREADS=str(options.threads),
-        LOOP_LAG_PROBE_MS=str(options.lag_probe_ms),
-        INTERVIEW_PATIENCE_S=str(options.patience_s),
-        INTERVIEW_UNFINISHED_PATIENCE_S=str(options.unfinished_patience_s),
-        INTERVIEW_FOLLOW_UPS="0",
-    )
-    return env
 
 
 async def run_interviews(
     options: Options, answers: list[SpokenAnswer], scratch: Path, model: Path, voices: Path
 ) -> dict[str, Any]:
-    data_dir = scratch / "data"
-    data_dir.mkdir()
-    port = _free_port()
-    log_path = scratch / "server.log"
-    with _log_file(log_path) as log:
-        process = await asyncio.create_subprocess_exec(
-            *_server_command(None), "serve", "--host", "127.0.0.1", "--port", str(port),
-            cwd=scratch, env=server_env(options, data_dir, model, voices), stdout=log, stderr=log,
-        )  # fmt: skip
-    server = Server(process.pid, f"http://127.0.0.1:{port}")
+    # No key of the caller's may reach the server: everything must be local.
+    env = server_env(server_settings(options, model, voices), also_drop=("KOKORO_",))
     peak_rss = 0
     sampling = True
-
-    async def sample_rss() -> None:
-        nonlocal peak_rss
-        while sampling:
-            sample = procstat.sample_process(server.pid)
-            if sample is not None:
-                peak_rss = max(peak_rss, sample.rss_bytes)
-            await asyncio.sleep(0.2)
-
     results: list[CandidateResult] = []
-    try:
-        await _wait_healthy(server, process, log_path)
+    async with server_process(scratch, env) as server:
+
+        async def sample_rss() -> None:
+            nonlocal peak_rss
+            while sampling:
+                sample = procstat.sample_process(server.pid)
+                if sample is not None:
+                    peak_rss = max(peak_rss, sample.rss_bytes)
+                await asyncio.sleep(0.2)
+
         sampler = asyncio.create_task(sample_rss())
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
             accounts = await create_accounts(http, options.interviews, options.answers)
@@ -159,9 +125,7 @@ async def run_interviews(
                     await clock
         sampling = False
         await sampler
-    finally:
-        await _stop(process)
-    log_lines = log_path.read_text(errors="replace").splitlines()
+    log_lines = (scratch / "server.log").read_text(errors="replace").splitlines()
     return {"results": results, "peak_rss_bytes": peak_rss, "log": log_lines}
 
 
@@ -180,11 +144,12 @@ def lag_reports(log_lines: list[str]) -> list[dict[str, Any]]:
 async def fresh_sentences(model: Path, voices: Path, threads: int, count: int) -> dict[str, Any]:
     """Time to first audio and real-time factor of sentences never synthesized before."""
     from voices.kokoro import KokoroSynthesizer
+    from voices.kokoro_engine import KokoroOptions
     from voices.models import KokoroFiles
     from voices.types import AudioChunk, SynthesisDone
 
     files = KokoroFiles(model, voices, "settings", "bench", "bench")
-    synthesizer = KokoroSynthesizer(lambda: files, model_id="bench", threads=threads)
+    synthesizer = KokoroSynthesizer(KokoroOptions(lambda: files, model_id="bench", threads=threads))
     synthesizer.warm()  # load the model before timing
     await asyncio.to_thread(synthesizer.engine.loaded.wait, 120)
     stream = await synthesizer.open(sample_rate=24000, voice="default")
@@ -327,12 +292,8 @@ def render(result: dict[str, Any]) -> str:
 
 
 def plot(result: dict[str, Any], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = report.pyplot()
+    if plt is None:
         return False
     figure, (latency_axes, lag_axes) = plt.subplots(1, 2, figsize=(13, 5))
     names = {
@@ -383,13 +344,8 @@ async def benchmark(options: Options) -> dict[str, Any]:
         "benchmark": "offline voices",
         "created": created,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": _code_version(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "load_average": os.getloadavg(),
-        },
+        "code": code_version(),
+        "machine": report.machine(),
         "settings": {
             "INTERVIEW_PATIENCE_S": options.patience_s,
             "INTERVIEW_UNFINISHED_PATIENCE_S": options.unfinished_patience_s,
@@ -443,12 +399,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     result = asyncio.run(benchmark(options))
-    options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(render(result))
-    print(f"\nJSON: {options.out}")
-    if plot(result, options.plot):
-        print(f"plot: {options.plot}")
+    report.publish(result, options.out, render(result), options.plot, plot)
     return 0
 
 

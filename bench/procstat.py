@@ -99,22 +99,26 @@ def snapshot(pids: Mapping[str, int]) -> Snapshot:
     )
 
 
-def cpu_percent(start: Snapshot, end: Snapshot, name: str) -> float | None:
-    """CPU used by ``name`` between two snapshots, in % of one core."""
+def _rate(start: Snapshot, end: Snapshot, name: str, seconds: str) -> float | None:
+    """How many seconds per second of the field ``seconds`` of ``name`` grew by between
+    two snapshots."""
     a, b = start.processes.get(name), end.processes.get(name)
     elapsed = end.at - start.at
     if a is None or b is None or elapsed <= 0:
         return None
-    return (b.cpu_s - a.cpu_s) / elapsed * 100
+    return float(getattr(b, seconds) - getattr(a, seconds)) / elapsed
+
+
+def cpu_percent(start: Snapshot, end: Snapshot, name: str) -> float | None:
+    """CPU used by ``name`` between two snapshots, in % of one core."""
+    rate = _rate(start, end, name, "cpu_s")
+    return None if rate is None else rate * 100
 
 
 def runqueue_wait_per_s(start: Snapshot, end: Snapshot, name: str) -> float | None:
     """Milliseconds per second that ``name``'s threads waited for a CPU between snapshots."""
-    a, b = start.processes.get(name), end.processes.get(name)
-    elapsed = end.at - start.at
-    if a is None or b is None or elapsed <= 0:
-        return None
-    return (b.runqueue_wait_s - a.runqueue_wait_s) / elapsed * 1000
+    rate = _rate(start, end, name, "runqueue_wait_s")
+    return None if rate is None else rate * 1000
 
 
 def others_percent(start: Snapshot, end: Snapshot) -> float | None:

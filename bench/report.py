@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import platform
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline import metrics as turn_metrics
+
 # Per-turn metrics the server reports in each ``metrics`` event (docs/protocol.md).
-SERVER_METRICS = (
-    "end_of_speech_to_final_ms",
-    "turn_decision_ms",
-    "llm_first_token_ms",
-    "tts_first_byte_ms",
-    "voice_to_voice_ms",
-    "server_final_to_llm_ms",
-    "server_token_to_tts_ms",
-    "server_tts_to_client_ms",
-)
-INSIDE_SERVER = ("server_final_to_llm_ms", "server_token_to_tts_ms", "server_tts_to_client_ms")
+SERVER_METRICS = turn_metrics.TURN_METRICS
+INSIDE_SERVER = turn_metrics.INSIDE_SERVER
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
@@ -237,30 +233,10 @@ def _process_table(point: Mapping[str, Any]) -> str:
                 _fmt(rss.get(name, {}).get("peak"), 1),
             ]
         )
-    rows.append(
-        [
-            "others",
-            _fmt(cpu["idle"].get("others"), 1),
-            _fmt(cpu["live"].get("others"), 1),
-            _fmt(cpu["speaking"].get("others"), 1),
-            "-",
-            "-",
-            "-",
-            "-",
-        ]
-    )
-    rows.append(
-        [
-            "machine",
-            _fmt(cpu["idle"].get("machine"), 1),
-            _fmt(cpu["live"].get("machine"), 1),
-            _fmt(cpu["speaking"].get("machine"), 1),
-            "-",
-            "-",
-            "-",
-            "-",
-        ]
-    )
+    # Without a process of their own: no run-queue wait or memory to show.
+    for name in ("others", "machine"):
+        phases = [_fmt(cpu[phase].get(name), 1) for phase in ("idle", "live", "speaking")]
+        rows.append([name, *phases, "-", "-", "-", "-"])
     header = [
         "process", "idle%", "live%", "speak%", "rq ms/s", "RSS idle", "RSS conn", "RSS peak"
     ]  # fmt: skip
@@ -269,12 +245,8 @@ def _process_table(point: Mapping[str, Any]) -> str:
 
 def plot(result: Mapping[str, Any], path: Path) -> bool:
     """Write the PNG; False when matplotlib is not installed (the ``bench`` extra)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     points = sorted(result["points"], key=lambda p: p["sessions"])
     sessions = [p["sessions"] for p in points]
@@ -319,3 +291,42 @@ def plot(result: Mapping[str, Any], path: Path) -> bool:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return True
+
+
+def pyplot() -> Any | None:
+    """matplotlib's pyplot drawing to files, or None when it is not installed (the
+    ``bench`` extra)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def publish(
+    result: Mapping[str, Any],
+    out: Path,
+    text: str,
+    plot_path: Path | None,
+    draw: Callable[[Any, Path], bool],
+) -> None:
+    """Write a benchmark's JSON, print its summary, and draw its PNG when asked to."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(text)
+    print(f"\nJSON: {out}")
+    if plot_path is not None and draw(result, plot_path):
+        print(f"plot: {plot_path}")
+
+
+def machine() -> dict[str, Any]:
+    """The machine a result was measured on, with its load when the run ended."""
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average": os.getloadavg(),
+    }

@@ -1,4 +1,6 @@
-"""Rule-based follow-ups: what a good interviewer asks when an answer is thin.
+"""Rule-based follow-ups: what a good interviewer asks when an answer is thin, in the
+terms of the question's kind (``pipeline.kinds``: a behavioural answer without its
+result, a system design without its data, a technical answer without its reasons).
 
 Used by the session to decide each reply (the LLM only phrases it), and by the offline
 interviewer to phrase it without an LLM.
@@ -6,30 +8,32 @@ interviewer to phrase it without an LLM.
 
 from __future__ import annotations
 
-import re
+from typing import Final
 
+from pipeline.kinds import KINDS
 from pipeline.turns import words
+from storage.types import InterviewKind
 
-_OUTCOME = re.compile(
-    r"\b(result(ed|s)?|outcome|led to|increas\w*|reduc\w*|improv\w*|sav(ed|ing)|achiev\w*|"
-    r"deliver\w*|launch\w*|ship(ped)?|grew|cut|won|so that|which meant|impact\w*|"
-    r"succeed\w*|success\w*|fixed|resolved|finished|completed)\b",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|"
-    r"hundred|thousand|million|billion|percent|half|double|twice|triple)\b",
-    re.IGNORECASE,
-)
-SHORT_ANSWER_WORDS = 25
+SHORT_ANSWER_WORDS: Final = 25
 
 
-def follow_up_hint(answer: str) -> str | None:
-    """What a follow-up should draw out of ``answer``, or None if it is complete enough."""
-    if len(words(answer)) < SHORT_ANSWER_WORDS:
-        return "a concrete example"
-    if not _OUTCOME.search(answer):
-        return "the result"
-    if not _NUMBER.search(answer):
-        return "how they measured it"
+def follow_up_hint(answer: str, kind: InterviewKind = "behavioral") -> str | None:
+    """What a follow-up should draw out of ``answer`` to a question of ``kind``, or None
+    if it is complete enough: the kind's follow-ups in order, the first whose pattern
+    finds nothing (one without a pattern when the answer is short)."""
+    short = len(words(answer)) < SHORT_ANSWER_WORDS
+    for follow_up in KINDS[kind].follow_ups:
+        if follow_up.missing is None:
+            if short:
+                return follow_up.hint
+        elif not follow_up.missing.search(answer):
+            return follow_up.hint
     return None
+
+
+# Every follow-up of every kind, as the offline interviewer asks it: hint -> question.
+FOLLOW_UP_QUESTIONS: Final[dict[str, str]] = {
+    follow_up.hint: follow_up.question
+    for definition in KINDS.values()
+    for follow_up in definition.follow_ups
+}

@@ -7,7 +7,7 @@ answer has no end of speech, a cached phrase needs no LLM, ...).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 
 @dataclass
@@ -55,3 +55,10 @@ class TurnMetrics:
 
     def as_dict(self) -> dict[str, float]:
         return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+# The one list of metric names: the ``metrics`` event, the Prometheus histograms and the
+# benchmark reports all derive theirs from the fields above.
+TURN_METRICS: tuple[str, ...] = tuple(field.name for field in fields(TurnMetrics))
+# The steps spent inside the server itself, between providers.
+INSIDE_SERVER: tuple[str, ...] = tuple(name for name in TURN_METRICS if name.startswith("server_"))

@@ -7,8 +7,8 @@ Every server event carries the ``turn`` it belongs to. ``docs/protocol.md`` docu
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Literal
 
 MAX_AUDIO_FRAME_BYTES = 64 * 1024
 MAX_TEXT_FRAME_BYTES = 16 * 1024
@@ -34,32 +34,34 @@ class ProtocolError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Start:
+    type: ClassVar[str] = "start"
     input_rate: int = DEFAULT_INPUT_RATE
     output_rate: int = DEFAULT_OUTPUT_RATE
 
 
 @dataclass(frozen=True, slots=True)
 class EndTurn:
-    pass
+    type: ClassVar[str] = "end_turn"
 
 
 @dataclass(frozen=True, slots=True)
 class Interrupt:
-    pass
+    type: ClassVar[str] = "interrupt"
 
 
 @dataclass(frozen=True, slots=True)
 class TextAnswer:
+    type: ClassVar[str] = "text"
     text: str
 
 
 @dataclass(frozen=True, slots=True)
 class Stop:
-    pass
+    type: ClassVar[str] = "stop"
 
 
 ClientMessage = Start | EndTurn | Interrupt | TextAnswer | Stop
-CLIENT_TYPES = ("start", "end_turn", "interrupt", "text", "stop")
+CLIENT_TYPES = tuple(kind.type for kind in (Start, EndTurn, Interrupt, TextAnswer, Stop))
 
 
 def _rate(section: Any, name: str, allowed: tuple[int, ...], default: int) -> int:
@@ -142,32 +144,112 @@ EventType = Literal[
 
 
 @dataclass(frozen=True, slots=True)
-class ServerEvent:
-    type: EventType
-    turn: int
-    data: dict[str, Any] = field(default_factory=dict)
+class _Event:
+    """Fields go on the wire in the order they are declared, after ``type`` and ``turn``."""
 
-    def to_json(self) -> str:
-        return json.dumps({"type": self.type, "turn": self.turn, **self.data})
+    type: ClassVar[EventType]
+    turn: int  # the interviewer turn the event belongs to
 
     def as_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "turn": self.turn, **self.data}
+        return {"type": self.type, **asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict())
 
 
-def ready(
-    turn: int, *, input_rate: int, output_rate: int, interview_id: str, resumed: bool
-) -> ServerEvent:
-    return ServerEvent(
-        "ready",
-        turn,
-        {
-            "interview_id": interview_id,
-            "input": {"encoding": "pcm_s16le", "sample_rate": input_rate, "channels": 1},
-            "output": {"encoding": "pcm_s16le", "sample_rate": output_rate, "channels": 1},
-            "resumed": resumed,
-        },
-    )
+@dataclass(frozen=True, slots=True)
+class AudioFormat:
+    encoding: str
+    sample_rate: int  # Hz
+    channels: int
+
+    @classmethod
+    def pcm16(cls, sample_rate: int) -> AudioFormat:
+        """Raw PCM16 little-endian mono, the only audio the protocol carries."""
+        return cls("pcm_s16le", sample_rate, 1)
 
 
-def error(turn: int, code: str, message: str, *, fatal: bool = False) -> ServerEvent:
-    return ServerEvent("error", turn, {"code": code, "message": message, "fatal": fatal})
+@dataclass(frozen=True, slots=True)
+class ReadyEvent(_Event):
+    type: ClassVar[EventType] = "ready"
+    interview_id: str
+    input: AudioFormat
+    output: AudioFormat
+    resumed: bool
+
+    @classmethod
+    def of(
+        cls, turn: int, *, interview_id: str, input_rate: int, output_rate: int, resumed: bool
+    ) -> ReadyEvent:
+        return cls(
+            turn,
+            interview_id,
+            AudioFormat.pcm16(input_rate),
+            AudioFormat.pcm16(output_rate),
+            resumed,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptEvent(_Event):
+    type: ClassVar[EventType] = "transcript"
+    text: str  # the whole answer so far
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserTurnEndEvent(_Event):
+    type: ClassVar[EventType] = "user_turn_end"
+    text: str  # the whole answer
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTurnStartEvent(_Event):
+    type: ClassVar[EventType] = "agent_turn_start"
+    action: str  # an ``Instruction.action``
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTextEvent(_Event):
+    type: ClassVar[EventType] = "agent_text"
+    text: str  # the next piece of what the interviewer says, as its audio starts
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTurnEndEvent(_Event):
+    type: ClassVar[EventType] = "agent_turn_end"
+    text: str  # the words actually spoken
+    interrupted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsEvent(_Event):
+    type: ClassVar[EventType] = "metrics"
+    metrics: dict[str, float]  # latencies in ms, named as in ``pipeline.metrics``
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewEndEvent(_Event):
+    type: ClassVar[EventType] = "interview_end"
+    reason: str  # completed | stopped
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent(_Event):
+    type: ClassVar[EventType] = "error"
+    code: str
+    message: str
+    fatal: bool = False
+
+
+ServerEvent = (
+    ReadyEvent
+    | TranscriptEvent
+    | UserTurnEndEvent
+    | AgentTurnStartEvent
+    | AgentTextEvent
+    | AgentTurnEndEvent
+    | MetricsEvent
+    | InterviewEndEvent
+    | ErrorEvent
+)

@@ -16,10 +16,10 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from pipeline.documents.llm import JsonChat, LlmParseError
 from pipeline.feedback.heuristic import keywords, overlap
-from pipeline.feedback.llm import ask_validated
-from pipeline.interviewer.redact import redact
+from pipeline.llm.redact import redact
+from pipeline.llm.types import JsonChat, LlmParseError
+from pipeline.llm.validated import ask_validated
 
 log = logging.getLogger("intrvuer.quizzes")
 
@@ -82,7 +82,7 @@ class Grade:
 # Offline templates ------------------------------------------------------------------------
 
 # (prompt, options, correct, explanation) per rubric criterion.
-_TECHNIQUE: Final[dict[str, list[tuple[str, list[str], int, str]]]] = {
+_CRITERIA_TECHNIQUE: Final[dict[str, list[tuple[str, list[str], int, str]]]] = {
     "structure": [
         (
             "In a STAR answer, which part should take most of your time?",
@@ -148,6 +148,176 @@ _TECHNIQUE: Final[dict[str, list[tuple[str, list[str], int, str]]]] = {
         ),
     ],
 }
+# The dimensions of each kind's rubric (pipeline/kinds.py); the four above are those of
+# feedback scored before rubrics had kinds. A role interview's own dimensions are its job's
+# requirements, which the requirement questions below ask about.
+_DIMENSION_TECHNIQUE: Final[dict[str, list[tuple[str, list[str], int, str]]]] = {
+    "situation": [
+        (
+            "How much of a STAR answer should the situation take?",
+            ["Most of it", "A sentence or two", "None: start with the result", "Half"],
+            1,
+            "Set the scene in a sentence or two: where, when and what was at stake.",
+        )
+    ],
+    "task": [
+        (
+            "What does the task part of a STAR answer make clear?",
+            [
+                "What the whole team was doing",
+                "What you personally were responsible for achieving",
+                "The company's strategy",
+                "How long the project lasted",
+            ],
+            1,
+            "Say what you were asked or chose to achieve, so your actions have a goal.",
+        )
+    ],
+    "action": [
+        (
+            "Which sentence describes an action best?",
+            [
+                "We handled the incident.",
+                "The incident got resolved eventually.",
+                "I rolled back the release, then wrote the fix and a test for it.",
+                "It was a stressful week for everyone.",
+            ],
+            2,
+            "Name what you did yourself, step by step, with 'I', not what happened.",
+        )
+    ],
+    "result": [
+        (
+            "What makes the result of a STAR answer convincing?",
+            [
+                "Saying it went well",
+                "A measurable outcome and what you learned",
+                "Thanking the team",
+                "Describing the situation again",
+            ],
+            1,
+            "End with what changed, in numbers where you have them, and what you took from it.",
+        )
+    ],
+    "correctness": [
+        (
+            "You are not sure a detail of your technical answer is right. What is best?",
+            [
+                "State it confidently anyway",
+                "Say what you are sure of, flag the doubt and how you would check it",
+                "Change the subject",
+                "Say nothing about it",
+            ],
+            1,
+            "Interviewers trust an accurate answer that marks its uncertainty over a guess.",
+        )
+    ],
+    "depth": [
+        (
+            "How do you show depth in a technical answer?",
+            [
+                "List many technologies",
+                "Explain why it works, its limits and what happens under failure",
+                "Speak for longer",
+                "Use more acronyms",
+            ],
+            1,
+            "Depth is the why and the edge cases: mechanisms, limits and failure modes.",
+        )
+    ],
+    "trade_offs": [
+        (
+            "Which sentence states a trade-off?",
+            [
+                "We used Postgres because it is good.",
+                "A cache cut reads by 80 %, but stale data for up to 30 s was the price.",
+                "We picked the best option.",
+                "Everything was fast.",
+            ],
+            1,
+            "Name what you gained, what it cost and why that cost was acceptable.",
+        )
+    ],
+    "clarity": [
+        (
+            "What makes a technical explanation easy to follow aloud?",
+            [
+                "Starting with the details",
+                "The answer first, then the reasoning in a few ordered steps",
+                "Covering every alternative at once",
+                "Reading code line by line",
+            ],
+            1,
+            "Lead with the conclusion, then give the steps in order; check in as you go.",
+        )
+    ],
+    "requirements": [
+        (
+            "What should come first in a system-design answer?",
+            [
+                "The database choice",
+                "Questions about users, scale and what must never fail",
+                "A list of microservices",
+                "The programming language",
+            ],
+            1,
+            "Clarify functional needs, scale and constraints before designing anything.",
+        )
+    ],
+    "high_level_design": [
+        (
+            "What does a good high-level design describe?",
+            [
+                "Every class and method",
+                "The main components and how a request flows between them",
+                "Only the user interface",
+                "The deployment scripts",
+            ],
+            1,
+            "Draw the few big boxes and walk one request through them before any detail.",
+        )
+    ],
+    "data_and_scaling": [
+        (
+            "Reads grow tenfold while writes stay flat. What helps first?",
+            [
+                "Sharding the writes",
+                "Read replicas or a cache in front of the database",
+                "A bigger logging cluster",
+                "Rewriting in another language",
+            ],
+            1,
+            "Match the fix to the load: read-heavy growth is served by replicas and caches.",
+        )
+    ],
+    "domain_knowledge": [
+        (
+            "How do you show knowledge of the role's domain in an answer?",
+            [
+                "Say you are a quick learner",
+                "Use one real case and the standard or practice of the field it followed",
+                "Repeat the job description",
+                "Keep it general to suit any employer",
+            ],
+            1,
+            "A real case, named in the field's own terms, shows you know the work.",
+        )
+    ],
+    "judgement": [
+        (
+            "Asked how you handled a hard call, what matters most?",
+            [
+                "That you were right",
+                "The options you weighed, what you chose and why",
+                "Who you escalated to",
+                "How quickly you decided",
+            ],
+            1,
+            "Judgement shows in the reasoning: the options, the risks and why you chose.",
+        )
+    ],
+}
+_TECHNIQUE: Final = {**_CRITERIA_TECHNIQUE, **_DIMENSION_TECHNIQUE}
 _DISTRACTOR_REQUIREMENTS: Final = (
     "Fluency in Latin",
     "A commercial pilot licence",

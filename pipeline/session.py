@@ -2,7 +2,11 @@
 
 Frames come in through ``run(inbound)``; everything for the client goes out through the
 bounded ``outgoing`` queue (JSON events and PCM16 audio). Inside, one task group owns:
-the receive loop, the recognition loop, the turn timer and the current interviewer turn.
+the receive loop, the recognition loop, the turn timer, the current interviewer turn and
+the speculative reply (begun at the end of speech while the turn is decided, spoken only
+if the turn is taken on exactly the words it was begun on).
+The interviewer's voice is ``pipeline.playback``, the answer being heard and the stored
+exchange ``pipeline.answer``, the question plan ``pipeline.plan``.
 
 States: ``created`` (waiting for ``start``) → ``greeting`` → ``listening`` ⇄
 ``responding`` → ``closing`` → ``ended``. Nothing here awaits the database: finalized
@@ -12,64 +16,68 @@ turns are handed to ``on_turn`` (which must not block), and the caller persists 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
+import dataclasses
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
-from operator import itemgetter
 from typing import Any
 
+from pipeline.answer import (
+    Answer,
+    Exchange,
+    FinalizedTurn,
+    Said,
+    answers_unheard,
+    conversation,
+    question_heard,
+)
 from pipeline.chunker import SpeechChunker
-from pipeline.followups import follow_up_hint
 from pipeline.interviewer.types import (
+    ASKED_AGAIN,
     Instruction,
     InterviewContext,
     Interviewer,
     InterviewerError,
     Message,
 )
-from pipeline.metrics import TurnMetrics, TurnStamps
+from pipeline.metrics import TurnStamps
+from pipeline.plan import PlanCursor
+from pipeline.playback import AgentTurn, AudioClock, Outgoing, Playback
 from pipeline.protocol import (
+    AgentTurnEndEvent,
+    AgentTurnStartEvent,
     ClientMessage,
     EndTurn,
-    EventType,
+    ErrorEvent,
     Interrupt,
+    InterviewEndEvent,
     ProtocolError,
-    ServerEvent,
+    ReadyEvent,
     Start,
     Stop,
     TextAnswer,
+    TranscriptEvent,
+    UserTurnEndEvent,
     check_audio_frame,
     parse_text_frame,
 )
-from pipeline.protocol import error as error_event
-from pipeline.protocol import ready as ready_event
-from pipeline.turns import TurnPolicy, interrupts
+from pipeline.turns import TurnPolicy, interrupts, looks_unfinished
 from storage.types import Interview, InterviewTurn, PlannedQuestion
 from voices.types import (
-    SAMPLE_WIDTH,
-    AudioChunk,
     RecognitionStream,
     SpeechError,
     SpeechRecognizer,
     SpeechStarted,
     SpeechSynthesizer,
-    SynthesisDone,
-    SynthesisEvent,
     SynthesisStream,
     Transcript,
     UtteranceEnd,
-    WordTiming,
 )
 
 log = logging.getLogger("intrvuer.session")
-
-Outgoing = ServerEvent | bytes
 
 
 class State(StrEnum):
@@ -93,96 +101,62 @@ class SessionConfig:
     outgoing_max: int = 512  # frames and events queued for the client before it is cut off
     max_follow_ups: int = 1  # per planned question
     first_token_timeout_s: float = 5.0
-
-
-@dataclass(frozen=True)
-class FinalizedTurn:
-    """A finished exchange, ready to persist."""
-
-    record: InterviewTurn
-    user_id: str
+    # Start the reply at the end of speech, while the turn is still being decided, so
+    # the patience overlaps the LLM instead of preceding it. Nothing of it is spoken
+    # unless the turn is taken on exactly the words it was begun on.
+    speculate: bool = True
 
 
 @dataclass
-class _Exchange:
-    question_turn: _AgentTurn
-    question: str
-    interrupted: bool
-    answer: str
-    words: list[WordTiming]
-    audio_s: float
+class Speculation:
+    """A reply begun before the turn was decided: its text is kept here, unspoken."""
 
-
-@dataclass
-class _AgentTurn:
-    number: int
+    answer: str  # the words it answers
+    plan: PlanCursor  # the plan as it will be once this reply is given
     instruction: Instruction
-    stamps: TurnStamps
-    chunks: list[str] = field(default_factory=list)
-    chunk_audio_s: list[float] = field(default_factory=list)
-    chunks_done: int = 0
-    sent_audio_s: float = 0.0
-    playback_started: float | None = None
-    text_sent: int = 0  # chunks announced with agent_text
-    source: str = ""
-    voice_failed: bool = False  # synthesis failed: the rest of the turn is shown as text
-    # Candidate audio received (seconds) when the turn's audio finished or was cut off:
-    # where the question ended on the candidate's own timeline.
-    ended_at_audio_s: float | None = None
-    ended_at: float | None = None  # the same moment on the session clock
+    started_at: float
+    deltas: list[str] = field(default_factory=list)
+    first_token_at: float | None = None
+    done: bool = False
+    failure: InterviewerError | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
 
-    def spoken_audio_s(self) -> float:
-        """Seconds of the turn's audio the candidate heard (all of it unless cut off)."""
-        if self.playback_started is None or self.ended_at is None:
-            return self.sent_audio_s
-        return max(0.0, min(self.ended_at - self.playback_started, self.sent_audio_s))
+    async def pull(self, stream: AsyncIterator[str], clock: Callable[[], float]) -> None:
+        try:
+            async for delta in stream:
+                if self.first_token_at is None:
+                    self.first_token_at = clock()
+                self.deltas.append(delta)
+                self.changed.set()
+        except InterviewerError as failure:
+            self.failure = failure
+        finally:
+            self.done = True
+            self.changed.set()
+            closing = getattr(stream, "aclose", None)
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await closing()  # the LLM stream closes at once when cancelled
 
-    def spoken_text(self, now: float) -> str:
-        """The words the candidate has heard by ``now``: whole chunks played, plus the
-        played fraction of the current one, cut at a word boundary."""
-        if self.playback_started is None:
-            return ""
-        playhead = min(now - self.playback_started, self.sent_audio_s)
-        spoken: list[str] = []
-        elapsed = 0.0
-        for index, text in enumerate(self.chunks):
-            duration = self.chunk_audio_s[index] if index < len(self.chunk_audio_s) else 0.0
-            if duration <= 0:
-                break
-            done = index < self.chunks_done
-            if elapsed + duration <= playhead and done:
-                spoken.append(text)
-                elapsed += duration
+    async def text(self) -> AsyncIterator[str]:
+        """The reply's deltas: those already received, then the rest as they come."""
+        taken = 0
+        while True:
+            if taken < len(self.deltas):
+                taken += 1
+                yield self.deltas[taken - 1]
                 continue
-            # Partly played. Until synthesis of the chunk ends its length is an estimate.
-            expected = duration if done else max(duration, 0.06 * len(text))
-            fraction = max(0.0, min(1.0, (playhead - elapsed) / expected))
-            chunk_words = text.split()
-            count = int(len(chunk_words) * fraction)
-            if count:
-                spoken.append(" ".join(chunk_words[:count]))
-            break
-        return " ".join(spoken)
+            if self.done:
+                break
+            self.changed.clear()
+            await self.changed.wait()
+        if self.failure is not None:
+            raise self.failure
 
-
-class _AudioClock:
-    """Maps audio time (seconds of candidate audio received) to when it arrived."""
-
-    def __init__(self, sample_rate: int, keep: int = 3000) -> None:
-        self.sample_rate = sample_rate
-        self.received_s = 0.0
-        self._marks: deque[tuple[float, float]] = deque(maxlen=keep)
-
-    def add(self, nbytes: int, now: float) -> None:
-        self.received_s += nbytes / SAMPLE_WIDTH / self.sample_rate
-        self._marks.append((self.received_s, now))
-
-    def wall_at(self, audio_s: float) -> float | None:
-        """When the frame holding ``audio_s`` arrived (the last frame's time if later)."""
-        if not self._marks:
-            return None
-        index = bisect.bisect_left(self._marks, audio_s, key=itemgetter(0))
-        return self._marks[min(index, len(self._marks) - 1)][1]
+    def cancel(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
 
 
 class Session:
@@ -213,7 +187,6 @@ class Session:
         self.clock = clock
         self.on_turn = on_turn
         self.on_metrics = on_metrics
-        self.output_rate = 24000
         self.outgoing: asyncio.Queue[Outgoing | None] = asyncio.Queue(self.config.outgoing_max)
         self.state = State.created
         self.end_reason: str | None = None
@@ -221,40 +194,38 @@ class Session:
         prior = sorted(prior_turns or [], key=lambda t: t.turn)
         self.resumed = bool(prior)
         self.turn = prior[-1].turn if prior else 0
-        self.history: list[Message] = []
-        for record in prior:
-            self.history.append(Message("interviewer", record.question))
-            if record.answer:
-                self.history.append(Message("candidate", record.answer))
-        self.question_index = max((t.question_index or 0 for t in prior), default=-1)
-        self.follow_ups = 0
-        if prior and prior[-1].question_index is not None:
-            same = [t for t in prior if t.question_index == prior[-1].question_index]
-            self.follow_ups = max(0, len(same) - 1)
+        self.history: list[Message] = conversation(prior)
+        # The interview's kind follows up the questions planned before each kept its own.
+        self.plan = PlanCursor.after(
+            interview.questions,
+            prior,
+            max_follow_ups=self.config.max_follow_ups,
+            kind=interview.kind,
+        )
 
         self._stt: RecognitionStream | None = None
         self._tts: SynthesisStream | None = None
-        self._audio_clock = _AudioClock(16000)
-        self._agent: _AgentTurn | None = None
+        self._playback: Playback | None = None
+        self._audio_clock = AudioClock(16000)
+        self._agent: AgentTurn | None = None
         self._agent_task: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._done = asyncio.Event()
         self._stopped_input = False
-        # The candidate's answer in progress.
-        self._finals: list[str] = []
-        self._words: list[WordTiming] = []
-        self._interim = ""
-        self._last_final_at: float | None = None
-        self._speech_end_s: float | None = None
-        self._final_arrived = asyncio.Event()
-        self._synthesis: asyncio.Queue[SynthesisEvent] = asyncio.Queue(256)
+        self._answer = Answer()
         self._clearing: asyncio.Task[None] | None = None
         # The last question asked (the turn, its spoken words, whether it was cut short),
         # then, once answered, the exchange waiting for the metrics of the next reply.
-        self._asked: tuple[_AgentTurn, str, bool] | None = None
-        self._pending: _Exchange | None = None
+        self._asked: tuple[AgentTurn, str, bool] | None = None
+        self._pending: Exchange | None = None
+        # What the candidate said over the greeting or an acknowledgement, before its
+        # planned question was heard: kept for that question, which is asked again.
+        self._kept: Said | None = None
+        self._speculation: Speculation | None = None
+        self._speculations_started = 0  # for the answer being heard
+        self._speculations_discarded = 0
 
     # Output -------------------------------------------------------------------------
 
@@ -265,9 +236,6 @@ class Session:
             self.outgoing.put_nowait(item)
         except asyncio.QueueFull:
             raise SlowClient from None
-
-    def _event(self, kind: EventType, **data: Any) -> None:
-        self.emit(ServerEvent(kind, self.turn, data))
 
     # Running --------------------------------------------------------------------------
 
@@ -285,12 +253,25 @@ class Session:
         finally:
             self.state = State.ended
             if self._pending is not None:
-                self._persist(self._pending, self._agent)
+                self._persist(self._pending, self._agent, metrics_only=True)
                 self._pending = None
+            self._persist_kept()
             await self._close_streams()
             with contextlib.suppress(asyncio.QueueFull):
                 self.outgoing.put_nowait(None)  # tells the sender there is nothing more
+            self._release()
         return self.end_reason or "disconnected"
+
+    def _release(self) -> None:
+        """Drop what refers back to this session (the playback holds ``emit``; a done task
+        keeps the exception that ended it, whose frames hold ``self``), so that the session
+        and its streams are freed as soon as the connection lets go of it, not left as a
+        cycle for the server's rare full garbage collections."""
+        self._playback = None
+        self._agent_task = self._timer = self._clearing = None
+        self._group = None
+        self._speculation = None
+        self._tasks.clear()
 
     def _finish(self, reason: str) -> None:
         if self.end_reason is None:
@@ -322,7 +303,7 @@ class Session:
                         await self._on_message(parse_text_frame(frame))
                 except ProtocolError as problem:
                     self.emit(
-                        error_event(self.turn, problem.code, problem.message, fatal=problem.fatal)
+                        ErrorEvent(self.turn, problem.code, problem.message, fatal=problem.fatal)
                     )
                     if problem.fatal:
                         self._finish(problem.code)
@@ -346,7 +327,7 @@ class Session:
         if self.state is State.created and not isinstance(message, Start | Stop):
             raise ProtocolError(
                 "unexpected_message",
-                f"expected 'start' first; got '{_type_name(message)}'",
+                f"expected 'start' first; got '{message.type}'",
             )
         if isinstance(message, Start):
             if self.state is not State.created:
@@ -354,7 +335,7 @@ class Session:
             await self._start(message)
         elif isinstance(message, Stop):
             self._stopped_input = True
-            self._event("interview_end", reason="stopped")
+            self.emit(InterviewEndEvent(self.turn, reason="stopped"))
             self._finish("stopped")
         elif isinstance(message, EndTurn):
             if self.state is not State.listening:
@@ -374,12 +355,11 @@ class Session:
                     "unexpected_message",
                     f"a typed answer is only valid while listening; the interview is {self.state}",
                 )
-            self._finals.append(message.text)
+            self._answer.finals.append(message.text)
             self._end_user_turn(typed=True)
 
     async def _start(self, start: Start) -> None:
-        self._audio_clock = _AudioClock(start.input_rate)
-        self.output_rate = start.output_rate
+        self._audio_clock = AudioClock(start.input_rate)
         try:
             self._stt = await self.recognizer.open(sample_rate=start.input_rate)
             self._tts = await self.synthesizer.open(
@@ -391,7 +371,7 @@ class Session:
                 "provider_unavailable", "speech services are unavailable; try again", fatal=True
             ) from None
         self.emit(
-            ready_event(
+            ReadyEvent.of(
                 self.turn,
                 input_rate=start.input_rate,
                 output_rate=start.output_rate,
@@ -399,18 +379,21 @@ class Session:
                 resumed=self.resumed,
             )
         )
+        self._playback = Playback(
+            self._tts,
+            output_rate=start.output_rate,
+            frame_s=self.config.frame_s,
+            audio_lead_s=self.config.audio_lead_s,
+            clock=self.clock,
+            emit=self.emit,
+            ended=self._done,
+            on_metrics=self.on_metrics,
+        )
         self._spawn(self._recognition(), "session-recognition")
-        self._spawn(self._pump_synthesis(), "session-synthesis")
-        first = self._next_instruction(greeting=True)
+        self._spawn(self._playback.pump(), "session-synthesis")
+        first = self.plan.opening()
         self.state = State.closing if first.action == "close" else State.greeting
         self._start_agent_turn(first, TurnStamps(turn_decision=self.clock()))
-
-    async def _pump_synthesis(self) -> None:
-        # One reader of the synthesis stream for the whole session: interviewer turns take
-        # events from this queue, which (unlike an iterator) is safe to stop waiting on.
-        assert self._tts is not None
-        async for event in self._tts.events():
-            await self._synthesis.put(event)
 
     # Recognition --------------------------------------------------------------------
 
@@ -421,10 +404,11 @@ class Session:
                 self._on_transcript(event)
             elif isinstance(event, SpeechStarted):
                 self._cancel_timer()
+                self._discard_speculation()
             elif isinstance(event, UtteranceEnd):
                 self._on_end_of_speech(event.last_word_end_s)
             elif isinstance(event, SpeechError):
-                self.emit(error_event(self.turn, event.code, event.message, fatal=False))
+                self.emit(ErrorEvent(self.turn, event.code, event.message, fatal=False))
 
     def _on_transcript(self, event: Transcript) -> None:
         if self._agent_speaking():
@@ -435,44 +419,45 @@ class Session:
             return
         if event.text.strip():
             self._cancel_timer()
+            self._discard_speculation()  # words came after those it was begun on
+        answer = self._answer
         if event.is_final:
-            if event.text.strip():
-                self._finals.append(event.text.strip())
-                self._words.extend(event.words)
-                self._last_final_at = event.received_at
-                self._final_arrived.set()
-            self._interim = ""
-            self._event("transcript", text=self._answer_text(), final=True)
+            answer.add_final(event)
+            self.emit(TranscriptEvent(self.turn, answer.text(), final=True))
             if event.speech_final:
                 self._on_end_of_speech(event.end_s)
         elif event.text.strip():
-            self._interim = event.text.strip()
-            self._event("transcript", text=self._answer_text(), final=False)
-
-    def _answer_text(self) -> str:
-        return " ".join([*self._finals, self._interim]).strip()
+            answer.interim = event.text.strip()
+            self.emit(TranscriptEvent(self.turn, answer.text(), final=False))
 
     def _on_end_of_speech(self, audio_end_s: float) -> None:
-        if self.state is not State.listening or not self._finals:
+        answer = self._answer
+        if self.state is not State.listening or not answer.finals:
             return
-        if self._words:
-            audio_end_s = self._words[-1].end_s
-        if self._timer is not None and not self._timer.done() and self._speech_end_s == audio_end_s:
+        audio_end_s = answer.last_word_end_s(otherwise=audio_end_s)
+        if (
+            self._timer is not None
+            and not self._timer.done()
+            and answer.speech_end_s == audio_end_s
+        ):
             return  # UtteranceEnd after speech_final: the same silence, already being waited on
-        self._speech_end_s = audio_end_s
+        answer.speech_end_s = audio_end_s
         self._cancel_timer()
-        patience = self.config.policy.patience_for(" ".join(self._finals))
-        # Patience counts from the end of the last word, not from when its transcript
-        # arrived: the silence the recognizer needed to call it the end is part of it.
         spoken_at = self._audio_clock.wall_at(audio_end_s)
-        if spoken_at is not None:
-            patience = max(0.0, patience - max(0.0, self.clock() - spoken_at))
+        # What the question deserves is part of the decision: a one-line answer to "tell
+        # me about a time …" is more likely a pause than an end.
+        question = self._asked[1] if self._asked is not None else ""
+        patience = answer.patience_s(
+            self.config.policy, question=question, spoken_at=spoken_at, now=self.clock()
+        )
         self._timer = self._spawn(self._patience(patience), "turn-timer")
+        if self.config.speculate:
+            self._speculate()
 
     async def _patience(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
         self._timer = None
-        if self.state is State.listening and self._finals and not self._interim:
+        if self.state is State.listening and self._answer.finals and not self._answer.interim:
             self._end_user_turn(typed=False)
 
     def _cancel_timer(self) -> None:
@@ -483,89 +468,159 @@ class Session:
     async def _end_turn_now(self) -> None:
         """The candidate said they are done: take what was heard, without patience."""
         self._cancel_timer()
-        if self._stt is not None and (self._interim or not self._finals):
-            self._final_arrived.clear()
+        answer = self._answer
+        if self._stt is not None and (answer.interim or not answer.finals):
+            answer.final_arrived.clear()
             await self._stt.finalize()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    self._final_arrived.wait(), self.config.policy.end_turn_final_wait_s
+                    answer.final_arrived.wait(), self.config.policy.end_turn_final_wait_s
                 )
         if self.state is not State.listening:
             return
-        if self._interim:  # the provider did not finalize in time: keep the words anyway
-            self._finals.append(self._interim)
-            self._interim = ""
-        if not self._finals:
-            self.emit(
-                error_event(self.turn, "empty_answer", "nothing was heard yet; speak or type")
-            )
+        answer.keep_interim()  # the provider did not finalize in time: keep the words anyway
+        if not answer.finals:
+            self.emit(ErrorEvent(self.turn, "empty_answer", "nothing was heard yet; speak or type"))
             return
         self._end_user_turn(typed=False)
+
+    # Speculative replies ---------------------------------------------------------
+
+    def _speculate(self) -> None:
+        """Begin the reply to the words heard so far, to be spoken only if the turn is
+        taken on exactly these words."""
+        answer = self._answer.finals_text().strip()
+        current = self._speculation
+        if current is not None and current.answer == answer:
+            return
+        self._discard_speculation()
+        if looks_unfinished(answer):
+            # Words that trail off are nearly always followed by more (bench/turns.py):
+            # a reply begun on them would be an LLM request thrown away.
+            return
+        plan = dataclasses.replace(self.plan)  # the real plan moves on only if it is used
+        instruction = self._instruction_after(plan, answer)
+        history = (*self.history, Message("candidate", answer))
+        speculation = Speculation(answer, plan, instruction, started_at=self.clock())
+        stream = self.interviewer.respond(self._context(instruction, history))
+        speculation.task = self._spawn(speculation.pull(stream, self.clock), "speculative-reply")
+        self._speculation = speculation
+        self._speculations_started += 1
+
+    def _discard_speculation(self) -> None:
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None:
+            speculation.cancel()
+            self._speculations_discarded += 1
+
+    def _speculation_for(self, answer: str, *, typed: bool) -> Speculation | None:
+        """The speculation begun on exactly ``answer``, taken; any other is discarded."""
+        speculation = self._speculation
+        if speculation is not None and not typed and speculation.answer == answer:
+            self._speculation = None
+            return speculation
+        self._discard_speculation()
+        return None
+
+    def _speculation_metrics(self, used: Speculation | None, decided_at: float) -> dict[str, float]:
+        values = {
+            "speculative_started": float(self._speculations_started),
+            "speculative_used": 1.0 if used is not None else 0.0,
+            "speculative_discarded": float(self._speculations_discarded),
+        }
+        if used is not None:
+            # The LLM time that overlapped the wait instead of following it.
+            overlapped_until = min(decided_at, used.first_token_at or decided_at)
+            values["speculative_saved_ms"] = round((overlapped_until - used.started_at) * 1000, 2)
+        self._speculations_started = self._speculations_discarded = 0
+        return values
 
     # Turn decisions -----------------------------------------------------------------
 
     def _end_user_turn(self, *, typed: bool) -> None:
-        now = self.clock()
+        decided = self.clock()
+        stamps = TurnStamps(turn_decision=decided)
         self._cancel_timer()
-        answer = " ".join(self._finals).strip()
-        answer_words = list(self._words)
-        stamps = TurnStamps(turn_decision=now)
+        heard = self._answer
         if not typed:
-            stamps.final_transcript = self._last_final_at
-            if self._speech_end_s is not None:
-                stamps.end_of_speech = self._audio_clock.wall_at(self._speech_end_s)
-        audio_s = (answer_words[-1].end_s - answer_words[0].start_s) if answer_words else 0.0
-        self._finals, self._words, self._interim = [], [], ""
-        self._last_final_at, self._speech_end_s = None, None
-        self._event("user_turn_end", text=answer)
+            stamps.final_transcript = heard.last_final_at
+            if heard.speech_end_s is not None:
+                stamps.end_of_speech = self._audio_clock.wall_at(heard.speech_end_s)
+        said = heard.take()
+        answer = said.text
+        speculation = self._speculation_for(answer, typed=typed)
+        self.emit(UserTurnEndEvent(self.turn, answer))
         self.history.append(Message("candidate", answer))
-        if self._asked is not None:
+        if speculation is not None:
+            self.plan, instruction = speculation.plan, speculation.instruction
+        else:
+            instruction = self._instruction_after(self.plan, answer)
+        if instruction.hint == ASKED_AGAIN:
+            self._kept, self._asked = said, None
+        elif self._asked is not None:
             asked, spoken, cut_short = self._asked
-            self._pending = _Exchange(asked, spoken, cut_short, answer, answer_words, audio_s)
+            if self._kept is not None:
+                said, self._kept = self._kept.then(said), None
+            self._pending = Exchange(asked, spoken, cut_short, said)
+            # Handed over now, not when the reply ends: an instance that dies while the
+            # interviewer replies keeps the answer.
+            self._persist(self._pending, None)
             self._asked = None
-        instruction = self._next_instruction(answer=answer)
         self.state = State.closing if instruction.action == "close" else State.responding
-        self._start_agent_turn(instruction, stamps)
+        speculative = self._speculation_metrics(speculation, decided)
+        self._start_agent_turn(instruction, stamps, speculation, speculative)
 
-    def _next_instruction(self, *, greeting: bool = False, answer: str = "") -> Instruction:
-        plan = self.interview.questions
-        if greeting and self.resumed:
-            nxt = self.question_index + 1
-            if nxt >= len(plan):
-                return Instruction("close")
-            return self._ask(nxt, "resume")
-        if greeting:
-            return self._ask(0, "greet") if plan else Instruction("close")
-        hint = follow_up_hint(answer)
-        if hint and self.follow_ups < self.config.max_follow_ups and self.question_index >= 0:
-            self.follow_ups += 1
-            return Instruction(
-                "follow_up",
-                question=plan[self.question_index],
-                hint=hint,
-                question_number=self.question_index + 1,
-            )
-        nxt = self.question_index + 1
-        if nxt >= len(plan):
-            return Instruction("close")
-        return self._ask(nxt, "next_question")
+    def _instruction_after(self, plan: PlanCursor, answer: str) -> Instruction:
+        """What follows ``answer`` in ``plan``. Speech over the words before a planned
+        question (the greeting, an acknowledgement) is no answer to it unless it answers
+        it anyway: the question is asked again, once."""
+        unheard = self._unheard_question()
+        if unheard is not None and self._kept is None and not answers_unheard(answer, unheard):
+            return plan.ask_again()
+        kept = self._kept.text if self._kept is not None else ""
+        return plan.after_answer(f"{kept} {answer}".strip())
 
-    def _ask(self, index: int, action: str) -> Instruction:
-        self.question_index = index
-        self.follow_ups = 0
-        question: PlannedQuestion = self.interview.questions[index]
-        return Instruction(action, question=question, question_number=index + 1)  # type: ignore[arg-type]
+    def _unheard_question(self) -> PlannedQuestion | None:
+        """The planned question of the last turn if it was cut short before it was heard."""
+        if self._asked is None:
+            return None
+        agent, spoken, cut_short = self._asked
+        question = agent.instruction.question
+        if not cut_short or agent.instruction.action == "follow_up" or question is None:
+            return None
+        return None if question_heard(spoken, question) else question
+
+    def _persist_kept(self) -> None:
+        """Speech kept for a question the interview ended before it was answered: stored
+        under that question, so nothing the candidate said is lost."""
+        kept, agent = self._kept, self._agent
+        self._kept = None
+        if kept is None or agent is None or agent.instruction.question_number is None:
+            return
+        if self._asked is not None and self._asked[0] is agent:
+            _, spoken, cut_short = self._asked
+        else:  # the interview ended while the question was being asked again
+            spoken, cut_short = agent.spoken_text(self.clock()), True
+        self._persist(Exchange(agent, spoken, cut_short, kept), None)
 
     # The interviewer's turn -----------------------------------------------------------
 
     def _agent_speaking(self) -> bool:
         return self._agent_task is not None and not self._agent_task.done()
 
-    def _start_agent_turn(self, instruction: Instruction, stamps: TurnStamps) -> None:
+    def _start_agent_turn(
+        self,
+        instruction: Instruction,
+        stamps: TurnStamps,
+        speculation: Speculation | None = None,
+        speculative: dict[str, float] | None = None,
+    ) -> None:
         self.turn += 1
-        agent = _AgentTurn(self.turn, instruction, stamps)
+        agent = AgentTurn(self.turn, instruction, stamps, extra_metrics=speculative or {})
         self._agent = agent
-        self._agent_task = self._spawn(self._agent_turn(agent), f"agent-turn-{agent.number}")
+        self._agent_task = self._spawn(
+            self._agent_turn(agent, speculation), f"agent-turn-{agent.number}"
+        )
 
     def _barge_in(self) -> None:
         """Candidate speech while the interviewer talks: stop audio and the LLM at once."""
@@ -576,234 +631,118 @@ class Session:
         self._agent_task = None
         spoken = agent.spoken_text(self.clock())
         self._conclude_agent_turn(agent, spoken, interrupted=True)
-        self._drain_synthesis()
-        if self._tts is not None:
-            self._clearing = self._spawn(self._tts.clear(), "tts-clear")
+        if self._playback is not None:
+            self._playback.drain()
+            self._clearing = self._spawn(self._playback.tts.clear(), "tts-clear")
 
-    def _drain_synthesis(self) -> None:
-        while not self._synthesis.empty():
-            self._synthesis.get_nowait()
-
-    def _conclude_agent_turn(self, agent: _AgentTurn, spoken: str, *, interrupted: bool) -> None:
+    def _conclude_agent_turn(self, agent: AgentTurn, spoken: str, *, interrupted: bool) -> None:
         agent.ended_at = self.clock()
         agent.ended_at_audio_s = self._audio_clock.received_s
-        self._event("agent_turn_end", text=spoken, interrupted=interrupted)
+        self.emit(AgentTurnEndEvent(self.turn, spoken, interrupted=interrupted))
         if spoken:
             self.history.append(Message("interviewer", spoken))
         if self._pending is not None:
-            self._persist(self._pending, agent)
+            self._persist(self._pending, agent, metrics_only=True)
             self._pending = None
         if agent.instruction.action != "close":
             self._asked = (agent, spoken, interrupted)
         elif not interrupted:
             self.state = State.ended
-            self._event("interview_end", reason="completed")
+            self.emit(InterviewEndEvent(self.turn, reason="completed"))
             self._finish("completed")
             return
         if self.state is not State.ended:
             self.state = State.listening
 
-    def _persist(self, exchange: _Exchange, reply: _AgentTurn | None) -> None:
-        """Hand a finished exchange to ``on_turn``, with the metrics of the reply to it."""
-        asked = exchange.question_turn
-        number = asked.instruction.question_number
-        record = InterviewTurn(
-            interview_id=self.interview.id,
-            turn=asked.number,
-            question=exchange.question,
-            question_index=number - 1 if number else None,
-            interrupted=exchange.interrupted,
-            answer=exchange.answer,
-            words=[
-                {"word": w.word, "start": w.start_s, "end": w.end_s, "confidence": w.confidence}
-                for w in exchange.words
-            ],
-            answer_audio_s=round(exchange.audio_s, 3),
-            metrics=TurnMetrics.of(reply.stamps).as_dict() if reply is not None else {},
-            interviewer_source=asked.source or self.interviewer.name,
-            created_at=datetime.now(UTC),
-            question_end_s=(
-                round(asked.ended_at_audio_s, 3) if asked.ended_at_audio_s is not None else None
-            ),
-            question_audio_s=round(asked.spoken_audio_s(), 3),
-        )
+    def _persist(
+        self, exchange: Exchange, reply: AgentTurn | None, *, metrics_only: bool = False
+    ) -> None:
+        """Hand a finished exchange to ``on_turn``, with the metrics of the reply to it
+        (``metrics_only``: the exchange was handed over before, without them)."""
+        record = exchange.record(self.interview.id, reply, default_source=self.interviewer.name)
         try:
-            self.on_turn(FinalizedTurn(record=record, user_id=self.interview.user_id))
+            self.on_turn(
+                FinalizedTurn(
+                    record=record, user_id=self.interview.user_id, metrics_only=metrics_only
+                )
+            )
         except Exception:  # persistence trouble must never end a live interview
             log.exception("could not hand over a finalized turn", extra={"turn": record.turn})
 
-    def _context(self, instruction: Instruction) -> InterviewContext:
+    def _context(
+        self, instruction: Instruction, history: tuple[Message, ...] | None = None
+    ) -> InterviewContext:
         return InterviewContext(
             kind=self.interview.kind,
             candidate_first_name=self.candidate_first_name,
             background=self.background,
             plan=self.interview.questions,
-            history=tuple(self.history),
+            history=tuple(self.history) if history is None else history,
             instruction=instruction,
         )
 
-    async def _agent_turn(self, agent: _AgentTurn) -> None:
-        tts = self._tts
-        assert tts is not None
-        self._event("agent_turn_start", action=agent.instruction.action)
+    async def _agent_turn(self, agent: AgentTurn, speculation: Speculation | None) -> None:
+        playback = self._playback
+        assert playback is not None
+        self.emit(AgentTurnStartEvent(self.turn, agent.instruction.action))
         if self._clearing is not None:
             # A barge-in cleared synthesis: wait until the provider confirmed it, so no
             # audio of the interrupted turn can leak into this one.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._clearing), timeout=2)
             self._clearing = None
-            self._drain_synthesis()
+            playback.drain()
         producer_done = asyncio.Event()
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._play_audio(agent, tts, producer_done))
+                group.create_task(playback.play(agent, producer_done))
                 # In this task, not a new one: the LLM request goes out without waiting
                 # for another turn of a busy event loop.
-                await self._produce_text(agent, tts, producer_done)
+                await self._produce_text(agent, playback, producer_done, speculation)
         except* InterviewerError as failure:
             message = str(failure.exceptions[0])
             log.warning("interviewer failed", extra={"error": message, "turn": agent.number})
             self.emit(
-                error_event(
+                ErrorEvent(
                     agent.number,
                     "interviewer_unavailable",
                     "the interviewer could not answer; please repeat or type your answer",
                 )
             )
-        # Let the audio already sent finish playing before the floor goes to the candidate.
-        if agent.playback_started is not None:
-            remaining = agent.sent_audio_s - (self.clock() - agent.playback_started)
-            if remaining > 0:
-                await asyncio.sleep(remaining)
+        await playback.finish(agent)
         self._agent_task = None
         self._conclude_agent_turn(agent, " ".join(agent.chunks), interrupted=False)
 
     async def _produce_text(
-        self, agent: _AgentTurn, tts: SynthesisStream, done: asyncio.Event
+        self,
+        agent: AgentTurn,
+        playback: Playback,
+        done: asyncio.Event,
+        speculation: Speculation | None = None,
     ) -> None:
         chunker = SpeechChunker()
         stamps = agent.stamps
         try:
+            # A speculative reply was requested earlier; what is measured from here is
+            # the wait that remained after the turn was decided.
             stamps.llm_request = self.clock()
-            stream = self.interviewer.respond(self._context(agent.instruction))
-            async for delta in stream:
+            deltas = (
+                speculation.text()
+                if speculation is not None
+                else self.interviewer.respond(self._context(agent.instruction))
+            )
+            async for delta in deltas:
                 if stamps.llm_first_token is None:
                     stamps.llm_first_token = self.clock()
                 for chunk in chunker.push(delta):
-                    await self._speak(agent, tts, chunk)
-            agent.source = getattr(stream, "source", "") or getattr(
-                self.interviewer, "last_source", self.interviewer.name
-            )
+                    await playback.speak(agent, chunk)
+            agent.source = self.interviewer.source
             for chunk in chunker.flush():
-                await self._speak(agent, tts, chunk)
+                await playback.speak(agent, chunk)
         finally:
+            if speculation is not None:
+                speculation.cancel()  # a barge-in stops the reply's LLM stream too
             done.set()
 
-    async def _speak(self, agent: _AgentTurn, tts: SynthesisStream, chunk: str) -> None:
-        agent.chunks.append(chunk)
-        agent.chunk_audio_s.append(0.0)
-        if agent.voice_failed:
-            self._announce_text(agent, len(agent.chunks) - 1)
-            return
-        if agent.stamps.tts_request is None:
-            agent.stamps.tts_request = self.clock()
-        await tts.speak(chunk)
-        await tts.flush()
 
-    def _announce_text(self, agent: _AgentTurn, up_to: int) -> None:
-        """Send ``agent_text`` for the chunks up to index ``up_to`` not yet announced."""
-        for chunk in agent.chunks[agent.text_sent : up_to + 1]:
-            self._event("agent_text", text=chunk + " ")
-        agent.text_sent = max(agent.text_sent, up_to + 1)
-
-    def _voice_failed(self, agent: _AgentTurn, failure: SpeechError) -> None:
-        if agent.voice_failed:
-            return
-        agent.voice_failed = True
-        log.warning("speech synthesis failed", extra={"code": failure.code, "turn": agent.number})
-        self.emit(
-            error_event(
-                agent.number,
-                "tts_unavailable",
-                "the interviewer's voice is unavailable; showing text instead",
-            )
-        )
-        self._announce_text(agent, len(agent.chunks) - 1)
-
-    async def _play_audio(
-        self, agent: _AgentTurn, tts: SynthesisStream, producer_done: asyncio.Event
-    ) -> None:
-        frame_bytes = int(self.output_rate * self.config.frame_s) * SAMPLE_WIDTH
-        while not (
-            producer_done.is_set()
-            and (agent.voice_failed or agent.chunks_done >= len(agent.chunks))
-        ):
-            # Wait for the next piece of speech, for the text to be complete, or for the
-            # session to end: a session that ended (its client gone) must never leave this
-            # task waiting on a synthesis that will not come.
-            getter = asyncio.ensure_future(self._synthesis.get())
-            waiters = {getter, asyncio.ensure_future(self._done.wait())}
-            if not producer_done.is_set():
-                waiters.add(asyncio.ensure_future(producer_done.wait()))
-            try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waiters:
-                    if waiter is not getter:
-                        waiter.cancel()
-                if not getter.done():
-                    getter.cancel()
-            if self._done.is_set():
-                return
-            if not getter.done() or getter.cancelled():
-                continue
-            event = getter.result()
-            if isinstance(event, SpeechError):
-                self._voice_failed(agent, event)
-                continue
-            if isinstance(event, SynthesisDone):
-                agent.chunks_done += 1
-                continue
-            if not isinstance(event, AudioChunk) or not event.pcm or not agent.chunks:
-                continue
-            if agent.stamps.tts_first_byte is None:
-                agent.stamps.tts_first_byte = self.clock()
-            index = min(agent.chunks_done, len(agent.chunks) - 1)
-            self._announce_text(agent, index)
-            for start in range(0, len(event.pcm), frame_bytes):
-                frame = event.pcm[start : start + frame_bytes]
-                await self._pace(agent)
-                first = agent.playback_started is None
-                if first:
-                    agent.playback_started = self.clock()
-                    agent.stamps.first_audio_sent = agent.playback_started
-                self.emit(frame)
-                if first:
-                    self._send_metrics(agent)
-                seconds = len(frame) / SAMPLE_WIDTH / self.output_rate
-                agent.sent_audio_s += seconds
-                agent.chunk_audio_s[index] += seconds
-
-    async def _pace(self, agent: _AgentTurn) -> None:
-        """Send no more than ``audio_lead_s`` ahead of real time, so that a barge-in
-        leaves little audio queued at the client and ``spoken_text`` stays true."""
-        if agent.playback_started is None:
-            return
-        ahead = agent.sent_audio_s - (self.clock() - agent.playback_started)
-        if ahead > self.config.audio_lead_s:
-            await asyncio.sleep(ahead - self.config.audio_lead_s)
-
-    def _send_metrics(self, agent: _AgentTurn) -> None:
-        values = TurnMetrics.of(agent.stamps).as_dict()
-        self.emit(ServerEvent("metrics", agent.number, {"metrics": values}))
-        self.on_metrics(agent.number, values)
-
-
-def _type_name(message: ClientMessage) -> str:
-    return {
-        "Start": "start",
-        "EndTurn": "end_turn",
-        "Interrupt": "interrupt",
-        "TextAnswer": "text",
-        "Stop": "stop",
-    }[type(message).__name__]
+__all__ = ["FinalizedTurn", "Session", "SessionConfig", "SlowClient", "State"]

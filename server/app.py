@@ -8,7 +8,7 @@ import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,11 +17,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import conclusion, jobs, live, privacy
+from server import conclusion, live, privacy
 from server.api import ApiRouter, openapi_document
 from server.auth.current import authenticate
+from server.drain import Drain
 from server.errors import EXCEPTION_HANDLERS, ApiError
-from server.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from server.jobs import handlers as jobs
+from server.middleware import BodyLimitMiddleware, DrainMiddleware, RequestContextMiddleware
 from server.providers import ProviderSet
 from server.routes import (
     account,
@@ -41,6 +43,9 @@ from server.routes import (
 from server.sentry import init_sentry
 from server.services import Services, open_services
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.supervisor import WorkerSlot
 
 log = logging.getLogger("intrvuer.app")
 
@@ -93,6 +98,7 @@ async def _metrics(request: Request) -> Response:
             given.encode(), f"Bearer {expected.get_secret_value()}".encode()
         ):
             raise ApiError(401, "not_authenticated", "Metrics need the metrics token.")
+    await svc.live_metrics.read_queue(svc.queue)
     return svc.live_metrics.response()
 
 
@@ -134,11 +140,16 @@ def create_app(
     services: Services | None = None,
     providers: ProviderSet | None = None,
     settle_heap: bool = False,
+    drain: Drain | None = None,
+    worker: WorkerSlot | None = None,
 ) -> Starlette:
     """Build the application. Tests may supply already-open ``services``, or their own
     speech and interviewer ``providers``. ``settle_heap`` (``intrvuer serve``) freezes
-    what start-up allocated out of the garbage collector's way; see ``_settle_heap``."""
+    what start-up allocated out of the garbage collector's way; see ``_settle_heap``.
+    ``drain`` is the process's drain state (``DrainingServer`` moves it on); ``worker``
+    its place among the workers of ``--workers N``."""
     settings = settings or (services.settings if services else Settings())
+    drain = drain or Drain(settings.drain_timeout_s)
     init_sentry(settings)
 
     @contextlib.asynccontextmanager
@@ -147,6 +158,7 @@ def create_app(
         if providers is not None:
             svc.providers = providers
         app.state.services = svc
+        svc.live_metrics.watch_instance(drain, worker)
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as background:
             background.create_task(svc.turn_writer.run(stop), name="turn-writer")
@@ -183,6 +195,7 @@ def create_app(
 
     middleware = [
         Middleware(RequestContextMiddleware, hsts=settings.public_url.startswith("https://")),
+        Middleware(DrainMiddleware, drain=drain),
         Middleware(
             BodyLimitMiddleware,
             json_limit=settings.max_json_body_bytes,
@@ -190,6 +203,8 @@ def create_app(
         ),
     ]
     handlers: Any = EXCEPTION_HANDLERS
-    return Starlette(
+    app = Starlette(
         routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
     )
+    app.state.drain = drain
+    return app

@@ -32,33 +32,41 @@ def _load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _logged_settings() -> Settings:
+    """The settings, with logging configured by them: what every background command needs."""
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    return settings
 
-    from server.app import create_app
-    from server.live import MAX_FRAME_BYTES
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from server.supervisor import serve, supervise
 
     settings = _load_settings()
     if args.host:
         settings.host = args.host
     if args.port:
         settings.port = args.port
+    if args.workers is not None:
+        settings.workers = args.workers
     configure_logging(settings.log_level)
-    config = uvicorn.Config(
-        create_app(settings, settle_heap=True),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=settings.trust_proxy_headers,
-        ws="websockets-sansio",
-        ws_max_size=MAX_FRAME_BYTES,
-        # PCM audio does not compress: deflate would only burn CPU on every frame.
-        ws_per_message_deflate=False,
-        lifespan="on",
-    )
-    uvicorn.Server(config).run()
-    return 0
+    if settings.workers == 1:
+        return serve(settings)
+    return supervise(settings)
+
+
+def _workers(text: str) -> int:
+    from server.settings import cpu_count
+
+    if text.strip().lower() == "auto":
+        return cpu_count()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number or auto, not {text!r}") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 256, not {value}")
+    return value
 
 
 async def _migrate() -> int:
@@ -76,11 +84,10 @@ async def _migrate() -> int:
 
 
 async def _worker(once: bool) -> int:
-    from server import jobs
+    from server.jobs import handlers as jobs
     from server.services import open_services
 
-    settings = _load_settings()
-    configure_logging(settings.log_level)
+    settings = _logged_settings()
     from server.sentry import init_sentry
 
     init_sentry(settings)
@@ -125,7 +132,7 @@ async def _doctor() -> int:
         problems += 1
     else:
         try:
-            from storage.database import migration_files
+            from storage.dialect import migration_files
 
             applied = await _applied_or_empty(db)
             known = [path.stem for path in migration_files(db.dialect)]
@@ -199,8 +206,7 @@ async def _keys_rotate(batch_size: int, dry_run: bool) -> int:
     from server.services import field_cipher, open_database
     from storage.rotation import rotate_keys
 
-    settings = _load_settings()
-    configure_logging(settings.log_level)
+    settings = _logged_settings()
     cipher = field_cipher(settings)
     db = await open_database(settings)
     try:
@@ -218,8 +224,7 @@ async def _keys_rotate(batch_size: int, dry_run: bool) -> int:
 async def _purge(dry_run: bool) -> int:
     from server.privacy import run_purge
 
-    settings = _load_settings()
-    configure_logging(settings.log_level)
+    settings = _logged_settings()
     async with _database_and_queue(settings) as (db, queue):
         report = await run_purge(db, settings, queue=queue, dry_run=dry_run)
     if not report.ran:
@@ -250,8 +255,7 @@ async def _database_and_queue(settings: Settings) -> AsyncIterator[tuple[Databas
 
 async def _jobs_dead(limit: int) -> int:
     """The dead letters, newest first; never their payloads (a transcript, a document)."""
-    settings = _load_settings()
-    configure_logging(settings.log_level)
+    settings = _logged_settings()
     async with _database_and_queue(settings) as (_, queue):
         letters = await queue.dead_letters(limit)
     if not letters:
@@ -271,8 +275,7 @@ async def _jobs_dead(limit: int) -> int:
 
 
 async def _jobs_retry(job_id: str) -> int:
-    settings = _load_settings()
-    configure_logging(settings.log_level)
+    settings = _logged_settings()
     async with _database_and_queue(settings) as (_, queue):
         requeued = await queue.retry_dead_letter(job_id)
     if not requeued:
@@ -288,8 +291,7 @@ async def _policy_publish(version: str, summary: str, material: bool) -> int:
     from server.services import SEALED_JOB_KINDS, field_cipher
     from storage.policies import PolicyVersionTaken
 
-    settings = _load_settings()
-    configure_logging(settings.log_level)
+    settings = _logged_settings()
     async with _database_and_queue(settings) as (db, queue):
         try:
             published, queued = await publish(
@@ -358,6 +360,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP and WebSocket server")
     serve.add_argument("--host", help="address to bind (default: HOST setting)")
     serve.add_argument("--port", type=int, help="port to bind (default: PORT setting)")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        help="server processes on the port, or auto: one per CPU (default: WORKERS setting)",
+    )
     commands.add_parser("migrate", help="apply database migrations")
     worker = commands.add_parser("worker", help="consume the durable job queue")
     worker.add_argument("--once", action="store_true", help="process what is ready, then exit")

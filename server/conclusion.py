@@ -24,7 +24,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from server.feedback_jobs import request_feedback
+from server.jobs.feedback import feedback_repository, request_feedback
 from server.services import Services
 from storage._util import utcnow
 from storage.interviews import InterviewRepository, TurnRepository
@@ -80,7 +80,8 @@ async def store_turn(svc: Services, turn: InterviewTurn) -> None:
     The turn of a deleted interview is dropped. A turn that reaches the database after its
     interview was concluded (it waited on the queue, e.g. across a restart) still counts:
     an answer makes an ``abandoned`` interview ``completed``, and the feedback of a
-    concluded interview is scored again with it."""
+    concluded interview is scored again with it, unless its scoring has not begun (it
+    waits for the interview's queued turns, then reads them all)."""
     interviews = InterviewRepository(svc.db, svc.cipher)
     found = await interviews.owner_and_status(turn.interview_id)
     if found is None:
@@ -93,7 +94,26 @@ async def store_turn(svc: Services, turn: InterviewTurn) -> None:
         return
     if status == "abandoned":
         await interviews.reopen_abandoned(turn.interview_id)
+    feedback = await feedback_repository(svc).get(user_id, turn.interview_id)
+    if feedback is not None and feedback.status == "pending":
+        return  # not begun: its scoring waits for the turns on the queue, then reads them all
     await request_feedback(svc, user_id=user_id, interview_id=turn.interview_id)
+
+
+class TurnNotStoredYet(Exception):
+    """The metrics of a reply came before the turn they belong to (another worker is
+    writing it): the job is tried again."""
+
+
+async def store_turn_metrics(
+    svc: Services, interview_id: str, turn: int, metrics: dict[str, float]
+) -> None:
+    """Add the metrics of the reply to a stored turn (idempotent)."""
+    if await TurnRepository(svc.db, svc.cipher).set_metrics(interview_id, turn, metrics):
+        return
+    if await InterviewRepository(svc.db, svc.cipher).owner_and_status(interview_id) is None:
+        return  # the interview was deleted; its turns went with it
+    raise TurnNotStoredYet(f"turn {turn} of the interview is not stored yet")
 
 
 async def sweep(svc: Services, *, now: datetime | None = None) -> int:

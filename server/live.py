@@ -20,21 +20,23 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from pipeline.background import summarize
-from pipeline.protocol import ServerEvent
-from pipeline.protocol import error as error_event
+from pipeline.protocol import ErrorEvent, ServerEvent
 from pipeline.session import FinalizedTurn, Session, SessionConfig
 from server.auth.current import require_age_confirmed, signed_in
 from server.conclusion import conclude
 from server.context import audit, services
+from server.drain import Drain
 from server.errors import ApiError, error_body
+from server.jobs.turns import JOB_KIND as TURN_JOB_KIND
 from server.live_sessions import LiveClaim
 from server.origins import origin_allowed
 from server.routes.interviews import hash_ticket
 from server.services import Services
 from storage._util import utcnow
 from storage.documents import JobRepository, ResumeRepository
-from storage.interviews import InterviewRepository, TicketRepository, TurnRepository
-from storage.types import Interview
+from storage.interviews import InterviewRepository, TurnRepository, turn_from_json
+from storage.tokens import TicketRepository
+from storage.types import Interview, InterviewTurn
 from storage.users import UserRepository
 
 log = logging.getLogger("intrvuer.live")
@@ -43,6 +45,13 @@ log = logging.getLogger("intrvuer.live")
 REPLACED = ("session_replaced", "This interview continued in another tab or window.", 4409)
 DELETED = ("interview_deleted", "This interview was deleted.", 4404)
 TAKEN_AWAY = {REPLACED[0], DELETED[0]}
+# The instance drains and its drain timeout passed: the client reconnects (a new ticket)
+# and continues on another instance. 1012: "service restart".
+RESTARTING = (
+    "server_restarting",
+    "This server is restarting; reconnect to continue the interview.",
+    1012,
+)
 SESSION_END_GRACE_S = 10.0  # how long a session may take to end once its client is gone
 HEARTBEAT_MAX_S = 30.0  # a live session refreshes its interview's activity at least this often
 # The largest frame the socket layer accepts; frames between the protocol's 64 KiB and
@@ -67,9 +76,9 @@ async def _authorize(websocket: WebSocket, svc: Services, interview_id: str) -> 
         claim = await TicketRepository(svc.db).redeem(hash_ticket(ticket))
         if claim is None:
             raise Refused(401, "invalid_ticket", "The ticket is invalid, expired or used.")
-        if claim["interview_id"] != interview_id:
+        if claim.interview_id != interview_id:
             raise Refused(403, "ticket_mismatch", "The ticket is for another interview.")
-        user_id = str(claim["user_id"])
+        user_id = claim.user_id
     else:
         # Clients that are not browsers: a bearer token, held to what every route holds it to.
         try:
@@ -98,11 +107,11 @@ async def _authorize(websocket: WebSocket, svc: Services, interview_id: str) -> 
 
 
 async def _inbound(
-    websocket: WebSocket, replaced: asyncio.Event, gone: asyncio.Event
+    websocket: WebSocket, leave: asyncio.Event, gone: asyncio.Event
 ) -> AsyncIterator[bytes | str]:
-    """The client's frames, until it disconnects or a newer connection takes over; then
-    ``gone`` is set."""
-    taken_over = asyncio.ensure_future(replaced.wait())
+    """The client's frames, until it disconnects or the session must ``leave`` (a newer
+    connection took over, or the drain timeout passed); then ``gone`` is set."""
+    taken_over = asyncio.ensure_future(leave.wait())
     try:
         while True:
             receiving = asyncio.ensure_future(websocket.receive())
@@ -125,11 +134,20 @@ async def _inbound(
 
 
 async def _send(websocket: WebSocket, session: Session) -> None:
+    closed = False
     while (item := await session.outgoing.get()) is not None:
-        if isinstance(item, bytes):
-            await websocket.send_bytes(item)
-        else:
-            await websocket.send_text(item.to_json())
+        if closed:
+            continue  # taken off the queue, so the session never waits on a full one
+        try:
+            if isinstance(item, bytes):
+                await websocket.send_bytes(item)
+            else:
+                await websocket.send_text(item.to_json())
+        except RuntimeError:
+            # uvicorn closed the socket itself (a keepalive ping went unanswered) and
+            # refuses more sends. Nobody is left to hear the rest; the receiving side gets
+            # the disconnect and the session ends as after any other, its turns stored.
+            closed = True
 
 
 async def live_interview(websocket: WebSocket) -> None:
@@ -155,7 +173,7 @@ async def live_interview(websocket: WebSocket) -> None:
         )
         return
     await websocket.accept()
-    stored = await TurnRepository(db, svc.cipher).list(interview.id)
+    stored = await _turns_so_far(svc, interview)
     claim = await svc.live_sessions.claim(interview.id, stored)
 
     def finalized(turn: FinalizedTurn) -> None:
@@ -191,26 +209,40 @@ async def _hold(websocket: WebSocket, svc: Services, claim: LiveClaim, session: 
     await audit(websocket, "interview.connected", user_id=interview.user_id, target_id=interview.id)
     svc.live_metrics.sessions.inc()
     reason = "disconnected"
+    drain: Drain = websocket.app.state.drain
+    restarting = asyncio.Event()
+    leave = asyncio.Event()
+    replaced = asyncio.ensure_future(claim.replaced.wait())
+    replaced.add_done_callback(lambda _: leave.set())
+
+    def restart() -> None:
+        restarting.set()
+        leave.set()
+
     try:
-        async with asyncio.TaskGroup() as group:
-            sender = group.create_task(_send(websocket, session))
-            gone = asyncio.Event()
-            heartbeat = group.create_task(_heartbeat(svc, interview.id, gone))
-            reason = await _run_session(session, _inbound(websocket, claim.replaced, gone), gone)
-            heartbeat.cancel()
-            taken = claim.replaced.is_set() and reason == "disconnected"
-            if taken or reason == "client_too_slow":
-                sender.cancel()
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(sender), timeout=5)
-                sender.cancel()
+        with drain.holding(restart):
+            async with asyncio.TaskGroup() as group:
+                sender = group.create_task(_send(websocket, session))
+                gone = asyncio.Event()
+                heartbeat = group.create_task(_heartbeat(svc, interview.id, gone))
+                inbound = _inbound(websocket, leave, gone)
+                reason = await _run_session(session, inbound, gone)
+                heartbeat.cancel()
+                if leave.is_set() and reason == "disconnected" or reason == "client_too_slow":
+                    sender.cancel()
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(sender), timeout=5)
+                    sender.cancel()
     except* (WebSocketDisconnect, OSError):
         pass
     finally:
+        replaced.cancel()
         svc.live_metrics.sessions.dec()
     if claim.replaced.is_set() and reason == "disconnected":
         return await _close_taken(websocket, claim, turn=session.turn)
+    if restarting.is_set() and reason == "disconnected":
+        return await _close_with(websocket, RESTARTING, turn=session.turn, fatal=False)
     with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
         code = 1008 if reason == "client_too_slow" else 1000
         # A client that stopped reading never takes the close frame: the server's write
@@ -223,8 +255,16 @@ async def _hold(websocket: WebSocket, svc: Services, claim: LiveClaim, session: 
 async def _close_taken(websocket: WebSocket, claim: LiveClaim, *, turn: int) -> str:
     """Tell a connection its interview was taken away — by a newer connection (4409) or
     by its deletion (4404) — and close it; returns the reason."""
-    code, message, close_code = DELETED if claim.deleted else REPLACED
-    event = error_event(turn, code, message, fatal=True)
+    return await _close_with(websocket, DELETED if claim.deleted else REPLACED, turn=turn)
+
+
+async def _close_with(
+    websocket: WebSocket, why: tuple[str, str, int], *, turn: int, fatal: bool = True
+) -> str:
+    """Send ``error`` with why's code and message, close with its close code; returns
+    the code."""
+    code, message, close_code = why
+    event = ErrorEvent(turn, code, message, fatal=fatal)
     with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
         await asyncio.wait_for(websocket.send_text(event.to_json()), timeout=CLOSE_TIMEOUT_S)
         await asyncio.wait_for(websocket.close(code=close_code), timeout=CLOSE_TIMEOUT_S)
@@ -269,6 +309,24 @@ async def _heartbeat(svc: Services, interview_id: str, gone: asyncio.Event) -> N
             await repository.touch(interview_id)
         except Exception:  # the database is down for a moment: the next beat tries again
             log.warning("live heartbeat failed", extra={"interview_id": interview_id})
+
+
+async def _turns_so_far(svc: Services, interview: Interview) -> list[InterviewTurn]:
+    """The interview's stored turns, and those finalized by another instance's session
+    that are still on the durable queue (that instance drained or was killed just now):
+    the session continues after them instead of numbering its turns over theirs."""
+    listed = await TurnRepository(svc.db, svc.cipher).list(interview.id)
+    stored = {turn.turn: turn for turn in listed}
+    try:
+        queued = await svc.sealed_queue.unfinished(TURN_JOB_KIND, interview.user_id)
+    except Exception:  # the queue's store is down: the stored turns are what is known
+        log.warning("could not read queued turns", extra={"interview_id": interview.id})
+        queued = []
+    for payload in queued:
+        if payload.get("interview_id") == interview.id:
+            turn = turn_from_json(payload)
+            stored.setdefault(turn.turn, turn)
+    return [stored[number] for number in sorted(stored)]
 
 
 async def _background(svc: Services, interview: Interview) -> str:

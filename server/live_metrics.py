@@ -1,23 +1,29 @@
-"""Prometheus metrics of live interviews: per-turn latency histograms, live sessions."""
+"""Prometheus metrics: per-turn latency histograms, live sessions, and the signals an
+autoscaler reads (live sessions of the instance, draining, queue lag, worker processes).
+
+A scrape reaches one process; with ``--workers N`` the ``intrvuer_instance_*`` gauges
+and ``intrvuer_worker_processes`` add up all workers of the instance (from the
+supervisor's shared memory), so a scrape of any of them reports the instance."""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
+from pipeline.metrics import TURN_METRICS
+from storage.queue import JobQueue, LagReporting
+
+if TYPE_CHECKING:
+    from server.drain import Drain
+    from server.supervisor import WorkerSlot
+
 # Milliseconds: fine steps where conversational latency lives, coarse beyond.
 _BUCKETS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000)
-TURN_METRICS = (
-    "end_of_speech_to_final_ms",
-    "turn_decision_ms",
-    "llm_first_token_ms",
-    "tts_first_byte_ms",
-    "voice_to_voice_ms",
-    "server_final_to_llm_ms",
-    "server_token_to_tts_ms",
-    "server_tts_to_client_ms",
-)
 
 
 class LiveMetrics:
@@ -25,6 +31,47 @@ class LiveMetrics:
         self.registry = CollectorRegistry()
         self.sessions = Gauge(
             "intrvuer_live_sessions", "Live interview connections now open", registry=self.registry
+        )
+        self.instance_sessions = Gauge(
+            "intrvuer_instance_live_sessions",
+            "Live interview connections open in all worker processes of this instance",
+            registry=self.registry,
+        )
+        self.worker_sessions = Gauge(
+            "intrvuer_worker_live_sessions",
+            "Live interview connections open per worker process of this instance",
+            ["worker"],
+            registry=self.registry,
+        )
+        self.draining = Gauge(
+            "intrvuer_draining",
+            "1 while this instance drains: it takes no new live sessions",
+            registry=self.registry,
+        )
+        self.worker_processes = Gauge(
+            "intrvuer_worker_processes",
+            "Server worker processes of this instance now running",
+            registry=self.registry,
+        )
+        self.worker_processes.set(1)
+        self._queue_kinds: set[str] = set()
+        self.answering_worker = Gauge(
+            "intrvuer_answering_worker",
+            "1, labelled with the worker process (and its pid) that answered this scrape",
+            ["worker", "pid"],
+            registry=self.registry,
+        )
+        self.queue_pending = Gauge(
+            "intrvuer_queue_pending_jobs",
+            "Jobs not finished (waiting, running, waiting for a retry), per kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.queue_oldest_age = Gauge(
+            "intrvuer_queue_oldest_job_age_seconds",
+            "Age of the oldest unfinished job, per kind",
+            ["kind"],
+            registry=self.registry,
         )
         self.histograms = {
             name: Histogram(
@@ -42,5 +89,40 @@ class LiveMetrics:
             if histogram is not None:
                 histogram.observe(value)
 
+    def watch_instance(self, drain: Drain, worker: WorkerSlot | None) -> None:
+        """Read draining and the instance's sessions and processes at each scrape."""
+        self.draining.set_function(lambda: 1.0 if drain.draining else 0.0)
+        answering = "0" if worker is None else str(worker.index)
+        self.answering_worker.labels(worker=answering, pid=str(os.getpid())).set(1)
+        if worker is None:
+            self.instance_sessions.set_function(lambda: float(drain.live))
+            self.worker_sessions.labels(worker="0").set_function(lambda: float(drain.live))
+            return
+        slots = worker.slots
+        self.instance_sessions.set_function(lambda: float(slots.live_total()))
+        self.worker_processes.set_function(lambda: float(slots.running()))
+        for index in range(len(slots.live)):
+            self.worker_sessions.labels(worker=str(index)).set_function(
+                _slot_reader(slots.live, index)
+            )
+
+    async def read_queue(self, queue: JobQueue) -> None:
+        """Refresh the queue lag gauges (a kind with nothing pending reads 0)."""
+        if not isinstance(queue, LagReporting):
+            return
+        lags = await queue.lag()
+        seen = {lag.kind for lag in lags}
+        for kind in self._queue_kinds - seen:
+            self.queue_pending.labels(kind=kind).set(0)
+            self.queue_oldest_age.labels(kind=kind).set(0)
+        self._queue_kinds |= seen
+        for lag in lags:
+            self.queue_pending.labels(kind=lag.kind).set(lag.pending)
+            self.queue_oldest_age.labels(kind=lag.kind).set(round(lag.oldest_age_s, 3))
+
     def response(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _slot_reader(counts: Sequence[int], index: int) -> Callable[[], float]:
+    return lambda: float(counts[index])

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids and access log, body limits, security headers."""
+"""ASGI middleware: request ids and access log, body limits, security headers, drain."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.drain import RETRY_AFTER_S, Drain, starts_live_session
 from server.errors import error_body
 
 access_log = logging.getLogger("intrvuer.access")
@@ -74,6 +75,47 @@ class RequestContextMiddleware:
                         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     },
                 )
+
+
+DRAINING_MESSAGE = "This server is restarting; ask again to continue on another one."
+
+
+class DrainMiddleware:
+    """While the instance drains, refuses what would start a live session (a ticket, the
+    live upgrade) with 503 ``draining`` and ``Retry-After``; the client asks again and the
+    load balancer, which sees ``/readyz`` fail, sends it to another instance. Everything
+    else is served as usual."""
+
+    def __init__(self, app: ASGIApp, *, drain: Drain) -> None:
+        self.app = app
+        self.drain = drain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if not self.drain.draining or kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        method = scope.get("method", "GET") if kind == "http" else "GET"
+        if not starts_live_session(method, scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps(error_body("draining", DRAINING_MESSAGE)).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(RETRY_AFTER_S).encode()),
+        ]
+        if kind == "http":
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            await send({"type": "websocket.close", "code": 1013})  # "try again later"
+            return
+        # A refused upgrade: an HTTP answer instead of the handshake (the server's
+        # websocket.http.response extension, as ``WebSocket.send_denial_response`` uses).
+        await send({"type": "websocket.http.response.start", "status": 503, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
 
 
 class BodyLimitMiddleware:

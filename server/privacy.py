@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from server.settings import Settings
 from storage._util import utcnow
@@ -18,11 +18,10 @@ from storage.audit import AuditRepository
 from storage.crypto import FieldCipher
 from storage.database import Database
 from storage.email_tokens import EmailTokenRepository
-from storage.interviews import TicketRepository
-from storage.queue import DeadLetter, Handler, Job, JobQueue
+from storage.queue import DeadLetter, EnqueueOptions, Handler, Job, JobQueue
 from storage.retention import PurgeReport, RetentionPolicy, purge
 from storage.rotation import existing_tables
-from storage.tokens import OAuthStateRepository, RefreshTokenRepository
+from storage.tokens import OAuthStateRepository, RefreshTokenRepository, TicketRepository
 
 log = logging.getLogger("intrvuer.privacy")
 
@@ -38,6 +37,15 @@ def unseal(cipher: FieldCipher, payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def unsealing(cipher: FieldCipher, handler: Handler) -> Handler:
+    """``handler`` given the payload as it was before ``SealedQueue`` sealed it."""
+
+    async def handle(job: Job) -> None:
+        await handler(replace(job, payload=unseal(cipher, dict(job.payload))))
+
+    return handle
+
+
 class SealedQueue:
     """A ``JobQueue`` whose payloads of the given kinds are Fernet tokens while they wait
     (in the outbox table or a Redis stream): a finalized turn carries a transcript."""
@@ -51,27 +59,14 @@ class SealedQueue:
         return unseal(self._cipher, payload)
 
     def _wrap(self, handlers: Mapping[str, Handler]) -> dict[str, Handler]:
-        def unseal(handler: Handler) -> Handler:
-            async def handle(job: Job) -> None:
-                await handler(replace(job, payload=self._open(job.payload)))
-
-            return handle
-
-        return {kind: unseal(handler) for kind, handler in handlers.items()}
+        return {kind: unsealing(self._cipher, handler) for kind, handler in handlers.items()}
 
     async def enqueue(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        idempotency_key: str | None = None,
-        user_id: str | None = None,
+        self, kind: str, payload: dict[str, Any], **options: Unpack[EnqueueOptions]
     ) -> str:
         if kind in self._kinds:
             payload = {_SEALED: self._cipher.encrypt_json(payload)}
-        return await self.inner.enqueue(
-            kind, payload, idempotency_key=idempotency_key, user_id=user_id
-        )
+        return await self.inner.enqueue(kind, payload, **options)
 
     async def run_worker(
         self, handlers: Mapping[str, Handler], *, consumer: str, stop: asyncio.Event
@@ -96,6 +91,9 @@ class SealedQueue:
 
     async def pending_count(self) -> int:
         return await self.inner.pending_count()
+
+    async def unfinished(self, kind: str, user_id: str) -> list[dict[str, Any]]:
+        return [self._open(payload) for payload in await self.inner.unfinished(kind, user_id)]
 
     async def ping(self) -> None:
         await self.inner.ping()

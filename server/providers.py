@@ -1,57 +1,37 @@
-"""The one registry that turns settings into speech and interviewer providers.
+"""The speech and interviewer providers of a server, as its settings choose them from the
+registry (``server.registry``).
 
-``auto`` picks a cloud provider when its key is set. The interviewer is a chain: the
-configured LLM providers in ``LLM_PROVIDERS`` order, then the offline interviewer, which
-never fails, so a live interview always has someone to ask the questions.
+The interviewer is a chain: the configured LLM providers in ``LLM_PROVIDERS`` order, then
+the offline interviewer, which never fails, so a live interview always has someone to ask
+the questions.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import importlib
 import logging
-import statistics
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from pipeline.documents.parser import DocumentParser
 from pipeline.interviewer.fallback import FallbackInterviewer
-from pipeline.interviewer.offline import (
-    FIXED_PHRASES,
-    FOLLOW_UP_HINTS,
-    GENERIC_PHRASES,
-    OfflineInterviewer,
-    spoken_chunks,
-)
-from pipeline.interviewer.types import (
-    Instruction,
-    InterviewContext,
-    Interviewer,
-    Message,
-)
+from pipeline.interviewer.offline import FIXED_PHRASES, GENERIC_PHRASES, OfflineInterviewer
+from pipeline.interviewer.phrases import offline_phrases
+from pipeline.interviewer.types import Interviewer
+from server import registry
+from server.diagnostics import LoopLagProbe
+from server.registry import RECOGNIZERS, SYNTHESIZERS, Provider
 from server.settings import Settings
 from storage.types import Interview
 from voices.types import SpeechRecognizer, SpeechSynthesizer
 
 if TYPE_CHECKING:
-    from pipeline.documents.llm import JsonChat
+    from pipeline.llm.sdk import SdkChat
+    from pipeline.llm.types import JsonChat
     from voices.kokoro import KokoroSynthesizer
 
 log = logging.getLogger("intrvuer.providers")
-
-# English Aura-2 voices offered for interviews; any other ``aura-…`` model name works too.
-AURA_VOICES = (
-    "aura-2-thalia-en",
-    "aura-2-andromeda-en",
-    "aura-2-helena-en",
-    "aura-2-apollo-en",
-    "aura-2-arcas-en",
-    "aura-2-orion-en",
-)
 
 
 class ProviderSet(Protocol):
@@ -103,91 +83,37 @@ class ConfiguredProviders:
 
         remove_outdated(self.settings.data_dir / "cache")
 
-    def recognizer_choice(self) -> tuple[str, str]:
-        s = self.settings
-        if s.stt_provider == "deepgram" or (s.stt_provider == "auto" and s.deepgram_api_key):
-            return (
-                "deepgram",
-                "DEEPGRAM_API_KEY is set" if s.stt_provider == "auto" else "STT_PROVIDER=deepgram",
-            )
-        why = "no DEEPGRAM_API_KEY" if s.stt_provider == "auto" else "STT_PROVIDER=local"
-        from voices.whisper import resolve_whisper_model
+    def recognizer_row(self) -> tuple[Provider[SpeechRecognizer], str]:
+        return registry.choose(
+            RECOGNIZERS, "STT_PROVIDER", self.settings.stt_provider, self.settings
+        )
 
-        try:
-            model, source = resolve_whisper_model(s.whisper_model, s.data_dir)
-        except LookupError as missing:
-            return "local", f"{why}; {missing}"
-        return "local", f"{why}; Whisper model {model}: {source}"
+    def synthesizer_row(self) -> tuple[Provider[SpeechSynthesizer], str]:
+        return registry.choose(
+            SYNTHESIZERS, "TTS_PROVIDER", self.settings.tts_provider, self.settings
+        )
+
+    def recognizer_choice(self) -> tuple[str, str]:
+        """The recognizer's name and why it was chosen (with where its model comes from)."""
+        row, why = self.recognizer_row()
+        return row.name, f"{why}; {row.explain(self.settings)}" if row.explain else why
 
     def synthesizer_choice(self) -> tuple[str, str]:
-        s = self.settings
-        if s.tts_provider == "deepgram" or (s.tts_provider == "auto" and s.deepgram_api_key):
-            return (
-                "deepgram",
-                "DEEPGRAM_API_KEY is set" if s.tts_provider == "auto" else "TTS_PROVIDER=deepgram",
-            )
-        return (
-            "kokoro",
-            "no DEEPGRAM_API_KEY" if s.tts_provider == "auto" else "TTS_PROVIDER=kokoro",
-        )
+        row, why = self.synthesizer_row()
+        return row.name, f"{why}; {row.explain(self.settings)}" if row.explain else why
 
     def recognizer(self) -> SpeechRecognizer:
-        s = self.settings
-        choice, _ = self.recognizer_choice()
-        if choice == "deepgram":
-            if s.deepgram_api_key is None:
-                raise LookupError("STT_PROVIDER=deepgram needs DEEPGRAM_API_KEY")
-            from voices.deepgram_stt import DeepgramRecognizer
-
-            return DeepgramRecognizer(
-                api_key=s.deepgram_api_key.get_secret_value(),
-                base_url=s.deepgram_base_url,
-                model=s.deepgram_stt_model,
-                endpointing_ms=s.deepgram_endpointing_ms,
-                utterance_end_ms=s.deepgram_utterance_end_ms,
-                flux=s.deepgram_flux,
-            )
-        from voices.local_stt import LocalRecognizer
-        from voices.vad import EndpointerConfig
-        from voices.whisper import resolve_whisper_model, shared_engine
-
-        model, _ = resolve_whisper_model(s.whisper_model, s.data_dir)  # LookupError: none
-        try:
-            endpointing = EndpointerConfig(
-                threshold=s.vad_threshold,
-                silence_threshold=max(0.01, s.vad_threshold - 0.15),
-                pause_ms=s.vad_pause_ms,
-                end_ms=s.vad_end_silence_ms,
-                long_silence_ms=s.vad_utterance_end_ms,
-            )
-        except ValueError as invalid:
-            raise LookupError(f"local speech recognition is misconfigured: {invalid}") from None
-        # One model per process, shared by every session.
-        return LocalRecognizer(
-            shared_engine(model, cpu_threads=s.whisper_threads, window_s=s.whisper_window_s),
-            endpointing=endpointing,
-        )
+        return registry.build(RECOGNIZERS, "STT_PROVIDER", self.settings.stt_provider, self)
 
     def synthesizer(self) -> SpeechSynthesizer:
-        s = self.settings
-        choice, _ = self.synthesizer_choice()
-        if choice == "deepgram":
-            if s.deepgram_api_key is None:
-                raise LookupError("TTS_PROVIDER=deepgram needs DEEPGRAM_API_KEY")
-            from voices.deepgram_tts import AuraSynthesizer
-
-            return AuraSynthesizer(
-                api_key=s.deepgram_api_key.get_secret_value(),
-                base_url=s.deepgram_base_url,
-                model=s.deepgram_tts_model,
-            )
-        return self.kokoro()
+        return registry.build(SYNTHESIZERS, "TTS_PROVIDER", self.settings.tts_provider, self)
 
     def kokoro(self) -> KokoroSynthesizer:
         """The process-wide Kokoro synthesizer (the model loads in the background on first
         use). Raises ``LookupError`` when no model files can be found."""
         if self._kokoro is None:
             from voices.kokoro import KokoroSynthesizer
+            from voices.kokoro_engine import KokoroOptions
             from voices.models import resolve_kokoro
             from voices.phrase_cache import DISK_FOLDER, PhraseCache
 
@@ -203,38 +129,24 @@ class ConfiguredProviders:
                 max_bytes=s.phrase_cache_mb << 20,
             )
             defer: Callable[[], bool] = lambda: False  # noqa: E731
-            if self.recognizer_choice()[0] == "local":
+            if self.recognizer_row()[0].shares_cpu:
                 # Local recognition shares the cores: a transcript goes before phrases.
                 from voices.whisper import recognition_busy as defer
             self._kokoro = KokoroSynthesizer(
-                lambda: resolve_kokoro(
-                    data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices
-                ),
-                model_id=found.model_id,
-                voice=s.kokoro_voice,
-                speed=s.kokoro_speed,
-                threads=s.kokoro_threads,
-                memory_arena=s.kokoro_memory_arena,
-                cache=cache,
-                defer_preparation=defer,
+                KokoroOptions(
+                    lambda: resolve_kokoro(
+                        data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices
+                    ),
+                    model_id=found.model_id,
+                    voice=s.kokoro_voice,
+                    speed=s.kokoro_speed,
+                    threads=s.kokoro_threads,
+                    memory_arena=s.kokoro_memory_arena,
+                    cache=cache,
+                    defer_preparation=defer,
+                )
             )
         return self._kokoro
-
-    def kokoro_files(self) -> str:
-        """Where the Kokoro model and voices come from, and why (for ``intrvuer doctor``)."""
-        from voices.models import resolve_kokoro
-
-        s = self.settings
-        try:
-            found = resolve_kokoro(
-                data_dir=s.data_dir.resolve(),
-                model=s.kokoro_model,
-                voices=s.kokoro_voices,
-                prepare=False,
-            )
-        except LookupError as missing:
-            return f"none: {missing}"
-        return found.describe()
 
     def warm(self) -> None:
         """Build and import now what the first live interview would: the LLM clients and
@@ -243,29 +155,14 @@ class ConfiguredProviders:
         heap (``server.app``) and the first candidate does not wait for the imports."""
         with contextlib.suppress(ImportError):
             self.interviewer()
-        stt, tts = self.recognizer_choice()[0], self.synthesizer_choice()[0]
-        modules = []
-        if stt == "deepgram":
-            modules.append("voices.deepgram_stt")
-        if tts == "deepgram":
-            modules.append("voices.deepgram_tts")
-        if stt == "local":
-            modules.extend(["voices.local_stt", "voices.whisper"])
-        if tts == "kokoro":
-            modules.append("voices.kokoro")
-        for name in modules:
-            with contextlib.suppress(ImportError):  # the extra is missing: said at first use
-                importlib.import_module(name)
-        if "deepgram" in (stt, tts):
-            with contextlib.suppress(ImportError):
-                from voices.deepgram_common import import_clients
-
-                import_clients()
+        registry.warm(self.recognizer_row()[0], self.synthesizer_row()[0])
 
     def interviewer(self) -> FallbackInterviewer:
         """A fallback chain for one session (it remembers which link answered last)."""
         if self._llms is None:
-            self._llms = self._build_llms()
+            from pipeline.interviewer.llm import ChatInterviewer
+
+            self._llms = [ChatInterviewer(chat) for chat in _chats(self.settings, pooled=True)]
         return FallbackInterviewer(
             [*self._llms, OfflineInterviewer()],
             first_token_timeout_s=self.settings.llm_first_token_timeout_s,
@@ -284,20 +181,6 @@ class ConfiguredProviders:
             await self._lag_probe.stop()
             self._lag_probe = None
 
-    def _build_llms(self) -> list[Interviewer]:
-        accounts = _llm_accounts(self.settings)
-        if not accounts:
-            return []
-        from pipeline.interviewer.llm import ChatInterviewer
-
-        timeout_s = self.settings.llm_timeout_s
-        return [
-            (ChatInterviewer.openai if a.provider == "openai" else ChatInterviewer.groq)(
-                api_key=a.api_key, base_url=a.base_url, model=a.model, timeout_s=timeout_s
-            )
-            for a in accounts
-        ]
-
     def for_interview(
         self, interview: Interview
     ) -> tuple[SpeechRecognizer, SpeechSynthesizer, Interviewer]:
@@ -315,10 +198,10 @@ class ConfiguredProviders:
             self.prepare_phrases(interview)
             # The session's private sentences are kept for it alone, while it is open.
             synthesizer = self._kokoro.for_owner(interview.id)
-            if recognizer.name != "deepgram":
+            if self.recognizer_row()[0].shares_cpu:
                 # Local recognition shares the CPU with Kokoro: preparing phrases waits
                 # while the candidate speaks.
-                from voices.kokoro import YieldingRecognizer
+                from voices.yielding import YieldingRecognizer
 
                 recognizer = YieldingRecognizer(recognizer, self._kokoro.engine)
         return recognizer, synthesizer, interviewer
@@ -332,8 +215,8 @@ class ConfiguredProviders:
         candidate's ``first_name``) it also prepares the greeting. What only this
         interview says is kept in this process's memory for its session, never on disk:
         it waits ``voices.phrase_cache.UNCLAIMED_S`` for the session to open."""
-        if self.synthesizer_choice()[0] != "kokoro":
-            return 0
+        if not self.synthesizer_row()[0].shares_cpu:
+            return 0  # a cloud voice: nothing to prepare, each sentence is a request anyway
         if only_if_loaded and self._kokoro is None:
             return 0
         try:
@@ -356,21 +239,8 @@ class ConfiguredProviders:
             self._kokoro.forget_owner(interview_id)
 
     def voices(self) -> tuple[str, list[str]]:
-        tts, _ = self.synthesizer_choice()
-        if tts == "deepgram":
-            return tts, list(AURA_VOICES)
-        from voices.models import resolve_kokoro, voice_names
-
-        s = self.settings
-        try:
-            found = resolve_kokoro(
-                data_dir=s.data_dir, model=s.kokoro_model, voices=s.kokoro_voices, prepare=False
-            )
-            names = voice_names(found.voices)
-        except (LookupError, OSError, ValueError):
-            names = []
-        # The configured voice first: it is what "default" sounds like.
-        return tts, sorted(names, key=lambda name: (name != s.kokoro_voice, name))
+        row, _ = self.synthesizer_row()
+        return row.name, row.voices(self.settings)
 
     def describe(self) -> dict[str, str]:
         stt, stt_why = self.recognizer_choice()
@@ -379,132 +249,26 @@ class ConfiguredProviders:
         return {
             "speech recognition": f"{stt} ({stt_why})",
             "speech synthesis": f"{tts} ({tts_why})",
-            **({"kokoro model": self.kokoro_files()} if tts == "kokoro" else {}),
+            **self.synthesizer_row()[0].report(self.settings),
             "interviewer": " → ".join(llms),
         }
 
 
-def offline_phrases(
-    interview: Interview, first_name: str | None = None, *, greeting: bool = False
-) -> list[str]:
-    """The chunks the offline interviewer's replies will be spoken in, as the session's
-    chunker cuts them, in the order they are likely needed: (the greeting,) each planned
-    question after the first with its acknowledgements, the closings, then the follow-ups.
-    Without ``greeting`` the greeting is left out: once the session is open it is spoken at
-    once, and preparing it would only compete with it."""
-    interviewer = OfflineInterviewer()
-    plan = tuple(interview.questions)
-    # (instruction, answers given before it when no follow-up was asked)
-    replies: list[tuple[Instruction, int]] = [
-        (Instruction("greet", question=question, question_number=1), 0)
-        for question in plan[:1]
-        if greeting
-    ]
-    replies += [
-        (Instruction("next_question", question=question, question_number=number), number - 1)
-        for number, question in enumerate(plan, start=1)
-        if number > 1
-    ]
-    replies.append((Instruction("close"), len(plan)))
-    replies += [(Instruction("follow_up", hint=hint), 1) for hint in FOLLOW_UP_HINTS]
-    chunks: list[str] = []
-    for instruction, expected in replies:
-        # The acknowledgement depends on how many answers came before: the likely count
-        # first, then the others (follow-ups shift it).
-        others = () if instruction.action == "greet" else (n for n in range(4) if n != expected % 4)
-        for answered in (expected, *others):
-            context = InterviewContext(
-                kind=interview.kind,
-                candidate_first_name=first_name,
-                background="",
-                plan=plan,
-                history=tuple(Message("candidate", "") for _ in range(answered)),
-                instruction=instruction,
-            )
-            chunks += spoken_chunks(interviewer.reply_text(context))
-    return list(dict.fromkeys(chunks))
-
-
-class LoopLagProbe:
-    """Measures how late the event loop wakes a sleeper (``LOOP_LAG_PROBE_MS``) and logs
-    its p50/p99/max every 5 s, with the counters of ``stats``: a blocked loop shows up as
-    lag."""
-
-    def __init__(
-        self,
-        interval_s: float,
-        report_s: float = 5.0,
-        stats: Callable[[], dict[str, float | int]] = dict,
-    ) -> None:
-        self.interval_s = interval_s
-        self.stats = stats
-        self.report_s = report_s
-        self.samples: deque[float] = deque(maxlen=100_000)
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-lag-probe")
-
-    async def _run(self) -> None:
-        window: list[float] = []
-        reported = time.monotonic()
-        while True:
-            before = time.monotonic()
-            await asyncio.sleep(self.interval_s)
-            lag_ms = max(0.0, (time.monotonic() - before - self.interval_s) * 1000)
-            self.samples.append(lag_ms)
-            window.append(lag_ms)
-            if time.monotonic() - reported >= self.report_s and len(window) >= 2:
-                cuts = statistics.quantiles(window, n=100)
-                log.info(
-                    "event loop lag",
-                    extra={
-                        "lag_p50_ms": round(cuts[49], 2),
-                        "lag_p99_ms": round(cuts[98], 2),
-                        "lag_max_ms": round(max(window), 2),
-                        "samples": len(window),
-                        **self.stats(),
-                    },
-                )
-                window = []
-                reported = time.monotonic()
-
-    async def stop(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-
-@dataclass(frozen=True, slots=True)
-class _LlmAccount:
-    provider: str  # "openai" | "groq"
-    api_key: str
-    base_url: str
-    model: str
-
-
-def _llm_accounts(s: Settings) -> list[_LlmAccount]:
-    """The LLM providers of ``LLM_PROVIDERS`` that have a key, in that order."""
-    found: list[_LlmAccount] = []
-    for name in s.llm_providers:
-        if name == "openai" and s.openai_api_key is not None:
-            key, base_url, model = s.openai_api_key, s.openai_base_url, s.openai_model
-        elif name == "groq" and s.groq_api_key is not None:
-            key, base_url, model = s.groq_api_key, s.groq_base_url, s.groq_model
-        else:
-            continue
-        found.append(_LlmAccount(name, key.get_secret_value(), base_url, model))
-    return found
+def _chats(settings: Settings, *, pooled: bool = False) -> list[SdkChat]:
+    """The chat models of ``LLM_PROVIDERS`` that have a key, in that order."""
+    chats = (
+        registry.CHAT_MODELS[name].build(settings, pooled=pooled) for name in settings.llm_providers
+    )
+    return [chat for chat in chats if chat is not None]
 
 
 def _json_chat(settings: Settings) -> JsonChat | None:
     """A JSON-answering chat on the first provider of ``LLM_PROVIDERS`` with a key."""
-    accounts = _llm_accounts(settings)
-    if not accounts:
-        return None
-    from pipeline.documents.llm import SdkJsonChat
-
-    a = accounts[0]
-    return (SdkJsonChat.openai if a.provider == "openai" else SdkJsonChat.groq)(
-        api_key=a.api_key, base_url=a.base_url, model=a.model, timeout_s=settings.llm_timeout_s
-    )
+    for name in settings.llm_providers:
+        chat = registry.CHAT_MODELS[name].build(settings)
+        if chat is not None:
+            return chat
+    return None
 
 
 def document_parser(settings: Settings) -> DocumentParser:

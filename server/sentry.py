@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from pipeline.interviewer.redact import redact
+from pipeline.llm.redact import redact
 from server.settings import Settings
 
 log = logging.getLogger("intrvuer.sentry")

@@ -12,8 +12,8 @@ import httpx
 import redis.asyncio as aioredis
 
 from pipeline import cpu
-from pipeline.documents.llm import JsonChat
 from pipeline.documents.parser import DocumentParser
+from pipeline.llm.types import JsonChat
 from pipeline.session import SessionConfig
 from pipeline.turns import TurnPolicy
 from server.auth.account_mail import RESET_REQUEST_JOB, AccountMail
@@ -21,14 +21,14 @@ from server.auth.ratelimit import FailureLimiter, MemoryFailureLimiter, RedisFai
 from server.auth.supabase import SupabaseAuthenticator
 from server.auth.tokens import TokenService
 from server.auth.types import ExternalAuthenticator
+from server.jobs.turns import JOB_KIND as TURN_JOB_KIND
+from server.jobs.turns import TurnWriter
 from server.live_metrics import LiveMetrics
 from server.live_sessions import LiveSessions
 from server.mail import MAIL_JOB, Mailer, open_mailer
 from server.privacy import SealedQueue
 from server.providers import ConfiguredProviders, ProviderSet, coaching_chat, document_parser
 from server.settings import Environment, Settings
-from server.turn_writer import JOB_KIND as TURN_JOB_KIND
-from server.turn_writer import TurnWriter
 from storage import Database, connect
 from storage.audit import AuditRepository
 from storage.crypto import FieldCipher, load_key_file
@@ -125,6 +125,7 @@ def session_config(settings: Settings) -> SessionConfig:
         max_follow_ups=settings.interview_follow_ups,
         first_token_timeout_s=settings.llm_first_token_timeout_s,
         outgoing_max=settings.live_send_queue,
+        speculate=settings.interview_speculate,
     )
 
 

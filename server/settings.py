@@ -7,6 +7,7 @@ directory so restarts keep sessions valid; in production a missing secret is an 
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -14,6 +15,22 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from server import registry
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _one_of(setting: str, value: str, known: list[str]) -> str:
+    if value not in known:
+        raise ValueError(f"{setting} must be one of {', '.join(known)}, not {value!r}")
+    return value
 
 
 class Environment(StrEnum):
@@ -36,6 +53,11 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     web_dir: Path = Path(__file__).resolve().parent.parent / "web"
     log_level: str = "INFO"
+    # Server processes of ``intrvuer serve`` on one port; ``auto``: one per CPU.
+    workers: Annotated[int, NoDecode] = Field(default=1, ge=1, le=256)
+    # How long a draining instance (SIGTERM) lets live interviews go on before it asks
+    # them to reconnect elsewhere.
+    drain_timeout_s: float = Field(default=300.0, ge=0, le=24 * 3600)
 
     # Storage
     database_url: str = ""  # empty: SQLite file in data_dir
@@ -127,8 +149,9 @@ class Settings(BaseSettings):
     supabase_issuer: str = ""
 
     # Speech and interviewer providers
-    stt_provider: Literal["auto", "deepgram", "local"] = "auto"
-    tts_provider: Literal["auto", "deepgram", "kokoro"] = "auto"
+    # Names of ``server.registry``'s rows (or ``auto``), checked below
+    stt_provider: str = "auto"
+    tts_provider: str = "auto"
     deepgram_api_key: SecretStr | None = None
     deepgram_base_url: str = "https://api.deepgram.com"
     deepgram_stt_model: str = "nova-3"
@@ -176,8 +199,10 @@ class Settings(BaseSettings):
     coaching_llm: Literal["auto", "offline"] = "auto"
 
     # Live interviews
-    interview_patience_s: float = 0.6
-    interview_unfinished_patience_s: float = 2.0
+    interview_patience_s: float = 0.35
+    interview_unfinished_patience_s: float = 3.2
+    # Begin the reply at the end of speech, while the turn is being decided.
+    interview_speculate: bool = True
     interview_follow_ups: int = 1
     live_audio_lead_s: float = 0.3
     # Interviewer audio frames (80 ms) and events that may wait for a client that does not
@@ -188,12 +213,35 @@ class Settings(BaseSettings):
     interview_resume_window_s: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
     interview_sweep_interval_s: float = Field(default=60.0, gt=0, le=3600)
 
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _auto_workers(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return cpu_count()
+        return value
+
     @field_validator("llm_providers", mode="before")
     @classmethod
     def _split_providers(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip().lower() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("stt_provider")
+    @classmethod
+    def _known_recognizer(cls, value: str) -> str:
+        return _one_of("STT_PROVIDER", value, registry.names(registry.RECOGNIZERS))
+
+    @field_validator("tts_provider")
+    @classmethod
+    def _known_synthesizer(cls, value: str) -> str:
+        return _one_of("TTS_PROVIDER", value, registry.names(registry.SYNTHESIZERS))
+
+    @field_validator("llm_providers")
+    @classmethod
+    def _known_chat_models(cls, value: list[str]) -> list[str]:
+        known = registry.names(registry.CHAT_MODELS, auto=False)
+        return [_one_of("LLM_PROVIDERS", name, known) for name in value]
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -6,28 +6,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from storage._util import utcnow
-from storage.database import Executor
-from storage.types import AuditEvent, Row
+from storage._util import Repository, clip_user_agent, utcnow
+from storage.types import AuditEvent, Row, from_row
 
 
 def _event(row: Row) -> AuditEvent:
-    return AuditEvent(
-        id=int(row["id"]),
-        user_id=row["user_id"],
-        action=row["action"],
-        target_id=row["target_id"],
-        ip=row["ip"],
-        user_agent=row["user_agent"],
-        created_at=row["created_at"],
-        details=json.loads(row["details"]),
-    )
+    return from_row(AuditEvent, row, id=int(row["id"]), details=json.loads(row["details"]))
 
 
-class AuditRepository:
-    def __init__(self, db: Executor) -> None:
-        self._db = db
-
+class AuditRepository(Repository):
     async def record(
         self,
         action: str,
@@ -46,7 +33,7 @@ class AuditRepository:
             action,
             target_id,
             ip,
-            (user_agent or "")[:512] or None,
+            clip_user_agent(user_agent),
             json.dumps(details or {}, sort_keys=True),
             at or utcnow(),
         )

@@ -7,9 +7,10 @@ with an older key stay readable until ``rotate`` rewrites them with the newest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,14 @@ _TOKEN_PREFIX = b"gAAAAA"
 
 class DecryptionError(Exception):
     """A stored value could not be decrypted with any configured key."""
+
+
+@contextlib.contextmanager
+def _refused_as_decryption_error() -> Iterator[None]:
+    try:
+        yield
+    except InvalidToken as exc:
+        raise DecryptionError("no configured key decrypts this value") from exc
 
 
 class FieldCipher:
@@ -38,10 +47,8 @@ class FieldCipher:
         return self._multi.encrypt(data)
 
     def decrypt(self, token: bytes) -> bytes:
-        try:
+        with _refused_as_decryption_error():
             return self._multi.decrypt(token)
-        except InvalidToken as exc:
-            raise DecryptionError("no configured key decrypts this value") from exc
 
     def encrypt_text(self, text: str) -> str:
         return self.encrypt(text.encode("utf-8")).decode("ascii")
@@ -57,10 +64,8 @@ class FieldCipher:
 
     def rotate(self, token: bytes) -> bytes:
         """``token`` re-encrypted with the newest key (a no-op in meaning, not in bytes)."""
-        try:
+        with _refused_as_decryption_error():
             return self._multi.rotate(token)
-        except InvalidToken as exc:
-            raise DecryptionError("no configured key decrypts this value") from exc
 
     def is_current(self, token: bytes) -> bool:
         """Whether ``token`` was written with the newest key (so ``rotate`` can skip it)."""

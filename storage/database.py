@@ -11,11 +11,10 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+from storage.dialect import Dialect
 from storage.types import Row
-
-Dialect = Literal["sqlite", "postgres"]
 
 
 class Executor(Protocol):
@@ -58,11 +57,6 @@ class Database(Executor, Protocol):
     def advisory_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
         """A lock held across instances for the block; yields whether it was taken."""
         ...
-
-
-def migration_files(dialect: Dialect) -> list[Path]:
-    folder = Path(__file__).parent / "migrations" / dialect
-    return sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
 
 def postgres_ssl(mode: str, root_cert: Path | None) -> ssl.SSLContext | bool | str:

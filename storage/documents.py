@@ -8,13 +8,15 @@ here, and always as Fernet tokens of the repository's ``FieldCipher``.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any, Final, Literal
 
 from storage._util import new_id, utcnow
 from storage.crypto import FieldCipher
 from storage.database import Executor
-from storage.types import JobDescription, Resume, Row, StoredFile
+from storage.types import JobDescription, Resume, Row, StoredFile, from_row
 
 Status = Literal["pending", "parsing", "ready", "failed"]
 
@@ -37,36 +39,21 @@ def _decode(cipher: FieldCipher, raw: str | None) -> dict[str, Any] | None:
 
 
 def _resume(cipher: FieldCipher, row: Row) -> Resume:
-    return Resume(
-        id=row["id"],
-        user_id=row["user_id"],
+    return from_row(
+        Resume,
+        row,
         filename=cipher.open_text(row["filename"]),
-        content_type=row["content_type"],
         size=int(row["size"]),
-        sha256=row["sha256"],
-        status=row["status"],
-        error_code=row["error_code"],
         parsed=_decode(cipher, row["parsed"]),
-        parser=row["parser"],
-        parser_version=row["parser_version"],
-        archived_at=row["archived_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
     )
 
 
 def _job(cipher: FieldCipher, row: Row) -> JobDescription:
-    return JobDescription(
-        id=row["id"],
-        user_id=row["user_id"],
+    return from_row(
+        JobDescription,
+        row,
         text=cipher.open_text(row["text"]),
-        status=row["status"],
-        error_code=row["error_code"],
         parsed=_decode(cipher, row["parsed"]),
-        parser=row["parser"],
-        parser_version=row["parser_version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
     )
 
 
@@ -142,6 +129,16 @@ class _ParseState:
             user_id,
         )
         return changed == 1
+
+    @contextlib.asynccontextmanager
+    async def taken_back_on_failure(self, user_id: str, document_id: str) -> AsyncIterator[None]:
+        """Delete the document again if the block fails: one whose parse was never queued
+        would stay pending for ever."""
+        try:
+            yield
+        except BaseException:
+            await self.delete(user_id, document_id)
+            raise
 
 
 class ResumeRepository(_ParseState):

@@ -12,9 +12,8 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from storage._util import utcnow
-from storage.database import Executor
-from storage.types import EmailToken, Row
+from storage._util import Repository, utcnow
+from storage.types import EmailToken, from_row
 
 
 class EmailPurpose(StrEnum):
@@ -27,21 +26,7 @@ def hash_email_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _token(row: Row) -> EmailToken:
-    return EmailToken(
-        purpose=row["purpose"],
-        user_id=row["user_id"],
-        email=row["email"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        used_at=row["used_at"],
-    )
-
-
-class EmailTokenRepository:
-    def __init__(self, db: Executor) -> None:
-        self._db = db
-
+class EmailTokenRepository(Repository):
     async def issue(
         self, purpose: EmailPurpose, *, user_id: str, email: str, ttl: timedelta
     ) -> str:
@@ -70,7 +55,7 @@ class EmailTokenRepository:
             purpose.value,
             utcnow(),
         )
-        return _token(row) if row else None
+        return from_row(EmailToken, row) if row else None
 
     async def redeem(self, purpose: EmailPurpose, token: str) -> EmailToken | None:
         """Take the token: the first caller gets it, every later one (and any caller once
@@ -82,7 +67,7 @@ class EmailTokenRepository:
             purpose.value,
             utcnow(),
         )
-        return _token(row) if row else None
+        return from_row(EmailToken, row) if row else None
 
     async def discard(self, user_id: str, *purposes: EmailPurpose) -> int:
         """Make the user's unused tokens of these purposes worthless (a password changed:

@@ -14,7 +14,7 @@ from typing import Any
 from storage._util import utcnow
 from storage.crypto import FieldCipher
 from storage.database import Executor
-from storage.types import Feedback, Row
+from storage.types import Feedback, Row, from_row
 
 
 class FeedbackRepository:
@@ -24,19 +24,12 @@ class FeedbackRepository:
 
     def _feedback(self, row: Row) -> Feedback:
         body = row["body"]
-        return Feedback(
-            interview_id=row["interview_id"],
-            user_id=row["user_id"],
-            status=row["status"],
+        return from_row(
+            Feedback,
+            row,
             generation=int(row["generation"]),
-            source=row["source"],
-            model=row["model"],
-            prompt_version=row["prompt_version"],
             summary=json.loads(row["summary"]),
             body=self._cipher.decrypt_json(body) if body is not None else None,
-            error_code=row["error_code"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
         )
 
     async def request(self, *, user_id: str, interview_id: str) -> Feedback:

@@ -1,4 +1,4 @@
-"""Interviews, their finalized turns, and single-use tickets for the live socket.
+"""Interviews and their finalized turns.
 
 The planned questions (drawn from the resume) and every turn's question, answer and words
 are sensitive: they are stored as Fernet tokens of the repository's ``FieldCipher``.
@@ -7,6 +7,7 @@ are sensitive: they are stored as Fernet tokens of the repository's ``FieldCiphe
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,15 @@ from typing import Any
 from storage._util import new_id, utcnow
 from storage.crypto import FieldCipher
 from storage.database import Executor
-from storage.types import Interview, InterviewTurn, PlannedQuestion, Row
+from storage.types import (
+    Interview,
+    InterviewKind,
+    InterviewTurn,
+    PlannedQuestion,
+    Row,
+    TurnWord,
+    from_row,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,40 +43,73 @@ class TurnConflict(Exception):
 
 
 def _interview(cipher: FieldCipher, row: Row) -> Interview:
-    return Interview(
-        id=row["id"],
-        user_id=row["user_id"],
-        kind=row["kind"],
-        status=row["status"],
-        resume_id=row["resume_id"],
-        job_id=row["job_id"],
+    return from_row(
+        Interview,
+        row,
         question_count=int(row["question_count"]),
-        voice=row["voice"],
-        questions=tuple(PlannedQuestion(**item) for item in cipher.open_json(row["questions"])),
-        plan_source=row["plan_source"],
-        end_reason=row["end_reason"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        last_activity_at=row["last_activity_at"],
+        questions=tuple(
+            PlannedQuestion.from_json(item) for item in cipher.open_json(row["questions"])
+        ),
     )
 
 
 def _turn(cipher: FieldCipher, row: Row) -> InterviewTurn:
-    return InterviewTurn(
-        interview_id=row["interview_id"],
+    return from_row(
+        InterviewTurn,
+        row,
         turn=int(row["turn"]),
         question=cipher.open_text(row["question"]),
-        question_index=row["question_index"],
         interrupted=bool(row["interrupted"]),
         answer=cipher.open_text(row["answer"]),
-        words=cipher.open_json(row["words"]),
+        words=words_from_json(cipher.open_json(row["words"])),
         answer_audio_s=float(row["answer_audio_s"]),
         metrics=json.loads(row["metrics"]),
-        interviewer_source=row["interviewer_source"],
-        created_at=row["created_at"],
         question_end_s=_optional_float(row["question_end_s"]),
         question_audio_s=_optional_float(row["question_audio_s"]),
+    )
+
+
+def words_to_json(words: Iterable[TurnWord]) -> list[dict[str, Any]]:
+    """Word timings as turns store them, and as the API and the export show them."""
+    return [
+        {"word": w.word, "start": w.start_s, "end": w.end_s, "confidence": w.confidence}
+        for w in words
+    ]
+
+
+def words_from_json(raw: Iterable[Mapping[str, Any]]) -> tuple[TurnWord, ...]:
+    """Stored word timings; an entry without a word or its times is left out."""
+    found: list[TurnWord] = []
+    for item in raw:
+        try:
+            word = TurnWord(
+                str(item["word"]),
+                float(item["start"]),
+                float(item["end"]),
+                float(item.get("confidence", 1.0)),
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+        found.append(word)
+    return tuple(found)
+
+
+def turn_to_json(turn: InterviewTurn) -> dict[str, Any]:
+    """A turn as JSON-ready values (a queued job's payload), words as they are stored."""
+    values = asdict(turn)
+    values["words"] = words_to_json(turn.words)
+    values["created_at"] = turn.created_at.isoformat()
+    return values
+
+
+def turn_from_json(values: Mapping[str, Any]) -> InterviewTurn:
+    """The turn ``turn_to_json`` gave."""
+    return InterviewTurn(
+        **{
+            **values,
+            "words": words_from_json(values["words"]),
+            "created_at": datetime.fromisoformat(values["created_at"]),
+        }
     )
 
 
@@ -86,17 +128,21 @@ class InterviewRepository:
         self,
         *,
         user_id: str,
-        kind: str,
+        kind: InterviewKind,
         questions: list[PlannedQuestion],
         voice: str,
         plan_source: str,
         resume_id: str | None = None,
         job_id: str | None = None,
+        drill_of: str | None = None,
+        drill_question: int | None = None,
     ) -> Interview:
         row = await self._db.fetchrow(
             "INSERT INTO interviews (id, user_id, kind, status, resume_id, job_id,"
-            " question_count, voice, questions, plan_source, created_at)"
-            " VALUES ($1, $2, $3, 'created', $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+            " question_count, voice, questions, plan_source, created_at, drill_of,"
+            " drill_question)"
+            " VALUES ($1, $2, $3, 'created', $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            " RETURNING *",
             new_id(),
             user_id,
             kind,
@@ -107,9 +153,32 @@ class InterviewRepository:
             self._cipher.encrypt_json([asdict(question) for question in questions]),
             plan_source,
             utcnow(),
+            drill_of,
+            drill_question,
         )
         assert row is not None
         return _interview(self._cipher, row)
+
+    async def drills(self, user_id: str, first: str, question: int) -> list[Interview]:
+        """The drills of question ``question`` of interview ``first``, oldest first."""
+        rows = await self._db.fetch(
+            "SELECT * FROM interviews WHERE user_id = $1 AND drill_of = $2"
+            " AND drill_question = $3 ORDER BY created_at",
+            user_id,
+            first,
+            question,
+        )
+        return [_interview(self._cipher, row) for row in rows]
+
+    async def drilled_questions(self, user_id: str, first: str) -> list[int]:
+        """Which questions of interview ``first`` have been drilled."""
+        rows = await self._db.fetch(
+            "SELECT DISTINCT drill_question FROM interviews WHERE user_id = $1"
+            " AND drill_of = $2 ORDER BY drill_question",
+            user_id,
+            first,
+        )
+        return [int(row["drill_question"]) for row in rows]
 
     async def get(self, user_id: str, interview_id: str) -> Interview | None:
         row = await self._db.fetchrow(
@@ -124,6 +193,24 @@ class InterviewRepository:
             limit,
         )
         return [_interview(self._cipher, row) for row in rows]
+
+    async def recent_questions(
+        self, user_id: str, kind: InterviewKind, *, interviews: int = 3
+    ) -> list[frozenset[str]]:
+        """The question texts of the user's last ``interviews`` interviews of ``kind``,
+        newest first: what a new interview of that kind should not ask again. The
+        questions are encrypted, so they are compared here rather than in SQL."""
+        rows = await self._db.fetch(
+            "SELECT questions FROM interviews WHERE user_id = $1 AND kind = $2"
+            " ORDER BY created_at DESC, id DESC LIMIT $3",
+            user_id,
+            kind,
+            interviews,
+        )
+        return [
+            frozenset(str(item["text"]) for item in self._cipher.open_json(row["questions"]))
+            for row in rows
+        ]
 
     async def ids_for_user(self, user_id: str) -> list[str]:
         rows = await self._db.fetch("SELECT id FROM interviews WHERE user_id = $1", user_id)
@@ -234,7 +321,7 @@ class TurnRepository:
             turn.question_index,
             turn.interrupted,
             self._cipher.encrypt_text(turn.answer),
-            self._cipher.encrypt_json(turn.words),
+            self._cipher.encrypt_json(words_to_json(turn.words)),
             turn.answer_audio_s,
             json.dumps(turn.metrics),
             turn.interviewer_source,
@@ -249,6 +336,17 @@ class TurnRepository:
             raise TurnConflict(turn.interview_id, turn.turn)
         return False
 
+    async def set_metrics(self, interview_id: str, turn: int, metrics: dict[str, float]) -> bool:
+        """Store the metrics of the reply to a stored turn; False if the turn is not stored
+        (yet)."""
+        changed = await self._db.execute(
+            "UPDATE interview_turns SET metrics = $3 WHERE interview_id = $1 AND turn = $2",
+            interview_id,
+            turn,
+            json.dumps(metrics),
+        )
+        return bool(changed)
+
     async def get(self, interview_id: str, turn: int) -> InterviewTurn | None:
         row = await self._db.fetchrow(
             "SELECT * FROM interview_turns WHERE interview_id = $1 AND turn = $2",
@@ -262,38 +360,3 @@ class TurnRepository:
             "SELECT * FROM interview_turns WHERE interview_id = $1 ORDER BY turn", interview_id
         )
         return [_turn(self._cipher, row) for row in rows]
-
-
-class TicketRepository:
-    """Tickets are stored hashed; redeeming one is atomic, so it works exactly once."""
-
-    def __init__(self, db: Executor) -> None:
-        self._db = db
-
-    async def add(
-        self, *, ticket_hash: str, user_id: str, interview_id: str, expires_at: datetime
-    ) -> None:
-        await self._db.execute(
-            "INSERT INTO live_tickets (ticket_hash, user_id, interview_id, created_at,"
-            " expires_at) VALUES ($1, $2, $3, $4, $5)",
-            ticket_hash,
-            user_id,
-            interview_id,
-            utcnow(),
-            expires_at,
-        )
-
-    async def redeem(self, ticket_hash: str) -> dict[str, Any] | None:
-        """The (user_id, interview_id) of a valid ticket, which is then used up."""
-        now = utcnow()
-        row = await self._db.fetchrow(
-            "UPDATE live_tickets SET used_at = $2"
-            " WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2"
-            " RETURNING user_id, interview_id",
-            ticket_hash,
-            now,
-        )
-        return dict(row) if row else None
-
-    async def delete_expired(self) -> int:
-        return await self._db.execute("DELETE FROM live_tickets WHERE expires_at < $1", utcnow())

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage._util import utcnow
-from storage.database import Executor
-from storage.types import Row
+from storage._util import Repository, utcnow
+from storage.types import Row, from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +30,10 @@ class PolicyVersionTaken(Exception):
 
 
 def _version(row: Row) -> PolicyVersion:
-    return PolicyVersion(
-        version=row["version"],
-        summary=row["summary"],
-        material=bool(row["material"]),
-        published_at=row["published_at"],
-    )
+    return from_row(PolicyVersion, row, material=bool(row["material"]))
 
 
-class PolicyRepository:
-    def __init__(self, db: Executor) -> None:
-        self._db = db
-
+class PolicyRepository(Repository):
     async def publish(self, version: str, *, summary: str, material: bool) -> PolicyVersion:
         """Record a new version. Publishing the same version again (a command run a second
         time after it was stopped) returns it; another summary under its name is refused."""

@@ -11,7 +11,7 @@ from typing import Any
 from storage._util import new_id, utcnow
 from storage.crypto import FieldCipher
 from storage.database import Executor
-from storage.types import Quiz, QuizAttempt, Row
+from storage.types import Quiz, QuizAttempt, Row, from_row
 
 
 class QuizRepository:
@@ -20,27 +20,15 @@ class QuizRepository:
         self._cipher = cipher
 
     def _quiz(self, row: Row) -> Quiz:
-        return Quiz(
-            id=row["id"],
-            user_id=row["user_id"],
-            job_id=row["job_id"],
-            resume_id=row["resume_id"],
-            interview_id=row["interview_id"],
-            source=row["source"],
-            questions=list(self._cipher.decrypt_json(row["questions"])),
-            created_at=row["created_at"],
-        )
+        return from_row(Quiz, row, questions=list(self._cipher.decrypt_json(row["questions"])))
 
     def _attempt(self, row: Row) -> QuizAttempt:
-        return QuizAttempt(
-            id=row["id"],
-            quiz_id=row["quiz_id"],
-            user_id=row["user_id"],
-            grader=row["grader"],
+        return from_row(
+            QuizAttempt,
+            row,
             score=float(row["score"]),
             answers=list(self._cipher.decrypt_json(row["answers"])),
             results=list(self._cipher.decrypt_json(row["results"])),
-            created_at=row["created_at"],
         )
 
     async def create(

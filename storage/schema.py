@@ -6,210 +6,98 @@ migrations of the two backends cannot drift apart or from what the code expects.
 
 from __future__ import annotations
 
+import re
+
 from storage.database import Database
 
 # table -> column -> (portable type, nullable)
 Columns = dict[str, tuple[str, bool]]
 
-DECLARED: dict[str, Columns] = {
-    "schema_migrations": {
-        "version": ("integer", False),
-        "name": ("text", False),
-        "applied_at": ("timestamp", False),
-    },
-    "users": {
-        "id": ("text", False),
-        "email": ("text", False),
-        "email_verified": ("boolean", False),
-        "name": ("text", False),
-        "password_hash": ("text", True),
-        "preferences": ("text", False),
-        "age_confirmed_at": ("timestamp", True),
-        "created_at": ("timestamp", False),
-        "updated_at": ("timestamp", False),
-        "last_login_at": ("timestamp", True),
-        "policy_acked_version": ("text", True),
-    },
-    "user_identities": {
-        "provider": ("text", False),
-        "subject": ("text", False),
-        "user_id": ("text", False),
-        "email": ("text", True),
-        "created_at": ("timestamp", False),
-    },
-    "refresh_tokens": {
-        "id": ("text", False),
-        "user_id": ("text", False),
-        "family_id": ("text", False),
-        "token_hash": ("text", False),
-        "created_at": ("timestamp", False),
-        "expires_at": ("timestamp", False),
-        "used_at": ("timestamp", True),
-        "revoked_at": ("timestamp", True),
-        "auth_time": ("timestamp", True),
-        "user_agent": ("text", True),
-        "ip_prefix": ("text", True),
-    },
-    "email_tokens": {
-        "token_hash": ("text", False),
-        "purpose": ("text", False),
-        "user_id": ("text", False),
-        "email": ("text", False),
-        "created_at": ("timestamp", False),
-        "expires_at": ("timestamp", False),
-        "used_at": ("timestamp", True),
-    },
-    "policy_versions": {
-        "version": ("text", False),
-        "summary": ("text", False),
-        "material": ("boolean", False),
-        "published_at": ("timestamp", False),
-    },
-    "policy_notices": {
-        "version": ("text", False),
-        "user_id": ("text", False),
-        "queued_at": ("timestamp", False),
-    },
-    "oauth_states": {
-        "state": ("text", False),
-        "provider": ("text", False),
-        "code_verifier": ("text", False),
-        "redirect_to": ("text", False),
-        "created_at": ("timestamp", False),
-        "expires_at": ("timestamp", False),
-    },
-    "audit_events": {
-        "id": ("integer", False),
-        "user_id": ("text", True),
-        "action": ("text", False),
-        "target_id": ("text", True),
-        "ip": ("text", True),
-        "user_agent": ("text", True),
-        "details": ("text", False),
-        "created_at": ("timestamp", False),
-    },
-    "jobs": {
-        "id": ("text", False),
-        "kind": ("text", False),
-        "payload": ("text", False),
-        "idempotency_key": ("text", True),
-        "user_id": ("text", True),
-        "status": ("text", False),
-        "attempts": ("integer", False),
-        "max_attempts": ("integer", False),
-        "available_at": ("timestamp", False),
-        "locked_by": ("text", True),
-        "locked_until": ("timestamp", True),
-        "last_error": ("text", True),
-        "created_at": ("timestamp", False),
-        "updated_at": ("timestamp", False),
-    },
-    "interviews": {
-        "id": ("text", False),
-        "user_id": ("text", False),
-        "kind": ("text", False),
-        "status": ("text", False),
-        "resume_id": ("text", True),
-        "job_id": ("text", True),
-        "question_count": ("integer", False),
-        "voice": ("text", False),
-        "questions": ("text", False),
-        "plan_source": ("text", False),
-        "end_reason": ("text", True),
-        "created_at": ("timestamp", False),
-        "started_at": ("timestamp", True),
-        "ended_at": ("timestamp", True),
-        "last_activity_at": ("timestamp", True),
-    },
-    "interview_turns": {
-        "interview_id": ("text", False),
-        "turn": ("integer", False),
-        "question": ("text", False),
-        "question_index": ("integer", True),
-        "interrupted": ("boolean", False),
-        "answer": ("text", False),
-        "words": ("text", False),
-        "answer_audio_s": ("real", False),
-        "metrics": ("text", False),
-        "interviewer_source": ("text", False),
-        "created_at": ("timestamp", False),
-        "question_end_s": ("real", True),
-        "question_audio_s": ("real", True),
-    },
-    "resumes": {
-        "id": ("text", False),
-        "user_id": ("text", False),
-        "filename": ("text", False),
-        "content_type": ("text", False),
-        "size": ("integer", False),
-        "sha256": ("text", False),
-        "file": ("bytes", False),
-        "text": ("text", False),
-        "status": ("text", False),
-        "error_code": ("text", True),
-        "parsed": ("text", True),
-        "parser": ("text", True),
-        "parser_version": ("integer", True),
-        "archived_at": ("timestamp", True),
-        "created_at": ("timestamp", False),
-        "updated_at": ("timestamp", False),
-    },
-    "job_descriptions": {
-        "id": ("text", False),
-        "user_id": ("text", False),
-        "text": ("text", False),
-        "status": ("text", False),
-        "error_code": ("text", True),
-        "parsed": ("text", True),
-        "parser": ("text", True),
-        "parser_version": ("integer", True),
-        "created_at": ("timestamp", False),
-        "updated_at": ("timestamp", False),
-    },
-    "interview_feedback": {
-        "interview_id": ("text", False),
-        "user_id": ("text", False),
-        "status": ("text", False),
-        "generation": ("integer", False),
-        "source": ("text", True),
-        "model": ("text", True),
-        "prompt_version": ("text", True),
-        "summary": ("text", False),
-        "body": ("text", True),
-        "error_code": ("text", True),
-        "created_at": ("timestamp", False),
-        "updated_at": ("timestamp", False),
-    },
-    "quizzes": {
-        "id": ("text", False),
-        "user_id": ("text", False),
-        "job_id": ("text", True),
-        "resume_id": ("text", True),
-        "interview_id": ("text", True),
-        "source": ("text", False),
-        "question_count": ("integer", False),
-        "questions": ("text", False),
-        "created_at": ("timestamp", False),
-    },
-    "quiz_attempts": {
-        "id": ("text", False),
-        "quiz_id": ("text", False),
-        "user_id": ("text", False),
-        "grader": ("text", False),
-        "score": ("real", False),
-        "answers": ("text", False),
-        "results": ("text", False),
-        "created_at": ("timestamp", False),
-    },
-    "live_tickets": {
-        "ticket_hash": ("text", False),
-        "user_id": ("text", False),
-        "interview_id": ("text", False),
-        "created_at": ("timestamp", False),
-        "expires_at": ("timestamp", False),
-        "used_at": ("timestamp", True),
-    },
-}
+# Written like the column lists of CREATE TABLE, in portable types; "?" marks a nullable
+# column. Every column a migration creates is here, and nothing else.
+_DECLARATION = """
+schema_migrations(version integer, name text, applied_at timestamp)
+users(
+    id text, email text, email_verified boolean, name text, password_hash text?,
+    preferences text, age_confirmed_at timestamp?, created_at timestamp,
+    updated_at timestamp, last_login_at timestamp?, policy_acked_version text?
+)
+user_identities(provider text, subject text, user_id text, email text?, created_at timestamp)
+refresh_tokens(
+    id text, user_id text, family_id text, token_hash text, created_at timestamp,
+    expires_at timestamp, used_at timestamp?, revoked_at timestamp?, auth_time timestamp?,
+    user_agent text?, ip_prefix text?
+)
+email_tokens(
+    token_hash text, purpose text, user_id text, email text, created_at timestamp,
+    expires_at timestamp, used_at timestamp?
+)
+policy_versions(version text, summary text, material boolean, published_at timestamp)
+policy_notices(version text, user_id text, queued_at timestamp)
+oauth_states(
+    state text, provider text, code_verifier text, redirect_to text, created_at timestamp,
+    expires_at timestamp
+)
+audit_events(
+    id integer, user_id text?, action text, target_id text?, ip text?, user_agent text?,
+    details text, created_at timestamp
+)
+jobs(
+    id text, kind text, payload text, idempotency_key text?, user_id text?, status text,
+    attempts integer, max_attempts integer, available_at timestamp, locked_by text?,
+    locked_until timestamp?, last_error text?, created_at timestamp, updated_at timestamp
+)
+interviews(
+    id text, user_id text, kind text, status text, resume_id text?, job_id text?,
+    question_count integer, voice text, questions text, plan_source text, end_reason text?,
+    created_at timestamp, started_at timestamp?, ended_at timestamp?,
+    last_activity_at timestamp?, drill_of text?, drill_question integer?
+)
+interview_turns(
+    interview_id text, turn integer, question text, question_index integer?,
+    interrupted boolean, answer text, words text, answer_audio_s real, metrics text,
+    interviewer_source text, created_at timestamp, question_end_s real?,
+    question_audio_s real?
+)
+resumes(
+    id text, user_id text, filename text, content_type text, size integer, sha256 text,
+    file bytes, text text, status text, error_code text?, parsed text?, parser text?,
+    parser_version integer?, archived_at timestamp?, created_at timestamp,
+    updated_at timestamp
+)
+job_descriptions(
+    id text, user_id text, text text, status text, error_code text?, parsed text?,
+    parser text?, parser_version integer?, created_at timestamp, updated_at timestamp
+)
+interview_feedback(
+    interview_id text, user_id text, status text, generation integer, source text?,
+    model text?, prompt_version text?, summary text, body text?, error_code text?,
+    created_at timestamp, updated_at timestamp
+)
+quizzes(
+    id text, user_id text, job_id text?, resume_id text?, interview_id text?, source text,
+    question_count integer, questions text, created_at timestamp
+)
+quiz_attempts(
+    id text, quiz_id text, user_id text, grader text, score real, answers text,
+    results text, created_at timestamp
+)
+live_tickets(
+    ticket_hash text, user_id text, interview_id text, created_at timestamp,
+    expires_at timestamp, used_at timestamp?
+)
+"""
+
+
+def _parse(declaration: str) -> dict[str, Columns]:
+    tables: dict[str, Columns] = {}
+    for table, body in re.findall(r"(\w+)\(([^)]*)\)", declaration):
+        columns = (column.split() for column in body.split(","))
+        tables[table] = {name: (kind.rstrip("?"), kind.endswith("?")) for name, kind in columns}
+    return tables
+
+
+DECLARED: dict[str, Columns] = _parse(_DECLARATION)
 
 _PORTABLE = {
     "text": "text",

@@ -1,36 +1,16 @@
-"""Refresh tokens (stored hashed, rotated on use, revoked by family) and OAuth states."""
+"""Refresh tokens (stored hashed, rotated on use, revoked by family), OAuth states, and
+single-use tickets for the live socket."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from storage._util import new_id, utcnow
-from storage.database import Executor
-from storage.types import OAuthState, RefreshToken, Row, SignInSession
-
-USER_AGENT_MAX = 512  # as in the audit log
+from storage._util import Repository, clip_user_agent, new_id, utcnow
+from storage.types import OAuthState, RefreshToken, SignInSession, from_row
 
 
-def _token(row: Row) -> RefreshToken:
-    return RefreshToken(
-        id=row["id"],
-        user_id=row["user_id"],
-        family_id=row["family_id"],
-        token_hash=row["token_hash"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        used_at=row["used_at"],
-        revoked_at=row["revoked_at"],
-        auth_time=row["auth_time"],
-        user_agent=row["user_agent"],
-        ip_prefix=row["ip_prefix"],
-    )
-
-
-class RefreshTokenRepository:
-    def __init__(self, db: Executor) -> None:
-        self._db = db
-
+class RefreshTokenRepository(Repository):
     async def add(
         self,
         *,
@@ -55,17 +35,17 @@ class RefreshTokenRepository:
             utcnow(),
             expires_at,
             auth_time,
-            (user_agent or "")[:USER_AGENT_MAX] or None,
+            clip_user_agent(user_agent),
             ip_prefix,
         )
         assert row is not None
-        return _token(row)
+        return from_row(RefreshToken, row)
 
     async def get_by_hash(self, token_hash: str) -> RefreshToken | None:
         row = await self._db.fetchrow(
             "SELECT * FROM refresh_tokens WHERE token_hash = $1", token_hash
         )
-        return _token(row) if row else None
+        return from_row(RefreshToken, row) if row else None
 
     async def consume(self, token_id: str) -> bool:
         """Mark a token used; False if it was already used or revoked (a reuse)."""
@@ -143,11 +123,8 @@ class RefreshTokenRepository:
         return await self._db.execute("DELETE FROM refresh_tokens WHERE expires_at < $1", before)
 
 
-class OAuthStateRepository:
+class OAuthStateRepository(Repository):
     """Pending authorization-code flows; a state is taken exactly once."""
-
-    def __init__(self, db: Executor) -> None:
-        self._db = db
 
     async def put(self, state: OAuthState) -> None:
         await self._db.execute(
@@ -167,14 +144,47 @@ class OAuthStateRepository:
         )
         if row is None or row["expires_at"] < utcnow():
             return None
-        return OAuthState(
-            state=row["state"],
-            provider=row["provider"],
-            code_verifier=row["code_verifier"],
-            redirect_to=row["redirect_to"],
-            created_at=row["created_at"],
-            expires_at=row["expires_at"],
-        )
+        return from_row(OAuthState, row)
 
     async def delete_expired(self) -> int:
         return await self._db.execute("DELETE FROM oauth_states WHERE expires_at < $1", utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class TicketClaim:
+    """Whom a redeemed live ticket was issued to, and for which interview."""
+
+    user_id: str
+    interview_id: str
+
+
+class TicketRepository(Repository):
+    """Tickets are stored hashed; redeeming one is atomic, so it works exactly once."""
+
+    async def add(
+        self, *, ticket_hash: str, user_id: str, interview_id: str, expires_at: datetime
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO live_tickets (ticket_hash, user_id, interview_id, created_at,"
+            " expires_at) VALUES ($1, $2, $3, $4, $5)",
+            ticket_hash,
+            user_id,
+            interview_id,
+            utcnow(),
+            expires_at,
+        )
+
+    async def redeem(self, ticket_hash: str) -> TicketClaim | None:
+        """The claim of a valid ticket, which is then used up."""
+        now = utcnow()
+        row = await self._db.fetchrow(
+            "UPDATE live_tickets SET used_at = $2"
+            " WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2"
+            " RETURNING user_id, interview_id",
+            ticket_hash,
+            now,
+        )
+        return from_row(TicketClaim, row, user_id=str(row["user_id"])) if row else None
+
+    async def delete_expired(self) -> int:
+        return await self._db.execute("DELETE FROM live_tickets WHERE expires_at < $1", utcnow())

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Row = Mapping[str, Any]
+Record = TypeVar("Record", bound="DataclassInstance")
+
+
+def from_row(record_type: type[Record], row: Row, **converted: Any) -> Record:
+    """A record from the row's columns of the same names as its fields, but for the
+    ``converted`` ones (decrypted, decoded, or of a type the backends differ on)."""
+    values = {f.name: row[f.name] for f in fields(record_type) if f.name not in converted}
+    return record_type(**values, **converted)
+
+
+# The kinds of interview. Each has one definition in pipeline/kinds.py (its rubric,
+# question bank, follow-ups and the interviewer's prompt lines): a new kind is one entry there.
+InterviewKind = Literal["behavioral", "technical", "system_design", "role", "mixed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +43,15 @@ class User:
     def first_name(self) -> str | None:
         """The first word of ``name``, as the interviewer greets the candidate."""
         return next(iter(self.name.split()), None)
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def age_confirmed(self) -> bool:
+        """Accounts made by Google, GitHub or Supabase confirm their age after signing in."""
+        return self.age_confirmed_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,22 +116,42 @@ class OAuthState:
     expires_at: datetime
 
 
+# What part of a job a question probes: a skill or tool, a duty of the role, a
+# qualification (a licence, a certification), or a general competency.
+RequirementType = Literal["skill", "responsibility", "qualification", "competency"]
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedQuestion:
     """A question of an interview's plan. ``requirement``: the job requirement it probes,
-    when tailored to a job; ``source``: "bank", "offline" or "llm:<model>"."""
+    when tailored to a job; ``source``: "bank", "offline" or "llm:<model>"; ``kind``: the
+    kind whose rubric scores it (a mixed interview's questions differ), None in plans
+    stored before questions had one; ``tags``: the skills it probes."""
 
     text: str
     competency: str
     requirement: str | None = None
     source: str = "bank"
+    kind: InterviewKind | None = None
+    tags: tuple[str, ...] = ()
+    requirement_type: RequirementType | None = None
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> PlannedQuestion:
+        """A question as stored: plans of any age load (fields added later take their
+        defaults; fields this version does not know are left out)."""
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in item.items() if key in known}
+        if "tags" in values:
+            values["tags"] = tuple(str(tag) for tag in values["tags"] or ())
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
 class Interview:
     id: str
     user_id: str
-    kind: str  # behavioral | technical | mixed
+    kind: InterviewKind
     status: str  # created | live | completed | abandoned
     resume_id: str | None
     job_id: str | None
@@ -119,6 +164,20 @@ class Interview:
     started_at: datetime | None
     ended_at: datetime | None
     last_activity_at: datetime | None
+    # A drill practises question ``drill_question`` of interview ``drill_of`` again.
+    drill_of: str | None = None
+    drill_question: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnWord:
+    """A word of an answer as the recogniser timed it, on the candidate's audio clock
+    (seconds since the stream started); ``voices.types.WordTiming`` as a turn keeps it."""
+
+    word: str  # as spoken, with punctuation when the provider adds it
+    start_s: float
+    end_s: float
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +190,7 @@ class InterviewTurn:
     question_index: int | None
     interrupted: bool
     answer: str
-    words: list[dict[str, Any]]
+    words: tuple[TurnWord, ...]
     answer_audio_s: float
     metrics: dict[str, float]
     interviewer_source: str
@@ -161,6 +220,10 @@ class Resume:
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +283,10 @@ class Quiz:
     source: str  # "offline" | "llm:<model>"
     questions: list[dict[str, Any]]
     created_at: datetime
+
+    @property
+    def question_count(self) -> int:
+        return len(self.questions)
 
 
 @dataclass(frozen=True, slots=True)

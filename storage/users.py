@@ -6,9 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from storage._util import new_id, utcnow
-from storage.database import Executor
-from storage.types import Row, User
+from storage._util import Repository, new_id, utcnow
+from storage.types import Row, User, from_row
 
 
 class EmailTaken(Exception):
@@ -16,24 +15,15 @@ class EmailTaken(Exception):
 
 
 def _user(row: Row) -> User:
-    return User(
-        id=row["id"],
-        email=row["email"],
+    return from_row(
+        User,
+        row,
         email_verified=bool(row["email_verified"]),
-        name=row["name"],
-        password_hash=row["password_hash"],
         preferences=json.loads(row["preferences"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_login_at=row["last_login_at"],
-        age_confirmed_at=row["age_confirmed_at"],
     )
 
 
-class UserRepository:
-    def __init__(self, db: Executor) -> None:
-        self._db = db
-
+class UserRepository(Repository):
     async def create(
         self,
         *,

@@ -18,7 +18,7 @@ def a_turn(
         question_index=0,
         interrupted=False,
         answer=answer,
-        words=[],
+        words=(),
         answer_audio_s=2.0,
         metrics={},
         interviewer_source="offline",

@@ -1,5 +1,6 @@
-"""What the Deepgram adapters share: the SDK import, the client for a base URL, and
-telling a dropped connection from other failures without logging a secret."""
+"""What the Deepgram adapters share: the SDK imports (its socket clients too), the client
+for a base URL, and telling a dropped connection from other failures without logging a
+secret."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ import websockets.exceptions
 try:
     from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
     from deepgram.core.api_error import ApiError
+    from deepgram.listen.v1.socket_client import AsyncV1SocketClient as ListenV1Socket
+    from deepgram.listen.v2.socket_client import AsyncV2SocketClient as ListenV2Socket
+    from deepgram.speak.v1.socket_client import AsyncV1SocketClient as SpeakV1Socket
+    from deepgram.speak.v1.types import SpeakV1Text
 except ImportError as missing:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "the Deepgram speech adapters need deepgram-sdk: pip install 'intrvuer[deepgram]'"
@@ -24,6 +29,10 @@ __all__ = [
     "CONNECT_ERRORS",
     "ApiError",
     "AsyncDeepgramClient",
+    "ListenV1Socket",
+    "ListenV2Socket",
+    "SpeakV1Socket",
+    "SpeakV1Text",
     "describe_failure",
     "import_clients",
     "is_refusal",

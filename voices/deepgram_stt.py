@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
+import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,8 @@ from voices.deepgram_common import (
     CONNECT_ERRORS,
     DEFAULT_BASE_URL,
     AsyncDeepgramClient,
+    ListenV1Socket,
+    ListenV2Socket,
     describe_failure,
     http_client,
     is_refusal,
@@ -43,10 +45,10 @@ from voices.deepgram_common import (
     message_type,
     shorten_close,
 )
-from voices.events import EventQueue
+from voices.deepgram_link import Chunk, Link, chunk_end
+from voices.pending import Control, PendingAudio, RecognitionEvents
 from voices.types import (
     SAMPLE_WIDTH,
-    RecognitionEvent,
     SpeechError,
     SpeechStarted,
     Transcript,
@@ -54,66 +56,11 @@ from voices.types import (
     WordTiming,
 )
 
-try:
-    from deepgram.listen.v1.socket_client import AsyncV1SocketClient
-    from deepgram.listen.v2.socket_client import AsyncV2SocketClient
-except ImportError as missing:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        "Deepgram speech recognition needs deepgram-sdk: pip install 'intrvuer[deepgram]'"
-    ) from missing
-
 log = logging.getLogger("intrvuer.voices.deepgram_stt")
 
-_Socket = AsyncV1SocketClient | AsyncV2SocketClient
+_Socket = ListenV1Socket | ListenV2Socket
 
 EVENTS_MAX = 1024  # recognition events waiting for the reader; when full the socket waits
-
-
-# Audio as received by ``send``: (start, pcm), ``start`` counting samples since the stream
-# began. A plain tuple of an int and bytes, which the garbage collector stops tracking: a
-# session holds about a hundred of these for replay, and as tracked objects they would
-# lengthen every full collection, a pause that every live session waits through.
-_Chunk = tuple[int, bytes]
-
-
-def _samples(chunk: _Chunk) -> int:
-    return len(chunk[1]) // SAMPLE_WIDTH
-
-
-def _end(chunk: _Chunk) -> int:
-    return chunk[0] + _samples(chunk)
-
-
-class _Control(enum.Enum):
-    FINALIZE = "Finalize"
-    CLOSE = "CloseStream"
-
-
-@dataclass
-class _Link:
-    """One socket: where its audio clock sits on the stream's, and whether it worked."""
-
-    rate: int
-    # (connection sample, stream sample) where each run of contiguous audio begins.
-    marks: list[tuple[int, int]] = field(default_factory=list)
-    sent: int = 0  # samples sent on this connection
-    heard: bool = False  # a message arrived: the connection worked
-
-    def on_send(self, chunk: _Chunk) -> None:
-        start = chunk[0]
-        if not self.marks or self.marks[-1][1] + (self.sent - self.marks[-1][0]) != start:
-            self.marks.append((self.sent, start))
-        self.sent += _samples(chunk)
-
-    def to_stream(self, seconds: float) -> float:
-        """A time in this connection's audio (s) as a time in the stream's audio (s)."""
-        sample = seconds * self.rate
-        base_connection, base_stream = self.marks[0]
-        for connection_at, stream_at in self.marks:
-            if connection_at > sample:
-                break
-            base_connection, base_stream = connection_at, stream_at
-        return round((base_stream + sample - base_connection) / self.rate, 3)
 
 
 class _Dropped(Exception):
@@ -125,7 +72,7 @@ class _Dropped(Exception):
         self.heard = heard
 
 
-class DeepgramRecognitionStream:
+class DeepgramRecognitionStream(RecognitionEvents):
     """One live transcription; made by ``DeepgramRecognizer.open``."""
 
     def __init__(
@@ -142,6 +89,7 @@ class DeepgramRecognitionStream:
         close_timeout_s: float,
         send_chunk_ms: int = 80,
     ) -> None:
+        super().__init__(EVENTS_MAX)
         self.sample_rate = sample_rate
         # Client frames are often 20 ms; each websocket send costs the same CPU however
         # small, so audio goes out in chunks of ``send_chunk_ms`` (Deepgram suggests
@@ -160,18 +108,19 @@ class DeepgramRecognitionStream:
         self._close_timeout_s = close_timeout_s
         self._max_bytes = int(buffer_s * sample_rate) * SAMPLE_WIDTH
         self._received = 0  # samples passed to send()
-        self._pending: deque[_Chunk | _Control] = deque()
-        self._pending_bytes = 0
-        self._replay: deque[_Chunk] = deque()
+        self._pending: PendingAudio[Chunk] = PendingAudio(
+            max_bytes=self._max_bytes,
+            sample_rate=sample_rate,
+            size=lambda chunk: len(chunk[1]),
+            log=log,
+            what="unsent",
+        )
+        self._replay: deque[Chunk] = deque()
         self._replay_bytes = 0
-        self._dropping = False  # warned about dropping pending audio, until it drains
         self._finalize_unanswered = False
-        self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        self._events: EventQueue[RecognitionEvent] = EventQueue(EVENTS_MAX)
         self._opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._runner: asyncio.Task[None] | None = None
-        self._closing = False
         self.connections = 0  # sockets opened so far
 
     async def start(self) -> None:
@@ -191,7 +140,7 @@ class DeepgramRecognitionStream:
 
     async def send(self, pcm: bytes) -> None:
         """Queue audio; never waits on the network."""
-        if self._closing or self._events.ended or not pcm:
+        if not self._accepting or not pcm:
             return
         self._gathering.extend(pcm)
         if len(self._gathering) >= self._chunk_bytes:
@@ -202,23 +151,15 @@ class DeepgramRecognitionStream:
             return
         pcm = bytes(self._gathering)
         self._gathering.clear()
-        self._pending.append((self._received, pcm))
+        self._pending.put((self._received, pcm))
         self._received += len(pcm) // SAMPLE_WIDTH
-        self._pending_bytes += len(pcm)
-        if self._pending_bytes > self._max_bytes:
-            self._drop_oldest_pending()
-        self._wake.set()
 
     async def finalize(self) -> None:
         """Ask Deepgram to finalize what it heard so far (sent after the queued audio)."""
-        if self._closing or self._events.ended:
+        if not self._accepting:
             return
         self._queue_gathered()
-        self._pending.append(_Control.FINALIZE)
-        self._wake.set()
-
-    def events(self) -> AsyncIterator[RecognitionEvent]:
-        return aiter(self._events)
+        self._pending.mark(Control.FINALIZE)
 
     async def close(self) -> None:
         """Send CloseStream, wait briefly for the last results, then stop everything."""
@@ -227,8 +168,7 @@ class DeepgramRecognitionStream:
         if not self._events.ended:
             self._queue_gathered()
         self._closing = True
-        self._pending.append(_Control.CLOSE)
-        self._wake.set()
+        self._pending.mark(Control.CLOSE)
         self._stop.set()  # no more reconnecting; a live socket still gets CloseStream
         runner = self._runner
         if runner is not None and not runner.done():
@@ -247,21 +187,7 @@ class DeepgramRecognitionStream:
         if self._http is not None:
             await self._http.aclose()
 
-    def _drop_oldest_pending(self) -> None:
-        dropped = 0
-        while self._pending_bytes > self._max_bytes:
-            oldest = next(item for item in self._pending if isinstance(item, tuple))
-            self._pending.remove(oldest)
-            self._pending_bytes -= len(oldest[1])
-            dropped += _samples(oldest)
-        if not self._dropping:
-            self._dropping = True
-            log.warning(
-                "speech recognition is behind: dropping the oldest unsent audio",
-                extra={"dropped_s": round(dropped / self.sample_rate, 3)},
-            )
-
-    def _remember(self, chunk: _Chunk) -> None:
+    def _remember(self, chunk: Chunk) -> None:
         """Keep ``chunk`` for a replay until a final result covers it (bounded too)."""
         self._replay.append(chunk)
         self._replay_bytes += len(chunk[1])
@@ -272,7 +198,7 @@ class DeepgramRecognitionStream:
     def _forget_until(self, stream_s: float) -> None:
         """A final result covered the audio up to ``stream_s``: no need to replay it."""
         cut = round(stream_s * self.sample_rate)
-        while self._replay and _end(self._replay[0]) <= cut:
+        while self._replay and chunk_end(self._replay[0]) <= cut:
             self._replay_bytes -= len(self._replay.popleft()[1])
         if self._replay and self._replay[0][0] < cut:
             start, pcm = self._replay.popleft()
@@ -284,11 +210,8 @@ class DeepgramRecognitionStream:
         """The stream sample a new connection's first audio will be."""
         if self._replay:
             return self._replay[0][0]
-        first = next((item for item in self._pending if isinstance(item, tuple)), None)
+        first = self._pending.first_audio()
         return first[0] if first is not None else self._received
-
-    async def _emit(self, event: RecognitionEvent) -> None:
-        await self._events.put(event)
 
     async def _run(self) -> None:
         try:
@@ -340,14 +263,7 @@ class DeepgramRecognitionStream:
             )
             return
         log.error("Deepgram speech recognition failed for good", extra={"reason": reason})
-        await self._emit(
-            SpeechError(
-                "stt_unavailable",
-                "speech recognition stopped working; please type your answers",
-                fatal=True,
-            )
-        )
-        self._events.end()
+        await self._stop_working()
 
     async def _connect_and_serve(self) -> None:
         listen = self._client.listen
@@ -366,7 +282,7 @@ class DeepgramRecognitionStream:
         return round(self._replay_bytes / SAMPLE_WIDTH / self.sample_rate, 3)
 
     async def _serve(self, connection: _Socket) -> None:
-        link = _Link(self.sample_rate, marks=[(0, self._origin())])
+        link = Link(self.sample_rate, marks=[(0, self._origin())])
         receiver = asyncio.create_task(self._receive(connection, link), name="deepgram-recv")
         sender = asyncio.create_task(self._send(connection, link), name="deepgram-send")
         tasks = {receiver, sender}
@@ -386,12 +302,12 @@ class DeepgramRecognitionStream:
                 raise error
 
     async def _send_finalize(self, connection: _Socket) -> None:
-        if isinstance(connection, AsyncV2SocketClient):
+        if isinstance(connection, ListenV2Socket):
             await connection.send_force_end_turn()  # Flux: end the turn on what it heard
         else:
             await connection.send_finalize()
 
-    async def _send(self, connection: _Socket, link: _Link) -> None:
+    async def _send(self, connection: _Socket, link: Link) -> None:
         # What an earlier socket heard but did not finalize goes first.
         for chunk in list(self._replay):
             link.on_send(chunk)
@@ -400,30 +316,29 @@ class DeepgramRecognitionStream:
             await self._send_finalize(connection)
         while True:
             while self._pending:
-                item = self._pending.popleft()
+                item = self._pending.pop()
                 if isinstance(item, tuple):
-                    self._pending_bytes -= len(item[1])
                     self._remember(item)  # before sending: a failed send is replayed
                     link.on_send(item)
                     await connection.send_media(item[1])
-                elif item is _Control.FINALIZE:
+                elif item is Control.FINALIZE:
                     self._finalize_unanswered = True
                     await self._send_finalize(connection)
                 else:
                     await connection.send_close_stream()
                     return
-            self._dropping = False
-            self._wake.clear()
+            self._pending.drained()
+            self._pending.wake.clear()
             try:
                 async with asyncio.timeout(self._keepalive_s):
-                    await self._wake.wait()
+                    await self._pending.wake.wait()
             except TimeoutError:
                 # No audio flows: keep the socket open. Flux has no KeepAlive message;
                 # the websocket pings the SDK's client sends keep it open.
-                if isinstance(connection, AsyncV1SocketClient):
+                if isinstance(connection, ListenV1Socket):
                     await connection.send_keep_alive()
 
-    async def _receive(self, connection: _Socket, link: _Link) -> None:
+    async def _receive(self, connection: _Socket, link: Link) -> None:
         async for message in connection:
             link.heard = True
             kind = message_type(message)
@@ -450,7 +365,7 @@ class DeepgramRecognitionStream:
         if not self._closing:
             raise _Dropped(None, heard=link.heard)
 
-    async def _on_results(self, message: Any, link: _Link, now: float) -> None:
+    async def _on_results(self, message: Any, link: Link, now: float) -> None:
         channel = getattr(message, "channel", None)
         alternatives = getattr(channel, "alternatives", None) or []
         best = alternatives[0] if alternatives else None
@@ -458,22 +373,22 @@ class DeepgramRecognitionStream:
         start = float(getattr(message, "start", None) or 0.0)
         end = start + float(getattr(message, "duration", None) or 0.0)
         is_final = bool(getattr(message, "is_final", False))
-        transcript = Transcript(
-            text=str(getattr(best, "transcript", None) or ""),
-            is_final=is_final,
-            speech_final=bool(getattr(message, "speech_final", False)),
-            start_s=link.to_stream(start),
-            end_s=link.to_stream(end),
-            words=words,
-            received_at=now,
+        if is_final and getattr(message, "from_finalize", False):
+            self._finalize_unanswered = False
+        await self._on_transcript(
+            link,
+            Transcript(
+                text=str(getattr(best, "transcript", None) or ""),
+                is_final=is_final,
+                speech_final=bool(getattr(message, "speech_final", False)),
+                start_s=start,
+                end_s=end,
+                words=words,
+                received_at=now,
+            ),
         )
-        if is_final:
-            self._forget_until(transcript.end_s)
-            if getattr(message, "from_finalize", False):
-                self._finalize_unanswered = False
-        await self._emit(transcript)
 
-    async def _on_turn_info(self, message: Any, link: _Link, now: float) -> None:
+    async def _on_turn_info(self, message: Any, link: Link, now: float) -> None:
         """Flux: a turn's transcript so far; ``EndOfTurn`` makes it final."""
         event = getattr(message, "event", None)
         text = str(getattr(message, "transcript", None) or "")
@@ -487,22 +402,22 @@ class DeepgramRecognitionStream:
         if not final and (not text or text == self._last_interim):
             return
         self._last_interim = "" if final else text
-        transcript = Transcript(
-            text=text,
-            is_final=final,
-            speech_final=final,
-            start_s=link.to_stream(start),
-            end_s=link.to_stream(end),
-            words=words,
-            received_at=now,
-        )
         if final:
-            self._forget_until(transcript.end_s)
             self._finalize_unanswered = False
+        await self._on_transcript(link, Transcript(text, final, final, start, end, words, now))
+
+    async def _on_transcript(self, link: Link, heard: Transcript) -> None:
+        """Emit ``heard``, whose times are still in the connection's audio; a final one
+        needs no replay of what it covers."""
+        transcript = dataclasses.replace(
+            heard, start_s=link.to_stream(heard.start_s), end_s=link.to_stream(heard.end_s)
+        )
+        if transcript.is_final:
+            self._forget_until(transcript.end_s)
         await self._emit(transcript)
 
 
-def _words(items: Any, link: _Link) -> tuple[WordTiming, ...]:
+def _words(items: Any, link: Link) -> tuple[WordTiming, ...]:
     """Deepgram words (v1 Results or v2 TurnInfo) on the stream's clock."""
     return tuple(
         WordTiming(
@@ -518,6 +433,26 @@ def _words(items: Any, link: _Link) -> tuple[WordTiming, ...]:
 def _message_code(message: Any) -> str | None:
     code = getattr(message, "code", None)
     return code if isinstance(code, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ListenOptions:
+    """How a ``DeepgramRecognizer`` reaches Deepgram, what it asks for and how it waits."""
+
+    api_key: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    model: str = "nova-3"
+    language: str | None = None
+    endpointing_ms: int | None = 300
+    utterance_end_ms: int | None = 1000
+    keepalive_s: float = 5.0
+    reconnect_delays_s: Sequence[float] = (0.2, 0.5, 1.0, 2.0)
+    buffer_s: float = 30.0
+    close_timeout_s: float = 1.0
+    flux: bool = False
+    flux_model: str = "flux-general-en"
+    eot_timeout_ms: int | None = None
+    send_chunk_ms: int = 80
 
 
 class DeepgramRecognizer:
@@ -536,38 +471,21 @@ class DeepgramRecognizer:
 
     name = "deepgram"
 
-    def __init__(
-        self,
-        api_key: str,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        model: str = "nova-3",
-        language: str | None = None,
-        endpointing_ms: int | None = 300,
-        utterance_end_ms: int | None = 1000,
-        keepalive_s: float = 5.0,
-        reconnect_delays_s: Sequence[float] = (0.2, 0.5, 1.0, 2.0),
-        buffer_s: float = 30.0,
-        close_timeout_s: float = 1.0,
-        flux: bool = False,
-        flux_model: str = "flux-general-en",
-        eot_timeout_ms: int | None = None,
-        send_chunk_ms: int = 80,
-    ) -> None:
-        self._api_key = api_key
-        self.send_chunk_ms = send_chunk_ms
-        self.base_url = base_url
-        self.model = model
-        self.language = language
-        self.endpointing_ms = endpointing_ms
-        self.utterance_end_ms = utterance_end_ms
-        self.keepalive_s = keepalive_s
-        self.reconnect_delays_s = tuple(reconnect_delays_s)
-        self.buffer_s = buffer_s
-        self.close_timeout_s = close_timeout_s
-        self.flux = flux
-        self.flux_model = flux_model
-        self.eot_timeout_ms = eot_timeout_ms
+    def __init__(self, options: ListenOptions) -> None:
+        self._api_key = options.api_key
+        self.send_chunk_ms = options.send_chunk_ms
+        self.base_url = options.base_url
+        self.model = options.model
+        self.language = options.language
+        self.endpointing_ms = options.endpointing_ms
+        self.utterance_end_ms = options.utterance_end_ms
+        self.keepalive_s = options.keepalive_s
+        self.reconnect_delays_s = tuple(options.reconnect_delays_s)
+        self.buffer_s = options.buffer_s
+        self.close_timeout_s = options.close_timeout_s
+        self.flux = options.flux
+        self.flux_model = options.flux_model
+        self.eot_timeout_ms = options.eot_timeout_ms
 
     def __repr__(self) -> str:  # never show the key
         model = self.flux_model if self.flux else self.model

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import struct
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -33,21 +33,16 @@ from voices.deepgram_common import (
     DEFAULT_BASE_URL,
     ApiError,
     AsyncDeepgramClient,
+    SpeakV1Socket,
+    SpeakV1Text,
     describe_failure,
     http_client,
     make_client,
     message_type,
     shorten_close,
 )
+from voices.synthesis import JobStream
 from voices.types import SAMPLE_WIDTH, AudioChunk, SpeechError, SynthesisDone, SynthesisEvent
-
-try:
-    from deepgram.speak.v1.socket_client import AsyncV1SocketClient
-    from deepgram.speak.v1.types import SpeakV1Text
-except ImportError as missing:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        "Deepgram speech synthesis needs deepgram-sdk: pip install 'intrvuer[deepgram]'"
-    ) from missing
 
 log = logging.getLogger("intrvuer.voices.deepgram_tts")
 
@@ -71,9 +66,9 @@ class _Job:
 class _Socket:
     """One speak websocket, held open by its own task."""
 
-    opened: asyncio.Future[AsyncV1SocketClient]
+    opened: asyncio.Future[SpeakV1Socket]
     task: asyncio.Task[None] | None = None
-    connection: AsyncV1SocketClient | None = None
+    connection: SpeakV1Socket | None = None
     alive: bool = True
     job: _Job | None = None  # the flush it is synthesizing
     flushed: asyncio.Future[bool] | None = None  # True: Flushed came; False: it won't
@@ -114,7 +109,7 @@ class _WavStripper:
         return rest
 
 
-class AuraSynthesisStream:
+class AuraSynthesisStream(JobStream[_Job]):
     """Speech for a sequence of flushed texts; made by ``AuraSynthesizer.open``."""
 
     def __init__(
@@ -124,28 +119,15 @@ class AuraSynthesisStream:
         *,
         model: str,
         sample_rate: int,
-        retry_socket_after_s: float,
-        connect_timeout_s: float,
-        stall_timeout_s: float,
-        rest_timeout_s: float,
-        clear_timeout_s: float,
-        close_timeout_s: float,
+        options: AuraOptions,
     ) -> None:
+        super().__init__(jobs_max=JOBS_MAX, events_max=EVENTS_MAX)
         self.model = model
         self.sample_rate = sample_rate
         self._client = client
         self._http = http
-        self._retry_socket_after_s = retry_socket_after_s
-        self._connect_timeout_s = connect_timeout_s
-        self._stall_timeout_s = stall_timeout_s
-        self._rest_timeout_s = rest_timeout_s
-        self._clear_timeout_s = clear_timeout_s
-        self._close_timeout_s = close_timeout_s
+        self._options = options
         self._loop = asyncio.get_running_loop()
-        self._texts: list[str] = []
-        self._jobs: asyncio.Queue[_Job] = asyncio.Queue(JOBS_MAX)
-        self._events: asyncio.Queue[tuple[int, SynthesisEvent] | None] = asyncio.Queue(EVENTS_MAX)
-        self._generation = 0  # bumped by clear(): older jobs and their events are void
         self._settled = asyncio.Event()  # no clear() in progress
         self._settled.set()
         self._clears_running = 0
@@ -155,7 +137,6 @@ class AuraSynthesisStream:
         self._socket_retry_at = 0.0  # loop time before which the websocket is not tried
         self._tasks: set[asyncio.Task[Any]] = set()  # every task this stream started
         self._current: asyncio.Task[None] | None = None  # the job being synthesized
-        self._closed = False
 
     def start(self) -> None:
         self._spawn(self._work(), "aura-synthesis")
@@ -170,29 +151,14 @@ class AuraSynthesisStream:
 
     # The SynthesisStream interface ---------------------------------------------------
 
-    async def speak(self, text: str) -> None:
-        """Add text; nothing is sent before ``flush``."""
-        if text and not self._closed:
-            self._texts.append(text)
-
-    async def flush(self) -> None:
-        """Synthesize the text given since the last flush; its audio is followed by
-        exactly one ``SynthesisDone`` (or a ``SpeechError``), unless it is cleared."""
-        if self._closed:
-            return
-        job = _Job(tuple(self._texts), self._generation)
-        self._texts = []
-        await self._jobs.put(job)
+    def _job(self, generation: int, texts: list[str]) -> _Job:
+        return _Job(tuple(texts), generation)
 
     async def clear(self) -> None:
         """Drop all text and audio not yet delivered; returns once nothing of it can
         come out any more."""
-        if self._closed:
+        if not self._void_pending():
             return
-        self._generation += 1
-        self._texts = []
-        _drain(self._jobs)
-        _drain(self._events)
         self._clears_running += 1
         self._settled.clear()
         try:
@@ -203,9 +169,6 @@ class AuraSynthesisStream:
             self._clears_running -= 1
             if not self._clears_running:
                 self._settled.set()
-
-    def events(self) -> AsyncIterator[SynthesisEvent]:
-        return self._iterate_events()
 
     async def close(self) -> None:
         """Stop synthesis, close the websocket (``Close``), release the HTTP pool."""
@@ -219,27 +182,19 @@ class AuraSynthesisStream:
             with contextlib.suppress(*CONNECT_ERRORS):
                 await socket.connection.send_close()
             if socket.task is not None:
-                await asyncio.wait({socket.task}, timeout=self._close_timeout_s)
+                await asyncio.wait({socket.task}, timeout=self._options.close_timeout_s)
         while self._tasks:
             tasks = set(self._tasks)
             for task in tasks:
                 task.cancel()
             await asyncio.wait(tasks)
         await self._http.aclose()
-        _drain(self._events)
-        self._events.put_nowait(None)
+        self._end_events()
 
     # Events ---------------------------------------------------------------------------
 
-    async def _iterate_events(self) -> AsyncIterator[SynthesisEvent]:
-        while (item := await self._events.get()) is not None:
-            generation, event = item
-            if generation == self._generation:
-                yield event
-
     async def _emit(self, job: _Job, event: SynthesisEvent) -> None:
-        if job.generation == self._generation:
-            await self._events.put((job.generation, event))
+        await self._emit_at(job.generation, event)
 
     # The worker -----------------------------------------------------------------------
 
@@ -289,7 +244,7 @@ class AuraSynthesisStream:
         return self._loop.time() >= self._socket_retry_at
 
     def _cool_down(self) -> None:
-        self._socket_retry_at = self._loop.time() + self._retry_socket_after_s
+        self._socket_retry_at = self._loop.time() + self._options.retry_socket_after_s
 
     async def _ensure_socket(self) -> _Socket | None:
         socket = self._socket
@@ -305,7 +260,7 @@ class AuraSynthesisStream:
         task = socket.task = self._spawn(self._hold_socket(socket), "aura-socket")
         handshake: set[asyncio.Future[Any]] = {socket.opened, task}
         await asyncio.wait(
-            handshake, timeout=self._connect_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            handshake, timeout=self._options.connect_timeout_s, return_when=asyncio.FIRST_COMPLETED
         )
         if socket.opened.done():
             self._socket = socket
@@ -323,7 +278,7 @@ class AuraSynthesisStream:
             async with self._client.speak.v1.connect(
                 model=self.model, encoding="linear16", sample_rate=self.sample_rate
             ) as connection:
-                shorten_close(connection, self._close_timeout_s)
+                shorten_close(connection, self._options.close_timeout_s)
                 socket.connection = connection
                 socket.opened.set_result(connection)
                 async for message in connection:
@@ -389,7 +344,7 @@ class AuraSynthesisStream:
         """Wait for the flush to be answered, as long as the socket keeps talking."""
         while True:
             heard = socket.messages
-            await asyncio.wait({flushed}, timeout=self._stall_timeout_s)
+            await asyncio.wait({flushed}, timeout=self._options.stall_timeout_s)
             if flushed.done():
                 return flushed.result()
             if socket.messages == heard:
@@ -420,7 +375,7 @@ class AuraSynthesisStream:
         try:
             await asyncio.wait(
                 {waiter, socket.task},
-                timeout=self._clear_timeout_s,
+                timeout=self._options.clear_timeout_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
@@ -444,7 +399,7 @@ class AuraSynthesisStream:
             encoding="linear16",
             sample_rate=self.sample_rate,
             container="none",
-            request_options={"max_retries": 0, "timeout": self._rest_timeout_s},
+            request_options={"max_retries": 0, "timeout": self._options.rest_timeout_s},
         )
         try:
             async with contextlib.aclosing(body):
@@ -464,34 +419,31 @@ class AuraSynthesisStream:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class AuraOptions:
+    """How an ``AuraSynthesizer`` reaches Deepgram and how long it waits."""
+
+    api_key: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    model: str = "aura-2-thalia-en"
+    retry_socket_after_s: float = 30.0
+    connect_timeout_s: float = 3.0
+    stall_timeout_s: float = 5.0
+    rest_timeout_s: float = 15.0
+    clear_timeout_s: float = 1.0
+    close_timeout_s: float = 1.0
+
+
 class AuraSynthesizer:
     """Deepgram Aura voices. ``voice`` names an Aura model (``aura-2-…``); any other
     voice (``"default"``, another provider's) uses ``model``."""
 
     name = "deepgram"
 
-    def __init__(
-        self,
-        api_key: str,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        model: str = "aura-2-thalia-en",
-        retry_socket_after_s: float = 30.0,
-        connect_timeout_s: float = 3.0,
-        stall_timeout_s: float = 5.0,
-        rest_timeout_s: float = 15.0,
-        clear_timeout_s: float = 1.0,
-        close_timeout_s: float = 1.0,
-    ) -> None:
-        self._api_key = api_key
-        self.base_url = base_url
-        self.model = model
-        self.retry_socket_after_s = retry_socket_after_s
-        self.connect_timeout_s = connect_timeout_s
-        self.stall_timeout_s = stall_timeout_s
-        self.rest_timeout_s = rest_timeout_s
-        self.clear_timeout_s = clear_timeout_s
-        self.close_timeout_s = close_timeout_s
+    def __init__(self, options: AuraOptions) -> None:
+        self.options = options
+        self.base_url = options.base_url
+        self.model = options.model
 
     def __repr__(self) -> str:  # never show the key
         return f"AuraSynthesizer(base_url={self.base_url!r}, model={self.model!r})"
@@ -503,18 +455,13 @@ class AuraSynthesizer:
         """A synthesis stream of PCM16 at ``sample_rate``; never fails for the network
         (the websocket connects in the background, REST stands in for it)."""
         # The SDK never closes an HTTP client it made, so the stream brings and owns one.
-        http = http_client(self.rest_timeout_s)
+        http = http_client(self.options.rest_timeout_s)
         stream = AuraSynthesisStream(
-            make_client(self._api_key, self.base_url, http),
+            make_client(self.options.api_key, self.base_url, http),
             http,
             model=self.model_for(voice),
             sample_rate=sample_rate,
-            retry_socket_after_s=self.retry_socket_after_s,
-            connect_timeout_s=self.connect_timeout_s,
-            stall_timeout_s=self.stall_timeout_s,
-            rest_timeout_s=self.rest_timeout_s,
-            clear_timeout_s=self.clear_timeout_s,
-            close_timeout_s=self.close_timeout_s,
+            options=self.options,
         )
         stream.start()
         return stream
@@ -522,8 +469,3 @@ class AuraSynthesizer:
 
 def _unavailable() -> SpeechError:
     return SpeechError("tts_unavailable", "speech synthesis is unavailable", fatal=True)
-
-
-def _drain(queue: asyncio.Queue[T]) -> None:
-    while not queue.empty():
-        queue.get_nowait()

@@ -22,20 +22,19 @@ queued is reported as a non-fatal ``SpeechError``.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
 
-from voices.events import EventQueue
+from voices.audio import Samples, StreamResampler, pcm16_to_float
+from voices.pending import Control, PendingAudio, RecognitionEvents
 from voices.types import (
     SAMPLE_WIDTH,
-    RecognitionEvent,
     SpeechError,
     SpeechStarted,
     Transcript,
@@ -48,7 +47,6 @@ from voices.vad import (
     Boundary,
     Endpointer,
     EndpointerConfig,
-    Samples,
     SileroVad,
     VadEvent,
     shared_vad,
@@ -68,34 +66,6 @@ _SLICE: Final = VAD_RATE // 2  # samples the VAD takes at a time (0.5 s)
 
 
 # Audio ------------------------------------------------------------------------------
-
-
-class _Resampler:
-    """Linear-interpolation resampling to 16 kHz, continuous across calls."""
-
-    def __init__(self, rate: int) -> None:
-        self._step = rate / VAD_RATE  # input samples per output sample
-        self._position = 0.0  # of the next output sample, in ``_tail`` coordinates
-        self._tail: Samples = np.zeros(0, np.float32)
-
-    def __call__(self, samples: Samples) -> Samples:
-        audio = np.concatenate([self._tail, samples]) if self._tail.size else samples
-        last = audio.size - 1
-        if last < self._position:
-            self._tail = audio
-            return np.zeros(0, np.float32)
-        count = int((last - self._position) // self._step) + 1
-        points = self._position + self._step * np.arange(count)
-        out: Samples = np.interp(points, np.arange(audio.size), audio).astype(np.float32)
-        following = self._position + self._step * count
-        keep = int(following)
-        self._tail = audio[keep:]
-        self._position = following - keep
-        return out
-
-
-def _pcm_to_float(pcm: bytes) -> Samples:
-    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
 
 
 class _Kept:
@@ -128,10 +98,6 @@ class _Kept:
 
 
 # The stream -------------------------------------------------------------------------
-
-
-class _Control(enum.Enum):
-    FINALIZE = "finalize"
 
 
 @dataclass(eq=False)
@@ -170,7 +136,7 @@ class RecognitionTimes:
     end_to_final_s: list[float] = field(default_factory=list)
 
 
-class LocalRecognitionStream:
+class LocalRecognitionStream(RecognitionEvents):
     """One live local transcription; made by ``LocalRecognizer.open``."""
 
     def __init__(
@@ -185,6 +151,7 @@ class LocalRecognitionStream:
         max_utterance_s: float = 25.0,
         close_timeout_s: float = 5.0,
     ) -> None:
+        super().__init__(EVENTS_MAX)
         if sample_rate < 8000:
             raise ValueError(f"input sample rate {sample_rate} Hz is too low for speech")
         self.sample_rate = sample_rate
@@ -192,17 +159,20 @@ class LocalRecognitionStream:
         self._vad = vad.stream()
         self._endpointer = Endpointer(endpointing)
         self._resample: Callable[[Samples], Samples] | None = (
-            None if sample_rate == VAD_RATE else _Resampler(sample_rate)
+            None if sample_rate == VAD_RATE else StreamResampler(sample_rate, VAD_RATE)
         )
-        self._max_pending = int(buffer_s * sample_rate) * SAMPLE_WIDTH
         self._pre_roll = int(pre_roll_s * VAD_RATE)
         # Whisper hears at most one window per utterance: longer ones are cut before that.
         self._max_utterance = int(min(max_utterance_s, MAX_AUDIO_S - 2.0) * VAD_RATE)
         self._close_timeout_s = close_timeout_s
         self._odd = b""  # a byte of a sample split across two sends
-        self._pending: deque[bytes | _Control] = deque()
-        self._pending_bytes = 0
-        self._dropping = False
+        self._pending: PendingAudio[bytes] = PendingAudio(
+            max_bytes=int(buffer_s * sample_rate) * SAMPLE_WIDTH,
+            sample_rate=sample_rate,
+            size=len,
+            log=log,
+            what="unprocessed",
+        )
         self._kept = _Kept()
         # (end sample, speech probability) of the last second of VAD frames
         self._recent: deque[tuple[int, float]] = deque(maxlen=VAD_RATE // FRAME_SAMPLES)
@@ -210,9 +180,6 @@ class LocalRecognitionStream:
         self._outbox: deque[_Outgoing] = deque()
         self.times = RecognitionTimes()
         self._last_word_end_s: float | None = None
-        self._wake = asyncio.Event()
-        self._events: EventQueue[RecognitionEvent] = EventQueue(EVENTS_MAX)
-        self._closing = False
         self._processor: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -222,35 +189,27 @@ class LocalRecognitionStream:
 
     async def send(self, pcm: bytes) -> None:
         """Queue audio; never waits. An odd byte waits for the rest of its sample."""
-        if self._closing or self._events.ended or not pcm:
+        if not self._accepting or not pcm:
             return
         data = self._odd + pcm if self._odd else pcm
         whole = len(data) - len(data) % SAMPLE_WIDTH
         self._odd = data[whole:]
         if not whole:
             return
-        self._pending.append(data[:whole])
-        self._pending_bytes += whole
-        if self._pending_bytes > self._max_pending:
-            self._drop_oldest_pending()
-        self._wake.set()
+        self._pending.put(data[:whole])
 
     async def finalize(self) -> None:
         """Transcribe what was heard so far as a final, without waiting for the silence."""
-        if self._closing or self._events.ended:
+        if not self._accepting:
             return
-        self._pending.append(_Control.FINALIZE)
-        self._wake.set()
-
-    def events(self) -> AsyncIterator[RecognitionEvent]:
-        return aiter(self._events)
+        self._pending.mark(Control.FINALIZE)
 
     async def close(self) -> None:
         """Finish what was heard (up to ``close_timeout_s``), then end the events."""
         if self._closing:
             return
         self._closing = True
-        self._wake.set()
+        self._pending.wake.set()
         processor = self._processor
         if processor is not None and not processor.done():
             await asyncio.wait({processor}, timeout=self._close_timeout_s)
@@ -266,44 +225,26 @@ class LocalRecognitionStream:
 
     # Internals ----------------------------------------------------------------------
 
-    async def _emit(self, event: RecognitionEvent) -> None:
-        await self._events.put(event)
-
-    def _drop_oldest_pending(self) -> None:
-        dropped = 0
-        while self._pending_bytes > self._max_pending:
-            oldest = next(item for item in self._pending if isinstance(item, bytes))
-            self._pending.remove(oldest)
-            self._pending_bytes -= len(oldest)
-            dropped += len(oldest) // SAMPLE_WIDTH
-        if not self._dropping:
-            self._dropping = True
-            log.warning(
-                "speech recognition is behind: dropping the oldest unprocessed audio",
-                extra={"dropped_s": round(dropped / self.sample_rate, 3)},
-            )
-
     def _wake_on(self, job: RecognitionJob) -> None:
-        job.future.add_done_callback(lambda _: self._wake.set())
+        job.future.add_done_callback(lambda _: self._pending.wake.set())
 
     async def _process(self) -> None:
         try:
             while True:
-                await self._wake.wait()
-                self._wake.clear()
+                await self._pending.wake.wait()
+                self._pending.wake.clear()
                 while self._pending:
                     audio = bytearray()
-                    while self._pending and isinstance(self._pending[0], bytes):
-                        chunk = self._pending.popleft()
+                    while self._pending and isinstance(self._pending.first(), bytes):
+                        chunk = self._pending.pop()
                         assert isinstance(chunk, bytes)
-                        self._pending_bytes -= len(chunk)
                         audio.extend(chunk)
                     if audio:
                         await self._hear(bytes(audio))
-                    if self._pending and self._pending[0] is _Control.FINALIZE:
-                        self._pending.popleft()
+                    if self._pending and self._pending.first() is Control.FINALIZE:
+                        self._pending.pop()
                         self._finalize_now()
-                self._dropping = False
+                self._pending.drained()
                 await self._show_draft()
                 await self._flush_outbox()
                 if self._closing:
@@ -315,17 +256,10 @@ class LocalRecognitionStream:
                     return
         except Exception:
             log.exception("local speech recognition failed unexpectedly")
-            await self._emit(
-                SpeechError(
-                    "stt_unavailable",
-                    "speech recognition stopped working; please type your answers",
-                    fatal=True,
-                )
-            )
-            self._events.end()
+            await self._stop_working()
 
     async def _hear(self, pcm: bytes) -> None:
-        samples = _pcm_to_float(pcm)
+        samples = pcm16_to_float(pcm)
         if self._resample is not None:
             samples = self._resample(samples)
         # Audio that piled up (a slow loop, a client sending faster than real time) goes
@@ -541,26 +475,29 @@ def _seconds(sample: int) -> float:
     return round(sample / VAD_RATE, 3)
 
 
+@dataclass(frozen=True, slots=True)
+class LocalOptions:
+    """How a ``LocalRecognizer`` finds the ends of utterances and how much it buffers."""
+
+    endpointing: EndpointerConfig = field(default_factory=EndpointerConfig)
+    vad: SileroVad | None = None  # None: one per stream
+    buffer_s: float = 30.0
+    close_timeout_s: float = 5.0
+
+
 class LocalRecognizer:
     """Speech recognition on this machine: Silero VAD + faster-whisper, one shared
     model per process. ``open`` loads the model the first time (in its worker thread)."""
 
     name = "local"
 
-    def __init__(
-        self,
-        engine: WhisperEngine,
-        *,
-        endpointing: EndpointerConfig | None = None,
-        vad: SileroVad | None = None,
-        buffer_s: float = 30.0,
-        close_timeout_s: float = 5.0,
-    ) -> None:
+    def __init__(self, engine: WhisperEngine, options: LocalOptions | None = None) -> None:
+        options = options or LocalOptions()
         self.engine = engine
-        self.endpointing = endpointing or EndpointerConfig()
-        self._vad = vad
-        self.buffer_s = buffer_s
-        self.close_timeout_s = close_timeout_s
+        self.endpointing = options.endpointing
+        self._vad = options.vad
+        self.buffer_s = options.buffer_s
+        self.close_timeout_s = options.close_timeout_s
 
     def __repr__(self) -> str:
         return f"LocalRecognizer(model={self.engine.model!r})"

@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-import numpy.typing as npt
+
+from voices.audio import Samples
 
 VAD_RATE: Final = 16000
 FRAME_SAMPLES: Final = 512  # 32 ms at 16 kHz
 CONTEXT_SAMPLES: Final = 64
 STATE_SHAPE: Final = (1, 1, 128)
-
-Samples = npt.NDArray[np.float32]
 
 
 def silero_model_path() -> Path:

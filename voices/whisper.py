@@ -29,8 +29,9 @@ from typing import Any, Final
 
 import numpy as np
 
+from voices.audio import Samples
 from voices.types import WordTiming
-from voices.vad import VAD_RATE, Samples
+from voices.vad import VAD_RATE
 
 log = logging.getLogger("intrvuer.voices.whisper")
 

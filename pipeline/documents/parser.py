@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
 
 from pipeline import cpu
-from pipeline.documents import heuristic
-from pipeline.documents.llm import LlmDocumentParser, LlmParseError
+from pipeline.documents.job_parser import parse_job
+from pipeline.documents.llm import LlmDocumentParser
+from pipeline.documents.resume_parser import parse_resume
 from pipeline.documents.types import JobData, ResumeData
+from pipeline.llm.types import LlmParseError
 
 log = logging.getLogger("intrvuer.documents")
 
 HEURISTIC: Final = "heuristic"
-PARSER_VERSION: Final = heuristic.PARSER_VERSION
+# Of the rules of resume_parser and job_parser: a change in what they read bumps it.
+PARSER_VERSION: Final = 1
 
 T = TypeVar("T", ResumeData, JobData)
 
@@ -39,7 +42,7 @@ class DocumentParser:
         self.llm = llm
 
     async def parse_resume(self, text: str) -> Parsed[ResumeData]:
-        found = await cpu.run(heuristic.parse_resume, text)
+        found = await cpu.run(parse_resume, text)
         if self.llm is None:
             return Parsed(found, HEURISTIC)
         try:
@@ -60,7 +63,7 @@ class DocumentParser:
         return Parsed(answer.model_copy(update={"personal": personal}), self._source())
 
     async def parse_job(self, text: str) -> Parsed[JobData]:
-        found = await cpu.run(heuristic.parse_job, text)
+        found = await cpu.run(parse_job, text)
         if self.llm is None:
             return Parsed(found, HEURISTIC)
         try:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Final
 
 BULLET: Final = "•"
-_BULLET_START = re.compile(r"^(?:[•*▪◦‣⁃➢➤►✓✔-]|\d{1,2}[.)])\s+")
+_BULLET_START = re.compile(r"^(?:[•*▪◦‣⁃➢➤►✓✔✅☑▸▹→➔➜○◆■□✦–-]|\d{1,2}[.)])\s+")
 _WRAP_MIN_CHARS: Final = 45
 _ENDS_UNFINISHED = re.compile(r"(?:[,&]|\b(?:and|or|the|of|to|for|with|in|at)|[a-z]-)$")
 _ENDS_SENTENCE = re.compile(r"[.!?]$")
@@ -244,3 +244,11 @@ def split_list(text: str) -> list[str]:
             current.append(char)
     items.append("".join(current))
     return [item.strip(" .\t") for item in items if item.strip(" .\t")]
+
+
+def without(text: str, match: re.Match[str]) -> str:
+    """``text`` with what ``match`` found cut out (and the brackets it stood in), the
+    parts on either side kept apart."""
+    before = re.sub(r"[(\[]\s*$", "", text[: match.start()].rstrip())
+    after = re.sub(r"^\s*[)\]]", "", text[match.end() :].lstrip())
+    return f"{before} | {after}".strip(" |,;")

@@ -5,7 +5,7 @@ Each entry is a canonical name and the other ways it is written. Matching ignore
 except for names that are also common words ("Go", "R", "Swift"), which must be written
 as names and stand next to a list separator or after "in"/"with"/"using"/"and"/"or"
 ("Python, Go and SQL", "experience in R"), so that "go beyond" or "Series C" are not
-skills.
+skills. ``listed_skills`` reads the list of a skills section instead.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from functools import cache
 from typing import Final
+
+from pipeline.documents.reading import Line, split_list
 
 # canonical name: other spellings
 VOCABULARY: Final[dict[str, tuple[str, ...]]] = {
@@ -178,7 +180,8 @@ VOCABULARY: Final[dict[str, tuple[str, ...]]] = {
     "Cloud Infrastructure": (),
     "Observability": (),
     "Security": ("cybersecurity", "application security"),
-    "Networking": ("TCP/IP",),
+    "Networking": (),
+    "TCP/IP": (),
     "Agile": (),
     "Scrum": (),
     "Kanban": (),
@@ -225,10 +228,28 @@ VOCABULARY: Final[dict[str, tuple[str, ...]]] = {
     "Teamwork": ("collaboration",),
     "Time Management": (),
     "Patient Care": (),
-    "Electronic Health Records": ("EHR", "EMR", "Epic"),
+    "Electronic Health Records": ("EHR", "EMR", "electronic medical records"),
+    "Epic": ("Epic EHR", "Epic Systems"),
+    "Cerner": (),
     "Medication Administration": (),
     "Phlebotomy": (),
-    "CPR": ("BLS", "Basic Life Support"),
+    "CPR": ("cardiopulmonary resuscitation",),
+    "BLS": ("Basic Life Support",),
+    "ACLS": ("Advanced Cardiovascular Life Support",),
+    "PALS": ("Pediatric Advanced Life Support",),
+    "First Aid": (),
+    "Wound Care": (),
+    "Infection Control": (),
+    "Critical Thinking": (),
+    "Attention to Detail": (),
+    "Cash Handling": (),
+    "Food Safety": (),
+    "HACCP": (),
+    "GAAP": ("US GAAP", "UK GAAP"),
+    "IFRS": (),
+    "FP&A": ("financial planning and analysis",),
+    "Excel VBA": (),
+    "HVAC": (),
     "Triage": (),
     "Curriculum Development": (),
     "Classroom Management": (),
@@ -245,6 +266,21 @@ VOCABULARY: Final[dict[str, tuple[str, ...]]] = {
     "French": (),
     "German": (),
     "Mandarin": (),
+    "Cantonese": (),
+    "Portuguese": (),
+    "Italian": (),
+    "Dutch": (),
+    "Polish": (),
+    "Arabic": (),
+    "Japanese": (),
+    "Korean": (),
+    "Hindi": (),
+    "Russian": (),
+    "Turkish": (),
+    "Swedish": (),
+    "Welsh": (),
+    "British Sign Language": ("BSL",),
+    "American Sign Language": ("ASL",),
 }
 
 # Names that are also everyday words or letters: matched only as written, in a list.
@@ -254,10 +290,20 @@ _AMBIGUOUS: Final = frozenset(
      "Budgeting", "Forecasting", "Coaching", "Mentoring", "Triage", "Sketch", "Oracle",
      "Helm", "Express", "Spring", "Node", "Lambda", "Vue", "Rails", "Mongo", "Epic",
      "Transformers", "Agile", "Lua", "Dart", "Julia", "Android", "Excel", "Serverless",
-     "English", "Spanish", "French", "German", "Mandarin", "UX", "ML", "REST", "shell",
+     "English", "Spanish", "French", "German", "Mandarin", "Cantonese", "Portuguese",
+     "Italian", "Dutch", "Polish", "Arabic", "Japanese", "Korean", "Hindi", "Russian",
+     "Turkish", "Swedish", "Welsh", "BSL", "ASL", "UX", "ML", "REST", "shell",
      "experimentation", "collaboration", "Looker", "Snowflake", "Cassandra", "Jest",
      "Cypress", "Playwright", "Celery", "Bootstrap", "Flutter", "Kanban", "Scrum",
-     "Redux", "Onboarding", "Recruiting", "recruitment"}
+     "Redux", "Onboarding", "Recruiting", "recruitment", "Cerner", "Epic Systems"}
+)  # fmt: skip
+# Ambiguous names that are practices, not products: in a requirement they count in any
+# case ("1+ year in a sales role", "training new staff").
+_PRACTICES: Final = frozenset(
+    {"Sales", "Training", "Security", "Networking", "Marketing", "Leadership", "Accounting",
+     "Logistics", "Budgeting", "Forecasting", "Coaching", "Mentoring", "Triage",
+     "Onboarding", "Recruiting", "recruitment", "collaboration", "experimentation",
+     "Agile", "Scrum", "Kanban", "Lean"}
 )  # fmt: skip
 # An ambiguous name counts next to a list separator, or after "in", "with", "using"...
 _LIST_BEFORE = (
@@ -275,19 +321,26 @@ def _boundary_pattern(spelling: str) -> str:
 
 
 @cache
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+def _patterns(relaxed: bool = False) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """One pattern per skill. ``relaxed`` (for the text of one requirement, where every
+    phrase names something asked for) lets a name that is also a word count wherever it
+    is written as a name ("Dutch is a plus", "Training new staff")."""
     compiled: list[tuple[str, re.Pattern[str]]] = []
     for canonical, others in VOCABULARY.items():
         plain: list[str] = []
         strict: list[str] = []
         for spelling in (canonical, *others):
-            (strict if spelling in _AMBIGUOUS else plain).append(_boundary_pattern(spelling))
+            loose = spelling not in _AMBIGUOUS or (relaxed and spelling in _PRACTICES)
+            (plain if loose else strict).append(_boundary_pattern(spelling))
         parts: list[str] = []
         if plain:
             parts.append(f"(?i:{'|'.join(plain)})")
         if strict:
             names = "|".join(strict)
-            parts.append(f"{_LIST_BEFORE}(?:{names})|(?:{names}){_LIST_AFTER}")
+            if relaxed:
+                parts.append(f"(?:{names})")
+            else:
+                parts.append(f"{_LIST_BEFORE}(?:{names})|(?:{names}){_LIST_AFTER}")
         compiled.append((canonical, re.compile("|".join(parts), re.MULTILINE)))
     return tuple(compiled)
 
@@ -301,6 +354,33 @@ def find_skills(text: str) -> list[str]:
         if match is not None:
             found.append((match.start(), canonical))
     return [name for _, name in sorted(found)]
+
+
+def find_spans(text: str, *, relaxed: bool = True) -> list[tuple[int, int, str]]:
+    """(start, end, canonical name) of every mention of the vocabulary's skills in
+    ``text`` (as written: ``text[start:end]``), the longest winning where two overlap
+    ("Epic EHR" over "EHR", "SQL Server" over "SQL"), in order."""
+    lowered = text.casefold()
+    mentions: list[tuple[int, int, str]] = []
+    for (canonical, pattern), spellings in zip(_patterns(relaxed), _spellings(), strict=True):
+        # A substring test first: most names are not in a given text at all.
+        if any(spelling in lowered for spelling in spellings):
+            mentions.extend((m.start(), m.end(), canonical) for m in pattern.finditer(text))
+    kept: list[tuple[int, int, str]] = []
+    # By start, the longer first at one start; one that begins inside a kept one is
+    # part of it.
+    for start, end, name in sorted(mentions, key=lambda m: (m[0], m[0] - m[1])):
+        if not kept or start >= kept[-1][1]:
+            kept.append((start, end, name))
+    return sorted(kept)
+
+
+@cache
+def _spellings() -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        tuple(spelling.casefold() for spelling in (name, *others))
+        for name, others in VOCABULARY.items()
+    )
 
 
 def canonical(name: str) -> str:
@@ -327,3 +407,28 @@ def unique(names: Iterable[str]) -> list[str]:
             seen.add(key)
             kept.append(name)
     return kept
+
+
+_SKILL_MAX_WORDS: Final = 6
+# A label of up to three words and a dash before a list: "Cloud — GCP, Docker".
+_DASHED_LABEL: Final = re.compile(r"^[A-Za-z&/ ]{1,30}?\s[—–-]\s(.+,.+)$")
+
+
+def listed_skills(lines: list[Line]) -> list[str]:
+    """The skills a skills section lists, one item each, labels ("Languages:") dropped."""
+    found: list[str] = []
+    for line in lines:
+        text = line.text
+        label, colon, rest = text.partition(":")
+        dashed = _DASHED_LABEL.match(text)
+        if colon and len(label.split()) <= 4 and rest.strip():
+            text = rest  # "Languages: Python, Go" -> the list after the label
+        elif dashed:
+            text = dashed.group(1)  # "Cloud — GCP, Docker" -> the same
+        elif text.endswith(":"):
+            continue  # a label over a list of its own
+        for item in split_list(text):
+            item = re.sub(r"^(?:and|&)\s+", "", item).strip()
+            if 0 < len(item.split()) <= _SKILL_MAX_WORDS and len(item) <= 60:
+                found.append(item)
+    return unique(found)

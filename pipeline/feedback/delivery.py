@@ -1,7 +1,7 @@
 """Delivery metrics computed from the word timings of the answers, never guessed.
 
-Everything here is a pure function of the words the speech recogniser timed (``word``,
-``start``, ``end`` in seconds of candidate audio) and the questions' text:
+Everything here is a pure function of the words the speech recogniser timed (``TurnWord``:
+the word, its start and end in seconds of candidate audio) and the questions' text:
 
 - **words per minute**: words spoken / speaking time, where speaking time is the sum of
   each answer's span (first word's start to last word's end);
@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from storage.types import TurnWord
 
 LONG_PAUSE_S: Final = 2.0
 INTERVIEWER_WPM: Final = 160.0  # how fast synthetic voices read a question
@@ -62,18 +64,11 @@ STOP_WORDS: Final = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class Word:
-    word: str
-    start_s: float
-    end_s: float
-
-
-@dataclass(frozen=True, slots=True)
 class AnswerTiming:
     """One answer's words, and what is known of the question before it."""
 
     question: str
-    words: Sequence[Word]
+    words: Sequence[TurnWord]
     question_end_s: float | None = None  # measured end of the question, when known
     reply_latency_s: float | None = None  # interviewer's response time before the question
     question_audio_s: float | None = None  # measured length of the question's audio
@@ -143,18 +138,7 @@ def normalise(word: str) -> str:
     return word.lower().replace("\u2019", "'").strip(' \t\n.,;:!?"()[]{}…-')
 
 
-def words_of(raw: Iterable[Mapping[str, Any]]) -> list[Word]:
-    """Word timings as the turn records store them (``word``, ``start``, ``end``)."""
-    found: list[Word] = []
-    for item in raw:
-        try:
-            found.append(Word(str(item["word"]), float(item["start"]), float(item["end"])))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return found
-
-
-def speaking_time(words: Sequence[Word]) -> float:
+def speaking_time(words: Sequence[TurnWord]) -> float:
     """An answer's span: first word's start to last word's end (0 without words)."""
     if not words:
         return 0.0
@@ -203,7 +187,7 @@ def count_fillers(words: Sequence[str]) -> Counter[str]:
     return found
 
 
-def long_pauses(answer: int, words: Sequence[Word]) -> list[Pause]:
+def long_pauses(answer: int, words: Sequence[TurnWord]) -> list[Pause]:
     pauses: list[Pause] = []
     for previous, current in zip(words, words[1:], strict=False):
         gap = current.start_s - previous.end_s

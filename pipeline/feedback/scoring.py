@@ -1,55 +1,80 @@
 """Feedback on an interview: the LLM's judgement when it gives a valid one, else the
 heuristic scorer's; delivery metrics always from the word timings.
 
-An LLM answer is accepted only if every quote it gives occurs verbatim (ignoring case and
-whitespace) in the answer it scores, every answer was scored on every criterion, and the
-coverage grid names the job's own requirements. Anything else is refused, the model gets
-one retry, and then the heuristic scorer takes over — labelled ``heuristic``: an LLM
-failure never turns into invented scores.
+Every answer is scored on the dimensions of its kind's rubric (``pipeline/kinds.py``):
+the schema sent to the model lists them, and an answer is accepted only if it scores each
+answer on exactly the dimensions of that answer's rubric, every quote it gives occurs
+verbatim (ignoring case and whitespace) in the answer it scores, and the coverage grid
+names the job's own requirements. Anything else is refused, the model gets one retry, and
+then the heuristic scorer takes over — labelled ``heuristic``: an LLM failure never turns
+into invented scores. A "stronger answer" of the model that states a number, a name or a
+title the candidate never gave (``grounding.py``) is dropped for the offline one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
-from typing import Any, Final
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Annotated, Any, Final
+
+from pydantic import Field, create_model
 
 from pipeline import cpu
-from pipeline.documents.llm import JsonChat, LlmParseError
 from pipeline.feedback import heuristic
-from pipeline.feedback.delivery import AnswerTiming, delivery, words_of
-from pipeline.feedback.llm import ask_validated
+from pipeline.feedback.delivery import AnswerTiming, delivery
+from pipeline.feedback.grounding import ungrounded
+from pipeline.feedback.stronger import grounding_sources, stronger_answer
 from pipeline.feedback.types import (
-    CRITERIA,
     HEURISTIC_VERSION,
     PROMPT_VERSION,
+    AnswerFeedback,
     AnswerInput,
+    CriterionScore,
     JobContext,
+    ResumeFacts,
     ScoredInterview,
+    StrongerAnswer,
     averages,
     quote_occurs,
+    rubric_of,
+    weighted,
 )
-from pipeline.interviewer.redact import redact
+from pipeline.llm.redact import redact
+from pipeline.llm.types import JsonChat, LlmParseError
+from pipeline.llm.validated import ask_validated
 
 log = logging.getLogger("intrvuer.feedback")
 
 HEURISTIC: Final = "heuristic"
 MAX_ANSWER_CHARS: Final = 6_000
+MAX_FACTS: Final = 12  # highlights and achievements of the resume sent with the answers
 
 SYSTEM_PROMPT: Final = """You are an interview coach scoring a candidate's answers.
-For every answer, score each criterion from 1 (poor) to 5 (excellent):
-- relevance: does it answer the question asked (and the job requirement it probes)?
-- structure: does it follow STAR (situation, task, action, result)?
-- specificity: concrete details, figures, tools, and the impact achieved;
-- communication: clear, concise, easy to follow.
+Each answer comes with its interview kind and the rubric it is scored on: dimensions \
+with a name, a label and a weight. Score every dimension of that answer's rubric, and \
+no other, from 1 (poor) to 5 (excellent), giving the dimension's name as "criterion". \
+What the dimensions judge:
+- behavioural (STAR): situation, task, action (what the candidate did themselves), result;
+- technical: correctness, depth, trade-offs, clarity;
+- system design: requirements clarified, high-level design, data and scaling, \
+trade-offs, communication;
+- role: how well the answer shows each of the job's requirements (one dimension each), \
+or domain knowledge, judgement and communication.
 Every score must quote the candidate's own words it rests on: each quote copied EXACTLY \
 from that answer (a few words to one sentence), never paraphrased, never from the \
 question. An empty quote list is allowed only when the answer is empty. Give concrete \
-suggestions and an outline (3-6 short steps) of a stronger answer. Then, for each job \
-requirement listed, say whether the answers cover it ("covered", "partly", "missing"), \
-with an exact quote and the turn number when it is covered or partly covered. Use the \
-requirement text exactly as listed. Contact details appear as [email], [phone], [link]."""
+suggestions and an outline (3-6 short steps) of a stronger answer in the rubric's terms. \
+For every answer, "stronger_answer": "missing" names the dimensions it falls short on, \
+weakest first; "advice" completes "A stronger answer would ..." in the rubric's terms; \
+"example" is one concrete example built only from the candidate's resume facts given \
+(positions, highlights, achievements) or from their own answer. Never name an employer, \
+a job title, a number or a product that is not in those facts or the answer. Then, for \
+each job requirement listed, say whether the answers cover it ("covered", "partly", \
+"missing"), with an exact quote and the turn number when it is covered or partly \
+covered. Use the requirement text exactly as listed. Contact details appear as [email], \
+[phone], [link]."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,24 +90,46 @@ class FeedbackResult:
 
 def _redacted(answers: list[AnswerInput]) -> list[AnswerInput]:
     return [
-        AnswerInput(
-            turn=a.turn,
+        replace(
+            a,
             question=redact(a.question),
             answer=redact(a.answer[:MAX_ANSWER_CHARS]),
-            competency=a.competency,
-            requirement=a.requirement,
+            words=(),
+            rubric=rubric_of(a),
         )
         for a in answers
     ]
 
 
-def _user_message(answers: list[AnswerInput], job: JobContext) -> str:
+def _resume_payload(resume: ResumeFacts) -> dict[str, Any]:
+    return {
+        "positions": [
+            {
+                "title": p.title,
+                "company": p.company,
+                "start": p.start,
+                "end": p.end,
+                "highlights": list(p.highlights[:4]),
+            }
+            for p in resume.positions[:4]
+        ],
+        "achievements": list(resume.achievements[:MAX_FACTS]),
+        "skills": list(resume.skills[:20]),
+    }
+
+
+def _user_message(answers: list[AnswerInput], job: JobContext, resume: ResumeFacts) -> str:
     payload = {
         "job_title": job.title,
         "job_requirements": list(job.requirements),
+        "resume": _resume_payload(resume),
         "answers": [
             {
                 "turn": a.turn,
+                "kind": a.kind,
+                "rubric": [
+                    {"name": d.name, "label": d.label, "weight": d.weight} for d in rubric_of(a)
+                ],
                 "question": a.question,
                 "probes": a.requirement or a.competency,
                 "answer": a.answer,
@@ -91,6 +138,39 @@ def _user_message(answers: list[AnswerInput], job: JobContext) -> str:
         ],
     }
     return redact(json.dumps(payload, ensure_ascii=False))
+
+
+def scores_model(answers: list[AnswerInput]) -> type[ScoredInterview]:
+    """``ScoredInterview`` whose schema names the dimensions of these answers' rubrics:
+    the model cannot be asked for a criterion none of them has."""
+    return _scores_model(tuple(dict.fromkeys(d.name for a in answers for d in rubric_of(a))))
+
+
+# One model per set of dimension names, made once: the rubrics are fixed, so there are
+# only a few. Made per scoring, a model cost ~4 ms of CPU and left four classes (each
+# with a compiled validator and serializer held outside the Python heap) to the cyclic
+# garbage collector, which the server runs rarely (``server.app.GC_THRESHOLDS``): in a
+# long run they piled up, interview after interview, between full collections.
+@lru_cache(maxsize=64)
+def _scores_model(names: tuple[str, ...]) -> type[ScoredInterview]:
+    dimension = Annotated[str, Field(json_schema_extra={"enum": list(names)})]
+    score = create_model("DimensionScore", __base__=CriterionScore, criterion=(dimension, ...))
+    stronger = create_model(
+        "StrongerAnswerOf",
+        __base__=StrongerAnswer,
+        missing=(list[dimension], Field(max_length=5)),
+    )
+    answer = create_model(
+        "AnswerScores",
+        __base__=AnswerFeedback,
+        scores=(list[score], ...),  # type: ignore[valid-type]
+        stronger_answer=(stronger | None, None),  # type: ignore[arg-type]
+    )
+    return create_model(
+        "InterviewScores",
+        __base__=ScoredInterview,
+        answers=(list[answer], ...),  # type: ignore[valid-type]
+    )
 
 
 def check_scores(scored: ScoredInterview, answers: list[AnswerInput], job: JobContext) -> list[str]:
@@ -105,9 +185,15 @@ def check_scores(scored: ScoredInterview, answers: list[AnswerInput], job: JobCo
         source = by_turn.get(answer.turn)
         if source is None:
             continue
-        criteria = sorted(s.criterion for s in answer.scores)
-        if criteria != sorted(CRITERIA):
-            problems.append(f"answers[{index}] must score each of {', '.join(CRITERIA)} once")
+        names = [d.name for d in rubric_of(source)]
+        if sorted(s.criterion for s in answer.scores) != sorted(names):
+            problems.append(
+                f"answers[{index}] must score each dimension of its rubric once: {', '.join(names)}"
+            )
+        if answer.stronger_answer is not None and not set(answer.stronger_answer.missing) <= set(
+            names
+        ):
+            problems.append(f"answers[{index}].stronger_answer.missing must name its dimensions")
         for score in answer.scores:
             if not score.quotes and source.answer.strip():
                 problems.append(f"answers[{index}].{score.criterion} has no quote")
@@ -133,18 +219,36 @@ def check_scores(scored: ScoredInterview, answers: list[AnswerInput], job: JobCo
 
 
 async def llm_scores(
-    chat: JsonChat, answers: list[AnswerInput], job: JobContext
+    chat: JsonChat,
+    answers: list[AnswerInput],
+    job: JobContext,
+    resume: ResumeFacts | None = None,
 ) -> ScoredInterview:
     """The LLM's validated feedback; ``LlmParseError`` when it gave none twice."""
     redacted = _redacted(answers)
     return await ask_validated(
         chat,
         system=SYSTEM_PROMPT,
-        user=_user_message(redacted, job),
-        model=ScoredInterview,
+        user=_user_message(redacted, job, resume or ResumeFacts()),
+        model=scores_model(redacted),
         schema_name="interview_feedback",
         check=lambda scored: check_scores(scored, redacted, job),
     )
+
+
+def grounded_stronger(
+    answer: AnswerFeedback, item: AnswerInput, resume: ResumeFacts
+) -> tuple[StrongerAnswer, bool]:
+    """The answer's stronger answer and whether it is the model's: the model's when it
+    gave one whose every number, name and title is the candidate's own, else the
+    offline one built from its scores' gaps."""
+    rubric = rubric_of(item)
+    given = answer.stronger_answer
+    if given is not None:
+        text = " ".join(part for part in (given.advice, given.example) if part)
+        if not ungrounded(text, grounding_sources(item, resume, rubric)):
+            return given, True
+    return stronger_answer(item, answer.scores, rubric, resume), False
 
 
 def delivery_of(answers: list[AnswerInput], job: JobContext) -> dict[str, Any]:
@@ -152,7 +256,7 @@ def delivery_of(answers: list[AnswerInput], job: JobContext) -> dict[str, Any]:
     timings = [
         AnswerTiming(
             a.question,
-            words_of(a.words),
+            a.words,
             question_end_s=a.question_end_s,
             reply_latency_s=a.reply_latency_s,
             question_audio_s=a.question_audio_s,
@@ -168,14 +272,19 @@ def delivery_of(answers: list[AnswerInput], job: JobContext) -> dict[str, Any]:
 
 
 async def score_interview(
-    answers: list[AnswerInput], job: JobContext, chat: JsonChat | None
+    answers: list[AnswerInput],
+    job: JobContext,
+    chat: JsonChat | None,
+    resume: ResumeFacts | None = None,
 ) -> FeedbackResult:
-    """Feedback on ``answers``: by ``chat`` when given and it answers validly, else by
-    the heuristic scorer. Never raises for what the answers say or the LLM does."""
+    """Feedback on ``answers``, each on its own rubric: by ``chat`` when given and it
+    answers validly, else by the heuristic scorer. Never raises for what the answers say
+    or the LLM does. ``resume`` holds the facts a stronger answer's example may use."""
+    facts = resume or ResumeFacts()
     scored: ScoredInterview | None = None
     if chat is not None and answers:
         try:
-            scored = await llm_scores(chat, answers, job)
+            scored = await llm_scores(chat, answers, job, facts)
         except LlmParseError as error:
             log.warning(
                 "LLM feedback failed; the heuristic scorer's feedback is stored",
@@ -184,41 +293,82 @@ async def score_interview(
     if scored is not None and chat is not None:
         source, model, version = f"llm:{chat.model}", chat.model, PROMPT_VERSION
     else:
-        scored = await cpu.run(heuristic.score_interview, answers, job)
+        scored = await cpu.run(heuristic.score_interview, answers, job, facts)
         source, model, version = HEURISTIC, None, HEURISTIC_VERSION
     measured = delivery_of(answers, job)
     by_turn = {a.turn: a for a in answers}
     answers_out = []
+    labels: dict[str, str] = {}
+    overall_of: dict[int, float] = {}
+    dropped = 0
     for item in scored.answers:
         asked = by_turn[item.turn]
+        rubric = rubric_of(asked)
+        dimension = {d.name: d for d in rubric}
+        labels.update((d.name, d.label) for d in rubric)
+        stronger, kept = grounded_stronger(item, asked, facts)
+        if source != HEURISTIC and item.stronger_answer is not None and not kept:
+            dropped += 1
+        overall = weighted(item.scores, rubric)
+        if overall is not None:
+            overall_of[item.turn] = overall
         answers_out.append(
             {
                 "turn": item.turn,
                 "question": asked.question,
                 "competency": asked.competency,
                 "requirement": asked.requirement,
-                "scores": [s.model_dump() for s in item.scores],
+                "kind": asked.kind,
+                "rubric": [{"name": d.name, "label": d.label, "weight": d.weight} for d in rubric],
+                "scores": [
+                    {
+                        **s.model_dump(),
+                        "label": dimension[s.criterion].label,
+                        "weight": dimension[s.criterion].weight,
+                    }
+                    for s in item.scores
+                ],
+                "overall": overall,
                 "suggestions": item.suggestions,
                 "stronger_answer_outline": item.stronger_answer_outline,
+                "stronger_answer": {
+                    **stronger.model_dump(),
+                    "missing_labels": [dimension[n].label for n in stronger.missing],
+                    "source": source if kept else HEURISTIC,
+                },
                 "delivery": measured["per_answer"].get(str(item.turn)),
                 "source": source,
                 "model": model,
                 "prompt_version": version,
             }
         )
-    overall = averages(scored.answers)
+    if dropped:
+        # How many, never which words: the suggestion may quote the resume.
+        log.warning(
+            "LLM stronger answers named facts the candidate never gave; offline ones kept",
+            extra={"llm": source, "dropped": dropped},
+        )
+    means = averages(scored.answers)
+    # Per kind as well: a mixed interview's answers are each on their own kind's rubric,
+    # and progress follows each kind's dimensions apart.
+    kinds_of: dict[str, list[AnswerFeedback]] = {}
+    for item in scored.answers:
+        kinds_of.setdefault(by_turn[item.turn].kind, []).append(item)
+    by_kind = {kind: averages(items) for kind, items in kinds_of.items()}
+    interview_overall = round(sum(overall_of.values()) / len(overall_of), 2) if overall_of else None
     by_competency: dict[str, list[float]] = {}
     for item in scored.answers:
         topic = by_turn[item.turn].competency
-        if topic:
-            mean = sum(s.score for s in item.scores) / max(1, len(item.scores))
-            by_competency.setdefault(topic, []).append(mean)
+        if topic and item.turn in overall_of:
+            by_competency.setdefault(topic, []).append(overall_of[item.turn])
     competencies = {k: round(sum(v) / len(v), 2) for k, v in by_competency.items()}
     body = {
         "source": source,
         "model": model,
         "prompt_version": version,
-        "scores": overall,
+        "scores": means,
+        "overall": interview_overall,
+        "labels": labels,
         "competencies": competencies,
         "answers": answers_out,
         "coverage": [c.model_dump() for c in scored.coverage],
@@ -227,7 +377,10 @@ async def score_interview(
     }
     numbers = measured["overall"]
     summary = {
-        "scores": overall,
+        "scores": means,
+        "overall": interview_overall,
+        "labels": labels,
+        "by_kind": by_kind,
         "competencies": competencies,
         "delivery": {
             key: numbers[key]

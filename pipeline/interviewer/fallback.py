@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 from pipeline.interviewer.types import InterviewContext, Interviewer, InterviewerError
 
@@ -23,7 +23,7 @@ class FallbackInterviewer:
         self.chain = list(chain)
         self.first_token_timeout_s = first_token_timeout_s
         self.name = self.chain[0].name
-        self.last_source = self.name
+        self.source = self.name
 
     async def respond(self, context: InterviewContext) -> AsyncIterator[str]:
         failures: list[str] = []
@@ -46,7 +46,7 @@ class FallbackInterviewer:
                 log.warning(
                     "interviewer fell back", extra={"failures": failures, "to": interviewer.name}
                 )
-            self.last_source = interviewer.name
+            self.source = interviewer.name
             yield first
             try:
                 async for delta in stream:
@@ -58,9 +58,8 @@ class FallbackInterviewer:
 
 
 async def _close(stream: AsyncIterator[str]) -> None:
-    close = getattr(stream, "aclose", None)
-    if close is not None:
+    if isinstance(stream, AsyncGenerator):
         try:
-            await close()
+            await stream.aclose()
         except Exception:  # a broken provider stream may fail to close; it is dropped anyway
             log.debug("closing a failed interviewer stream raised", exc_info=True)

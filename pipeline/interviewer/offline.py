@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 from pipeline.chunker import SpeechChunker
-from pipeline.interviewer.types import Instruction, InterviewContext, Message
-from pipeline.questions import BEHAVIORAL, TECHNICAL
+from pipeline.followups import FOLLOW_UP_QUESTIONS
+from pipeline.interviewer.types import ASKED_AGAIN, Instruction, InterviewContext, Message
+from pipeline.questions import ALL_BANK_QUESTIONS
 
 _ACKNOWLEDGEMENTS = ("Thank you.", "Got it, thanks.", "Thanks for that.", "Understood.")
-_FOLLOW_UPS = {
-    "a concrete example": "Could you walk me through one specific example of that?",
-    "the result": "What was the result in the end?",
-    "how they measured it": "How did you measure that? Any numbers you can share?",
-}
+ACKNOWLEDGEMENT_CYCLE = len(_ACKNOWLEDGEMENTS)  # replies after n and n + this many answers agree
+# Every kind's follow-ups (pipeline/kinds.py), by the hint the session gives.
+_FOLLOW_UPS = FOLLOW_UP_QUESTIONS
 _MORE = "Could you tell me a bit more?"
 # Short phrases any interview may need; synthesized ahead of time so they play at once.
 FIXED_PHRASES = (*_ACKNOWLEDGEMENTS, *_FOLLOW_UPS.values(), _MORE, "Take your time.")
@@ -27,7 +26,7 @@ FOLLOW_UP_HINTS = (*_FOLLOW_UPS, None)
 
 
 class OfflineInterviewer:
-    name = "offline"
+    name = source = "offline"
 
     def __init__(self, *, delta_words: int = 3) -> None:
         self.delta_words = delta_words
@@ -37,7 +36,7 @@ class OfflineInterviewer:
         question = instruction.question.text if instruction.question else ""
         name = f", {context.candidate_first_name}" if context.candidate_first_name else ""
         answered = sum(1 for message in context.history if message.role == "candidate")
-        ack = _ACKNOWLEDGEMENTS[answered % len(_ACKNOWLEDGEMENTS)]
+        ack = _ACKNOWLEDGEMENTS[answered % ACKNOWLEDGEMENT_CYCLE]
         if instruction.action == "greet":
             total = len(context.plan)
             return (
@@ -49,6 +48,8 @@ class OfflineInterviewer:
             return f"Welcome back{name}. Let's pick up where we left off. {question}"
         if instruction.action == "follow_up":
             return _FOLLOW_UPS.get(instruction.hint or "", _MORE)
+        if instruction.action == "next_question" and instruction.hint == ASKED_AGAIN:
+            return f"Sure. Let me ask you this. {question}"
         if instruction.action == "next_question":
             return f"{ack} {question}"
         return (
@@ -91,11 +92,12 @@ def _generic_replies() -> Iterator[str]:
             )
         )
 
-    answer_counts = range(len(_ACKNOWLEDGEMENTS))  # the acknowledgement cycles through them
-    for question in (*BEHAVIORAL, *TECHNICAL):
+    answer_counts = range(ACKNOWLEDGEMENT_CYCLE)
+    for question in ALL_BANK_QUESTIONS:
         for planned in _GREETING_COUNTS:
             yield reply(Instruction("greet", question=question), planned=planned)
         yield reply(Instruction("resume", question=question))
+        yield reply(Instruction("next_question", question=question, hint=ASKED_AGAIN))
         for answered in answer_counts:
             yield reply(Instruction("next_question", question=question), answered=answered)
     for answered in answer_counts:

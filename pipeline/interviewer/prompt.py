@@ -18,14 +18,17 @@ provider carries an e-mail address, a phone number or a link.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from pipeline.interviewer.redact import redact
-from pipeline.interviewer.types import InterviewContext, Message
+from pipeline.interviewer.types import ASKED_AGAIN, InterviewContext, Message
+from pipeline.kinds import KINDS, question_kind
+from pipeline.llm.redact import redact
+from storage.types import InterviewKind, PlannedQuestion
 
 # Bump when the wording changes, so stored replies can be traced to the prompt behind them.
-PROMPT_VERSION: Final = "interviewer-1"
+PROMPT_VERSION: Final = "interviewer-2"
 
 Role = Literal["system", "user", "assistant"]
 
@@ -77,12 +80,9 @@ Background on the candidate and the role (reference only):
 Planned questions, in order:
 {plan}"""
 
-_KIND_LINES: Final = {
-    "behavioral": "This is a behavioural interview: questions about past situations and "
-    "what the candidate did in them.",
-    "technical": "This is a technical interview: questions about how the candidate "
-    "designs, builds and reasons about software.",
-    "mixed": "This interview mixes behavioural and technical questions.",
+# What kind of interview it is, in each kind's own words (pipeline/kinds.py).
+_KIND_LINES: Final[Mapping[InterviewKind, str]] = {
+    name: definition.prompt_line for name, definition in KINDS.items()
 }
 
 _KEEP_WORDING = "Keep the question's wording; smooth it only where speech needs it."
@@ -104,15 +104,23 @@ def system_prompt(context: InterviewContext) -> str:
     """The role, rules, background and plan: the same for every reply of an interview."""
     name = _first_name(context)
     plan = "\n".join(
-        f"{number}. {redact(question.text)} (assesses: {redact(question.competency)})"
+        f"{number}. {redact(question.text)} ({_kind_note(context.kind, question)}"
+        f"assesses: {redact(question.competency)})"
         for number, question in enumerate(context.plan, start=1)
     )
     return _RULES.format(
-        kind_line=_KIND_LINES.get(context.kind, _KIND_LINES["mixed"]),
+        kind_line=_KIND_LINES[context.kind],
         name_line=f" The candidate's first name is {name}." if name else "",
         background=redact(context.background).strip() or "(none given)",
         plan=plan or "(none)",
     )
+
+
+def _kind_note(kind: InterviewKind, question: PlannedQuestion) -> str:
+    """In a mixed interview, which kind a planned question is: it is asked as one."""
+    if kind != "mixed":
+        return ""
+    return f"{KINDS[question_kind(kind, question)].label.lower()} question; "
 
 
 def history_messages(history: tuple[Message, ...]) -> list[ChatMessage]:
@@ -164,6 +172,11 @@ def turn_instruction(context: InterviewContext) -> str:
         return (
             f"{lead} open the interview. Briefly {greeting}, say in one short sentence that "
             f"this is a mock interview{size}, then ask {question} {_KEEP_WORDING}"
+        )
+    if action == "next_question" and instruction.hint == ASKED_AGAIN:
+        return (
+            f"{lead} the candidate spoke before you had asked your question. Respond to "
+            f"what they said in a few neutral words, then ask {question} {_KEEP_WORDING}"
         )
     if action == "next_question":
         return (

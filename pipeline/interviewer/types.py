@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from storage.types import PlannedQuestion
+from storage.types import InterviewKind, PlannedQuestion
 
 Action = Literal["greet", "follow_up", "next_question", "close", "resume"]
+# The hint of a ``next_question`` that asks the current question again: the candidate
+# spoke over the greeting or acknowledgement before it and never heard it.
+ASKED_AGAIN = "asked_again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +27,8 @@ class Instruction:
     """What the next reply must do; the session decides, the interviewer phrases it.
 
     ``question`` is the planned question to ask (for greet, next_question and resume);
-    ``hint`` says what a follow-up should draw out (e.g. "a concrete example").
+    ``hint`` says what a follow-up should draw out (e.g. "a concrete example"), or, as
+    ``ASKED_AGAIN`` on a next_question, that the question is asked once more.
     """
 
     action: Action
@@ -35,7 +39,7 @@ class Instruction:
 
 @dataclass(frozen=True, slots=True)
 class InterviewContext:
-    kind: str  # behavioral | technical | mixed
+    kind: InterviewKind
     candidate_first_name: str | None
     background: str  # summary of resume and job description, identifiers removed
     plan: tuple[PlannedQuestion, ...]
@@ -55,6 +59,12 @@ class Interviewer(Protocol):
     """Produces the interviewer's next reply as a stream of text deltas."""
 
     name: str  # e.g. "openai:gpt-4o-mini", "groq:llama-3.3-70b-versatile", "offline"
+
+    @property
+    def source(self) -> str:
+        """Who phrased the latest reply, as stored with its turn: ``name``, or for an
+        interviewer that hands replies on (a fallback chain) the one that answered."""
+        ...
 
     def respond(self, context: InterviewContext) -> AsyncIterator[str]:
         """Text deltas of the reply. Raises ``InterviewerError`` on failure."""

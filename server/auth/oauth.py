@@ -18,11 +18,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from server.settings import Settings
 from storage.database import Database
@@ -164,22 +164,17 @@ class _Client:
         return f"{self.authorize_endpoint}{separator}{query}"
 
 
-class _GoogleUserInfo(BaseModel):
-    sub: str
-    email: str | None = None
-    email_verified: bool = False
-    name: str | None = None
+class _CodeFlowProvider:
+    """The authorize URL and the code exchange, the same for both providers."""
 
+    name: str
+    scope: str
+    label: str  # how messages name the provider
+    # RFC 6749 asks for it; GitHub's documented exchange has none, and gets none.
+    sends_grant_type: bool = True
 
-class GoogleProvider:
-    """Google's OpenID Connect endpoints; the profile comes from the userinfo endpoint."""
-
-    name = "google"
-    scope = "openid email profile"
-
-    def __init__(self, client: _Client, userinfo_url: str) -> None:
+    def __init__(self, client: _Client) -> None:
         self._client = client
-        self._userinfo_url = userinfo_url
 
     def authorize_url(self, *, redirect_uri: str, state: str, code_challenge: str) -> str:
         return self._client.authorize_url(
@@ -189,7 +184,8 @@ class GoogleProvider:
     async def exchange_code(
         self, http: httpx.AsyncClient, *, code: str, code_verifier: str, redirect_uri: str
     ) -> str:
-        what = "Google's token endpoint"
+        what = f"{self.label}'s token endpoint"
+        form = {"grant_type": "authorization_code"} if self.sends_grant_type else {}
         payload = await _call(
             http,
             what,
@@ -197,16 +193,36 @@ class GoogleProvider:
             self._client.token_endpoint,
             self._client.timeout_s,
             data={
-                "grant_type": "authorization_code",
+                **form,
                 "code": code,
                 "code_verifier": code_verifier,
                 "redirect_uri": redirect_uri,
                 "client_id": self._client.client_id,
                 "client_secret": self._client.client_secret,
             },
+            # Without it GitHub answers form-encoded.
             headers={"accept": "application/json"},
         )
         return _access_token(_parse(_TokenReply, payload, what), what)
+
+
+class _GoogleUserInfo(BaseModel):
+    sub: str
+    email: str | None = None
+    email_verified: bool = False
+    name: str | None = None
+
+
+class GoogleProvider(_CodeFlowProvider):
+    """Google's OpenID Connect endpoints; the profile comes from the userinfo endpoint."""
+
+    name = "google"
+    scope = "openid email profile"
+    label = "Google"
+
+    def __init__(self, client: _Client, userinfo_url: str) -> None:
+        super().__init__(client)
+        self._userinfo_url = userinfo_url
 
     async def fetch_identity(self, http: httpx.AsyncClient, access_token: str) -> ExternalIdentity:
         what = "Google's userinfo endpoint"
@@ -246,42 +262,17 @@ def _pick_github_email(emails: list[_GitHubEmail]) -> _GitHubEmail | None:
     return ranked[0] if ranked and (ranked[0].verified or ranked[0].primary) else None
 
 
-class GitHubProvider:
+class GitHubProvider(_CodeFlowProvider):
     """GitHub OAuth apps; the verified e-mail comes from ``/user/emails``."""
 
     name = "github"
     scope = "read:user user:email"
+    label = "GitHub"
+    sends_grant_type = False
 
     def __init__(self, client: _Client, api_url: str) -> None:
-        self._client = client
+        super().__init__(client)
         self._api_url = api_url.rstrip("/")
-
-    def authorize_url(self, *, redirect_uri: str, state: str, code_challenge: str) -> str:
-        return self._client.authorize_url(
-            scope=self.scope, redirect_uri=redirect_uri, state=state, challenge=code_challenge
-        )
-
-    async def exchange_code(
-        self, http: httpx.AsyncClient, *, code: str, code_verifier: str, redirect_uri: str
-    ) -> str:
-        what = "GitHub's token endpoint"
-        payload = await _call(
-            http,
-            what,
-            "POST",
-            self._client.token_endpoint,
-            self._client.timeout_s,
-            data={
-                "code": code,
-                "code_verifier": code_verifier,
-                "redirect_uri": redirect_uri,
-                "client_id": self._client.client_id,
-                "client_secret": self._client.client_secret,
-            },
-            # Without it GitHub answers form-encoded.
-            headers={"accept": "application/json"},
-        )
-        return _access_token(_parse(_TokenReply, payload, what), what)
 
     async def fetch_identity(self, http: httpx.AsyncClient, access_token: str) -> ExternalIdentity:
         headers = {
@@ -312,33 +303,30 @@ class GitHubProvider:
         )
 
 
+def _client(settings: Settings, prefix: Literal["google", "github"]) -> _Client | None:
+    """The client in the ``<prefix>_*`` settings; None without its id or secret."""
+    secret: SecretStr | None = getattr(settings, f"{prefix}_client_secret")
+    client_id: str = getattr(settings, f"{prefix}_client_id")
+    if not client_id or not secret:
+        return None
+    return _Client(
+        client_id=client_id,
+        client_secret=secret.get_secret_value(),
+        authorize_endpoint=getattr(settings, f"{prefix}_authorize_url"),
+        token_endpoint=getattr(settings, f"{prefix}_token_url"),
+        timeout_s=settings.oauth_timeout_s,
+    )
+
+
 def enabled_providers(settings: Settings) -> dict[str, OAuthProvider]:
     """The providers with a client id and secret; none when Supabase manages accounts."""
     if settings.auth_provider != "local":
         return {}
     providers: dict[str, OAuthProvider] = {}
-    if settings.google_enabled and settings.google_client_secret is not None:
-        providers["google"] = GoogleProvider(
-            _Client(
-                client_id=settings.google_client_id,
-                client_secret=settings.google_client_secret.get_secret_value(),
-                authorize_endpoint=settings.google_authorize_url,
-                token_endpoint=settings.google_token_url,
-                timeout_s=settings.oauth_timeout_s,
-            ),
-            userinfo_url=settings.google_userinfo_url,
-        )
-    if settings.github_enabled and settings.github_client_secret is not None:
-        providers["github"] = GitHubProvider(
-            _Client(
-                client_id=settings.github_client_id,
-                client_secret=settings.github_client_secret.get_secret_value(),
-                authorize_endpoint=settings.github_authorize_url,
-                token_endpoint=settings.github_token_url,
-                timeout_s=settings.oauth_timeout_s,
-            ),
-            api_url=settings.github_api_url,
-        )
+    if google := _client(settings, "google"):
+        providers["google"] = GoogleProvider(google, userinfo_url=settings.google_userinfo_url)
+    if github := _client(settings, "github"):
+        providers["github"] = GitHubProvider(github, api_url=settings.github_api_url)
     return providers
 
 
@@ -355,6 +343,16 @@ class SignInOutcome(StrEnum):
 class ResolvedUser:
     user: User
     outcome: SignInOutcome
+
+
+def audit_event(resolved: ResolvedUser, provider: str) -> tuple[str, dict[str, str]] | None:
+    """The audit action and details of a sign-in that made or linked an account; None
+    when the identity was linked already."""
+    if resolved.outcome is SignInOutcome.created:
+        return "auth.register", {"method": provider}
+    if resolved.outcome is SignInOutcome.linked:
+        return "auth.identity_linked", {"provider": provider}
+    return None
 
 
 class EmailUnverifiedConflict(Exception):

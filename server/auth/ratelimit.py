@@ -17,6 +17,8 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from server.errors import ApiError
+
 
 class FailureLimiter(Protocol):
     async def retry_after(self, key: str) -> int:
@@ -34,6 +36,13 @@ def limiter_key(kind: str, value: str) -> str:
     # Hash the e-mail/IP so the limiter's store holds no personal data in clear.
     digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
     return f"{kind}:{digest}"
+
+
+def throttled(code: str, message: str, wait: int) -> ApiError:
+    """The 429 for a blocked key: ``message``, when to try again, and ``Retry-After``."""
+    return ApiError(
+        429, code, f"{message} Try again in {wait} seconds.", headers={"Retry-After": str(wait)}
+    )
 
 
 async def admit(*checks: tuple[FailureLimiter, str]) -> int:

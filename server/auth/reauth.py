@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from server.auth.passwords import verify_password
-from server.auth.ratelimit import limiter_key
+from server.auth.ratelimit import limiter_key, throttled
 from server.context import audit, services
 from server.errors import ApiError
 from storage._util import utcnow
@@ -21,12 +21,7 @@ async def confirm_password(request: Request, user: User, password: str, *, actio
     key = limiter_key("email", user.email)
     wait = await svc.login_limiter.retry_after(key)
     if wait:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"Too many wrong passwords. Try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+        raise throttled("too_many_attempts", "Too many wrong passwords.", wait)
     if user.password_hash is None or not await verify_password(user.password_hash, password):
         await svc.login_limiter.record_failure(key)
         await audit(request, f"{action}_refused", user_id=user.id, details={"reason": "password"})

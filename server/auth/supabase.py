@@ -32,7 +32,7 @@ from server.auth.oauth import (
     EmailUnverifiedConflict,
     ExternalIdentity,
     OAuthProviderError,
-    SignInOutcome,
+    audit_event,
     resolve_identity,
 )
 from server.auth.types import SignedIn
@@ -301,19 +301,10 @@ class SupabaseAuthenticator:
         except (EmailMissing, OAuthProviderError):
             log.info("supabase user refused: no usable e-mail address in the token")
             return None
-        audit = AuditRepository(db)
-        if resolved.outcome is SignInOutcome.created:
-            await audit.record(
-                "auth.register",
-                user_id=resolved.user.id,
-                target_id=resolved.user.id,
-                details={"method": PROVIDER},
-            )
-        elif resolved.outcome is SignInOutcome.linked:
-            await audit.record(
-                "auth.identity_linked",
-                user_id=resolved.user.id,
-                target_id=resolved.user.id,
-                details={"provider": PROVIDER},
+        if event := audit_event(resolved, PROVIDER):
+            action, details = event
+            user_id = resolved.user.id
+            await AuditRepository(db).record(
+                action, user_id=user_id, target_id=user_id, details=details
             )
         return resolved.user

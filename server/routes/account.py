@@ -14,9 +14,9 @@ from server import export
 from server.api import MAX_DATABASE_INT, ApiRouter
 from server.auth.reauth import confirm_password, require_recent_sign_in
 from server.context import audit, services
-from server.routes.models import Strict
+from server.routes.models import FromRecord, Strict
 from storage._util import utcnow
-from storage.types import AuditEvent, User
+from storage.types import User
 
 log = logging.getLogger("intrvuer.account")
 
@@ -30,7 +30,7 @@ class AuditQuery(Strict):
     )
 
 
-class AuditEventOut(BaseModel):
+class AuditEventOut(FromRecord):
     id: int
     action: str
     target_id: str | None
@@ -38,18 +38,6 @@ class AuditEventOut(BaseModel):
     user_agent: str | None
     details: dict[str, Any]
     created_at: datetime
-
-    @classmethod
-    def of(cls, event: AuditEvent) -> AuditEventOut:
-        return cls(
-            id=event.id,
-            action=event.action,
-            target_id=event.target_id,
-            ip=event.ip,
-            user_agent=event.user_agent,
-            details=event.details,
-            created_at=event.created_at,
-        )
 
 
 class AuditPage(BaseModel):

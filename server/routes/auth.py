@@ -15,16 +15,16 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from typing import Literal
+from typing import Any, Final, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.api import ApiRouter
 from server.auth.current import require_local_accounts
 from server.auth.passwords import hash_password, verify_password
-from server.auth.ratelimit import FailureLimiter, admit, limiter_key
+from server.auth.ratelimit import FailureLimiter, admit, limiter_key, throttled
 from server.auth.sessions import SignInOrigin, network_prefix
 from server.auth.tokens import InvalidToken, IssuedTokens, TokenReuse
 from server.context import audit, client_ip, services, user_agent
@@ -36,6 +36,7 @@ from server.routes.models import (
     EmailStatus,
     LinkToken,
     NewPassword,
+    PersonName,
     Strict,
     TokenResponse,
     UserOut,
@@ -61,18 +62,10 @@ INVALID_LINK = "This link is invalid, has expired or was used already; ask for a
 class RegisterBody(Strict):
     email: EmailAddress
     password: NewPassword
-    name: str = Field(min_length=1, max_length=100)
+    name: PersonName
     confirm_age_16: Literal[True] = Field(
         description="The candidate confirms they are at least 16 years old."
     )
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("name must not be blank")
-        return value
 
 
 class LoginBody(Strict):
@@ -215,11 +208,8 @@ async def _throttle_registration(request: Request) -> None:
     key = limiter_key("ip", ip)
     wait = await limiter.retry_after(key)
     if wait:
-        raise ApiError(
-            429,
-            "too_many_registrations",
-            f"Too many accounts were registered from this address. Try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
+        raise throttled(
+            "too_many_registrations", "Too many accounts were registered from this address.", wait
         )
     await limiter.record_failure(key)
 
@@ -235,12 +225,7 @@ async def login(request: Request, body: LoginBody) -> TokenResponse | Response:
         keys.append(limiter_key("ip", ip))
     wait = max([await limiter.retry_after(key) for key in keys])
     if wait:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"Too many failed sign-in attempts. Try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+        raise throttled("too_many_attempts", "Too many failed sign-in attempts.", wait)
     users = UserRepository(svc.db)
     user = await users.get_by_email(body.email)
     # Verify even when the e-mail is unknown, so timing does not tell which it was.
@@ -348,6 +333,16 @@ class ResetBody(Strict):
     password: NewPassword
 
 
+# The links that prove an address, answered with the address's state (verification, and
+# the confirmation of a new address).
+_EMAIL_LINK: Final[dict[str, Any]] = {
+    "body": LinkBody,
+    "response": EmailStatus,
+    "auth": False,
+    "errors": (400, 409),
+}
+
+
 def _invalid_link() -> ApiError:
     return ApiError(400, "invalid_link", INVALID_LINK)
 
@@ -357,21 +352,10 @@ async def throttle_links(what: str, *checks: tuple[FailureLimiter, str]) -> None
     with ``Retry-After`` while one of them is blocked."""
     wait = await admit(*checks)
     if wait:
-        raise ApiError(
-            429,
-            "too_many_emails",
-            f"Too many {what} were asked for. Try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+        raise throttled("too_many_emails", f"Too many {what} were asked for.", wait)
 
 
-@router.post(
-    "/v1/auth/verify-email",
-    body=LinkBody,
-    response=EmailStatus,
-    auth=False,
-    errors=(400, 409),
-)
+@router.post("/v1/auth/verify-email", **_EMAIL_LINK)
 async def verify_email(request: Request, body: LinkBody) -> EmailStatus:
     """Confirm the account's address with the token of the link e-mailed to it."""
     svc = services(request)
@@ -472,13 +456,7 @@ async def reset_password(request: Request, body: ResetBody) -> None:
     await svc.account_mail.password_changed(user)
 
 
-@router.post(
-    "/v1/auth/email/confirm",
-    body=LinkBody,
-    response=EmailStatus,
-    auth=False,
-    errors=(400, 409),
-)
+@router.post("/v1/auth/email/confirm", **_EMAIL_LINK)
 async def confirm_email_change(request: Request, body: LinkBody) -> EmailStatus:
     """Move the account to the new address the link was sent to (which is then verified)."""
     svc = services(request)

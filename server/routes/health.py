@@ -37,9 +37,12 @@ async def healthz(request: Request) -> Health:
 @router.get("/readyz", response=Readiness, auth=False, extra_responses={503: "Not ready"})
 async def readyz(request: Request) -> JSONResponse:
     """The database (and Redis, when configured) answer: 503 while one does not, for
-    instance while it restarts, and 200 again once it is back."""
+    instance while it restarts, and 200 again once it is back. 503 too while the instance
+    drains (``"drain": "draining"``): it takes no new live session."""
     svc = services(request)
     checks: dict[str, str] = {}
+    if request.app.state.drain.draining:
+        checks["drain"] = "draining"
 
     async def check(name: str, *probes: Callable[[], Awaitable[object]]) -> None:
         try:

@@ -8,7 +8,7 @@ One path for both documents keeps an LLM call (seconds) out of the request.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, Self
 
 from pydantic import BaseModel, Field, field_validator
 from starlette.requests import Request
@@ -16,9 +16,10 @@ from starlette.requests import Request
 from pipeline.documents.types import JobData
 from server.api import ApiRouter
 from server.context import audit, services
-from server.document_jobs import enqueue_job_parse
 from server.errors import ApiError
-from server.routes.models import Strict
+from server.jobs.documents import enqueue_job_parse
+from server.routes.models import FromRecord, Strict
+from server.routes.owned import owned
 from storage.documents import JobRepository
 from storage.types import JobDescription, User
 
@@ -41,27 +42,19 @@ class CreateJob(Strict):
         return value
 
 
-class JobSummary(BaseModel):
+class JobSummary(FromRecord):
     id: str
     status: Literal["pending", "parsing", "ready", "failed"]
-    error: str | None
+    error: str | None = Field(validation_alias="error_code")
     title: str | None
     company: str | None
     created_at: datetime
 
     @classmethod
-    def of(cls, job: JobDescription) -> JobSummary:
-        parsed = _parsed(job)
-        return cls.model_validate(
-            {
-                "id": job.id,
-                "status": job.status,
-                "error": job.error_code,
-                "title": parsed.title,
-                "company": parsed.company,
-                "created_at": job.created_at,
-            }
-        )
+    def of_job(cls, job: JobDescription) -> Self:
+        # Until it is parsed, a job description reads as empty fields.
+        parsed = JobData.model_validate(job.parsed) if job.parsed is not None else JobData()
+        return cls.of(job, **parsed.model_dump())
 
 
 class JobOut(JobSummary):
@@ -72,37 +65,13 @@ class JobOut(JobSummary):
     text: str
     updated_at: datetime
 
-    @classmethod
-    def of(cls, job: JobDescription) -> JobOut:
-        parsed = _parsed(job)
-        return cls.model_validate(
-            {
-                **JobSummary.of(job).model_dump(),
-                "parser": job.parser,
-                "requirements": parsed.requirements,
-                "responsibilities": parsed.responsibilities,
-                "skills": parsed.skills,
-                "text": job.text,
-                "updated_at": job.updated_at,
-            }
-        )
-
 
 class JobList(BaseModel):
     jobs: list[JobSummary]
 
 
-def _parsed(job: JobDescription) -> JobData:
-    # Until it is parsed, a job description reads as empty fields.
-    return JobData.model_validate(job.parsed) if job.parsed is not None else JobData()
-
-
 async def owned_job(request: Request, user: User, job_id: str) -> JobDescription:
-    job = await services(request).job_descriptions.get(user.id, job_id)
-    if job is None:
-        # The same answer for "missing" and "someone else's": ids reveal nothing.
-        raise ApiError(404, "not_found", "No such job description.")
-    return job
+    return await owned(services(request).job_descriptions.get, user, job_id, "job description")
 
 
 @router.post("/v1/jobs", body=CreateJob, response=JobOut, status=201)
@@ -112,29 +81,25 @@ async def create_job(request: Request, user: User, body: CreateJob) -> JobOut:
     svc = services(request)
     repository = JobRepository(svc.db, svc.cipher)
     job = await repository.create(user_id=user.id, text=body.text)
-    try:
+    async with repository.taken_back_on_failure(user.id, job.id):
         await enqueue_job_parse(svc, user_id=user.id, job_id=job.id)
-    except BaseException:
-        # Without its job the description would stay pending for ever: take it back.
-        await repository.delete(user.id, job.id)
-        raise
     await audit(
         request, "job.created", user_id=user.id, target_id=job.id, details={"chars": len(job.text)}
     )
-    return JobOut.of(job)
+    return JobOut.of_job(job)
 
 
 @router.get("/v1/jobs", response=JobList)
 async def list_jobs(request: Request, user: User) -> JobList:
     """The caller's job descriptions, newest first."""
     found = await services(request).job_descriptions.list_for_user(user.id)
-    return JobList(jobs=[JobSummary.of(job) for job in found])
+    return JobList(jobs=[JobSummary.of_job(job) for job in found])
 
 
 @router.get("/v1/jobs/{job_id}", response=JobOut, errors=(404,))
 async def get_job(request: Request, user: User, job_id: str) -> JobOut:
     """A job description with its text, status, and parsed fields once ready."""
-    return JobOut.of(await owned_job(request, user, job_id))
+    return JobOut.of_job(await owned_job(request, user, job_id))
 
 
 @router.delete("/v1/jobs/{job_id}", status=204, errors=(404,))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from starlette.requests import Request
 
 from server.api import ApiRouter
@@ -22,12 +22,11 @@ from server.routes.models import (
     EmailAddress,
     MeOut,
     NewPassword,
-    PolicyNoticeOut,
+    PersonName,
     Preferences,
     SessionOut,
     SessionsOut,
     Strict,
-    UserOut,
 )
 from storage.email_tokens import EmailPurpose, EmailTokenRepository
 from storage.policies import PolicyRepository
@@ -41,22 +40,12 @@ _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")  # a family id (uuid4 hex)
 
 
 class ProfilePatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: PersonName | None = None
     preferences: Preferences | None = None
     confirm_age_16: Literal[True] | None = Field(
         default=None,
         description="Confirms the user is at least 16 (needed once for OAuth accounts).",
     )
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("name must not be blank")
-        return value
 
 
 class PasswordChange(Strict):
@@ -80,12 +69,7 @@ class PolicyAck(Strict):
 
 async def _me(request: Request, user: User) -> MeOut:
     notice = await PolicyRepository(services(request).db).unacknowledged(user.id)
-    return MeOut(
-        **UserOut.of(user).model_dump(),
-        policy_notice=PolicyNoticeOut(version=notice.version, summary=notice.summary)
-        if notice
-        else None,
-    )
+    return MeOut.of(user, policy_notice=notice)
 
 
 @router.get("/v1/me", response=MeOut)

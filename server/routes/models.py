@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-
-from storage.types import SignInSession, User
 
 # No spaces and no control characters (Postgres refuses a NUL in text: that would be a 500).
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
@@ -23,6 +21,17 @@ def normalise_email(value: str) -> str:
 
 # An address an account is to use (registration, a change of address): lower-cased.
 EmailAddress = Annotated[str, Field(max_length=254), AfterValidator(normalise_email)]
+
+
+def _one_line(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("name must not be blank")
+    return value
+
+
+# A person's name as an account shows it: one line, single spaces.
+PersonName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line)]
 # A password being set: the same rules at registration, reset and change.
 NewPassword = Annotated[str, Field(min_length=10, max_length=256)]
 # The token of an e-mailed link, as the web app posts it back.
@@ -35,13 +44,40 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FromRecord(BaseModel):
+    """A response read off the attributes of a storage record: ``Out.of(record)``.
+
+    A field the record names otherwise says which with ``validation_alias`` (responses are
+    written, and documented, under the field's own name); fields the record lacks come as
+    keyword arguments."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    @classmethod
+    def of(cls, record: object, **extra: Any) -> Self:
+        return cls.model_validate(_With(record, extra) if extra else record)
+
+
+class _With:
+    """A record seen with some more attributes."""
+
+    def __init__(self, record: object, extra: dict[str, Any]) -> None:
+        self._record = record
+        self._extra = extra
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._extra:
+            return self._extra[name]
+        return getattr(self._record, name)
+
+
 class Preferences(Strict):
     theme: Literal["light", "dark", "system"] | None = None
     voice: str | None = Field(default=None, max_length=64)
     language: str | None = Field(default=None, max_length=16)
 
 
-class UserOut(BaseModel):
+class UserOut(FromRecord):
     id: str
     email: str
     email_verified: bool
@@ -51,21 +87,8 @@ class UserOut(BaseModel):
     has_password: bool
     age_confirmed: bool  # False for accounts made by Google/GitHub/Supabase until confirmed
 
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(
-            id=user.id,
-            email=user.email,
-            email_verified=user.email_verified,
-            name=user.name,
-            preferences=user.preferences,
-            created_at=user.created_at,
-            has_password=user.password_hash is not None,
-            age_confirmed=user.age_confirmed_at is not None,
-        )
 
-
-class PolicyNoticeOut(BaseModel):
+class PolicyNoticeOut(FromRecord):
     version: str
     summary: str
 
@@ -87,24 +110,13 @@ class EmailStatus(BaseModel):
     email_verified: bool
 
 
-class SessionOut(BaseModel):
+class SessionOut(FromRecord):
     id: str
-    created_at: datetime  # the sign-in
+    created_at: datetime = Field(validation_alias="started_at")  # the sign-in
     last_used_at: datetime  # the latest refresh of its tokens
     user_agent: str | None
     ip_prefix: str | None  # the network of the latest refresh: a /24 (IPv4) or /48 (IPv6)
     current: bool  # the session of the access token that asked
-
-    @classmethod
-    def of(cls, session: SignInSession, *, current: bool) -> SessionOut:
-        return cls(
-            id=session.id,
-            created_at=session.started_at,
-            last_used_at=session.last_used_at,
-            user_agent=session.user_agent,
-            ip_prefix=session.ip_prefix,
-            current=current,
-        )
 
 
 class SessionsOut(BaseModel):

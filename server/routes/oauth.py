@@ -36,7 +36,7 @@ from server.auth.oauth import (
     EmailUnverifiedConflict,
     OAuthProvider,
     OAuthProviderError,
-    SignInOutcome,
+    audit_event,
     code_challenge,
     enabled_providers,
     new_code_verifier,
@@ -199,6 +199,27 @@ def _finish(request: Request, redirect_to: str, fragment: dict[str, str]) -> Res
     return response
 
 
+def _link_refused(
+    conflict: EmailUnverifiedConflict | AccountEmailUnverified, provider: str
+) -> tuple[str, ApiError]:
+    """Why an identity was not linked to the account with its e-mail: the reason audited,
+    and the answer."""
+    if isinstance(conflict, EmailUnverifiedConflict):
+        return "email_unverified", ApiError(
+            409,
+            "email_unverified",
+            f"An account with this e-mail exists, and {provider} has not verified the"
+            " address. Sign in with your password, or verify the address there first.",
+        )
+    return "account_email_not_verified", ApiError(
+        409,
+        "email_not_verified",
+        "An account with this e-mail exists and has not confirmed the address yet."
+        " Sign in with its password and follow the link we e-mailed (or use"
+        f' "Forgot password?"), then sign in with {provider} again.',
+    )
+
+
 @router.get(
     "/v1/auth/oauth/{provider}/callback",
     query=CallbackQuery,
@@ -246,37 +267,15 @@ async def oauth_callback(request: Request, provider: str, query: CallbackQuery) 
         return refuse(
             ApiError(502, "oauth_provider_error", f"Signing in with {chosen.name} failed: {error}.")
         )
-    except EmailUnverifiedConflict as conflict:
+    except (EmailUnverifiedConflict, AccountEmailUnverified) as conflict:
+        reason, refusal = _link_refused(conflict, chosen.name)
         await audit(
             request,
             "auth.login_failed",
             user_id=conflict.user_id,
-            details={"method": chosen.name, "reason": "email_unverified"},
+            details={"method": chosen.name, "reason": reason},
         )
-        return refuse(
-            ApiError(
-                409,
-                "email_unverified",
-                f"An account with this e-mail exists, and {chosen.name} has not verified the"
-                " address. Sign in with your password, or verify the address there first.",
-            )
-        )
-    except AccountEmailUnverified as conflict:
-        await audit(
-            request,
-            "auth.login_failed",
-            user_id=conflict.user_id,
-            details={"method": chosen.name, "reason": "account_email_not_verified"},
-        )
-        return refuse(
-            ApiError(
-                409,
-                "email_not_verified",
-                "An account with this e-mail exists and has not confirmed the address yet."
-                " Sign in with its password and follow the link we e-mailed (or use"
-                f' "Forgot password?"), then sign in with {chosen.name} again.',
-            )
-        )
+        return refuse(refusal)
     except EmailMissing:
         return refuse(
             ApiError(
@@ -287,19 +286,11 @@ async def oauth_callback(request: Request, provider: str, query: CallbackQuery) 
         )
 
     user = resolved.user
-    method = {"method": chosen.name}
-    if resolved.outcome is SignInOutcome.created:
-        await audit(request, "auth.register", user_id=user.id, target_id=user.id, details=method)
-    elif resolved.outcome is SignInOutcome.linked:
-        await audit(
-            request,
-            "auth.identity_linked",
-            user_id=user.id,
-            target_id=user.id,
-            details={"provider": chosen.name},
-        )
+    if event := audit_event(resolved, chosen.name):
+        action, details = event
+        await audit(request, action, user_id=user.id, target_id=user.id, details=details)
     await UserRepository(svc.db).record_login(user.id)
-    await audit(request, "auth.login", user_id=user.id, details=method)
+    await audit(request, "auth.login", user_id=user.id, details={"method": chosen.name})
     tokens = await token_response(request, user.id)
     if as_json:
         response: Response = Response(

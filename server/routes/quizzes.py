@@ -22,8 +22,9 @@ from pipeline.quizzes import (
 from server.api import ApiRouter
 from server.context import audit, services
 from server.errors import ApiError
-from server.feedback_jobs import feedback_repository
-from server.routes.models import Strict
+from server.jobs.feedback import feedback_repository
+from server.routes.models import FromRecord, Strict
+from server.routes.owned import owned, referenced
 from storage.quizzes import QuizRepository
 from storage.types import Quiz, QuizAttempt, User
 
@@ -69,25 +70,15 @@ class ResultOut(BaseModel):
     your_text: str | None
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(FromRecord):
     id: str
     score: float
     grader: str
     results: list[ResultOut]
     created_at: datetime
 
-    @classmethod
-    def of(cls, attempt: QuizAttempt) -> AttemptOut:
-        return cls(
-            id=attempt.id,
-            score=attempt.score,
-            grader=attempt.grader,
-            results=[ResultOut.model_validate(r) for r in attempt.results],
-            created_at=attempt.created_at,
-        )
 
-
-class QuizSummary(BaseModel):
+class QuizSummary(FromRecord):
     id: str
     source: str
     question_count: int
@@ -106,27 +97,12 @@ class QuizList(BaseModel):
     quizzes: list[QuizSummary]
 
 
-def _summary(quiz: Quiz) -> dict[str, Any]:
-    return {
-        "id": quiz.id,
-        "source": quiz.source,
-        "question_count": len(quiz.questions),
-        "job_id": quiz.job_id,
-        "resume_id": quiz.resume_id,
-        "interview_id": quiz.interview_id,
-        "created_at": quiz.created_at,
-    }
-
-
 def _out(quiz: Quiz, attempts: list[QuizAttempt]) -> QuizOut:
-    return QuizOut(
-        **_summary(quiz),
-        questions=[
-            QuestionView(index=i, **public_view(QuizQuestion.model_validate(q)))
-            for i, q in enumerate(quiz.questions)
-        ],
-        attempts=[AttemptOut.of(a) for a in attempts],
-    )
+    views = [
+        QuestionView(index=i, **public_view(QuizQuestion.model_validate(q)))
+        for i, q in enumerate(quiz.questions)
+    ]
+    return QuizOut.of(quiz, questions=views, attempts=attempts)
 
 
 def _repository(request: Request) -> QuizRepository:
@@ -135,10 +111,7 @@ def _repository(request: Request) -> QuizRepository:
 
 
 async def owned_quiz(request: Request, user: User, quiz_id: str) -> Quiz:
-    quiz = await _repository(request).get(user.id, quiz_id)
-    if quiz is None:
-        raise ApiError(404, "not_found", "No such quiz.")
-    return quiz
+    return await owned(_repository(request).get, user, quiz_id, "quiz")
 
 
 @router.post("/v1/quizzes", body=CreateQuiz, response=QuizOut, status=201, errors=(404,))
@@ -146,15 +119,15 @@ async def create_quiz(request: Request, user: User, body: CreateQuiz) -> QuizOut
     """Generate a quiz from a job's requirements, weighted toward an interview's weakest
     criteria and the requirements it missed."""
     svc = services(request)
-    job = await svc.job_descriptions.get(user.id, body.job_id) if body.job_id else None
-    if body.job_id is not None and job is None:
-        raise ApiError(404, "job_not_found", "No such job description.")
-    resume = await svc.resumes.get(user.id, body.resume_id) if body.resume_id else None
-    if body.resume_id is not None and resume is None:
-        raise ApiError(404, "resume_not_found", "No such resume.")
-    interview = await svc.interviews.get(user.id, body.interview_id) if body.interview_id else None
-    if body.interview_id is not None and interview is None:
-        raise ApiError(404, "interview_not_found", "No such interview.")
+    job = await referenced(
+        svc.job_descriptions.get, user, body.job_id, "job description", code="job_not_found"
+    )
+    resume = await referenced(
+        svc.resumes.get, user, body.resume_id, "resume", code="resume_not_found"
+    )
+    interview = await referenced(
+        svc.interviews.get, user, body.interview_id, "interview", code="interview_not_found"
+    )
     if job is None and interview is not None and interview.job_id:
         job = await svc.job_descriptions.get(user.id, interview.job_id)
     parsed_job = JobData.model_validate(job.parsed) if job and job.parsed else JobData()
@@ -207,7 +180,7 @@ async def create_quiz(request: Request, user: User, body: CreateQuiz) -> QuizOut
 async def list_quizzes(request: Request, user: User) -> QuizList:
     """The caller's quizzes, newest first."""
     found = await _repository(request).list_for_user(user.id)
-    return QuizList(quizzes=[QuizSummary(**_summary(q)) for q in found])
+    return QuizList(quizzes=[QuizSummary.of(q) for q in found])
 
 
 @router.get("/v1/quizzes/{quiz_id}", response=QuizOut, errors=(404,))

@@ -14,14 +14,16 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from pipeline.feedback.types import CRITERION_LABELS
+from pipeline.feedback.types import LEGACY_LABELS
+from pipeline.kinds import KINDS
 from server.api import ApiRouter
 from server.context import services
-from server.feedback_jobs import feedback_repository
+from server.jobs.feedback import feedback_repository
 from server.routes.feedback import FeedbackOut
 from server.routes.interviews import InterviewOut, TurnOut, owned_interview
+from server.services import Services
 from storage.quizzes import QuizRepository
-from storage.types import User
+from storage.types import Interview, User
 
 router = ApiRouter(tags=["reports"])
 
@@ -31,7 +33,8 @@ class ProgressPoint(BaseModel):
     at: datetime
     kind: str
     source: str | None
-    scores: dict[str, float]
+    scores: dict[str, float]  # mean per rubric dimension
+    overall: float | None  # the answers' scores weighted by their rubric, averaged
     competencies: dict[str, float]
     delivery: dict[str, Any]
     coverage: dict[str, int]
@@ -48,6 +51,10 @@ class ProgressOut(BaseModel):
     interviews: list[ProgressPoint]  # oldest first
     # criterion or competency -> [(when, mean score)], oldest first
     criteria: dict[str, list[tuple[datetime, float]]]
+    labels: dict[str, str]  # dimension name -> what the report calls it
+    # kind -> dimension -> [(when, mean score)]: each kind's rubric over time (a mixed
+    # interview's answers count under their own questions' kinds)
+    kinds: dict[str, dict[str, list[tuple[datetime, float]]]]
     competencies: dict[str, list[tuple[datetime, float]]]
     delivery: dict[str, list[tuple[datetime, float]]]
     quizzes: list[QuizPoint]
@@ -70,6 +77,8 @@ async def progress(request: Request, user: User) -> ProgressOut:
     interviews = {i.id: i for i in await svc.interviews.list_for_user(user.id, limit=200)}
     points: list[ProgressPoint] = []
     criteria: dict[str, list[tuple[datetime, float]]] = {}
+    labels: dict[str, str] = {}
+    kinds: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
     competencies: dict[str, list[tuple[datetime, float]]] = {}
     delivery: dict[str, list[tuple[datetime, float]]] = {}
     for feedback in await feedback_repository(svc).list_ready(user.id):
@@ -84,6 +93,7 @@ async def progress(request: Request, user: User) -> ProgressOut:
             kind=interview.kind,
             source=feedback.source,
             scores=summary.get("scores", {}),
+            overall=summary.get("overall"),
             competencies=summary.get("competencies", {}),
             delivery=summary.get("delivery", {}),
             coverage=summary.get("coverage", {}),
@@ -91,13 +101,19 @@ async def progress(request: Request, user: User) -> ProgressOut:
         points.append(point)
         for name, value in point.scores.items():
             criteria.setdefault(name, []).append((at, value))
+            labels.setdefault(name, label_of(name, summary.get("labels")))
+        # Feedback stored before kinds had rubrics has no breakdown: its interview's kind.
+        for kind, scores in (summary.get("by_kind") or {interview.kind: point.scores}).items():
+            for name, value in scores.items():
+                kinds.setdefault(kind, {}).setdefault(name, []).append((at, value))
         for name, value in point.competencies.items():
             competencies.setdefault(name, []).append((at, value))
         for name, value in point.delivery.items():
             if isinstance(value, int | float):
                 delivery.setdefault(name, []).append((at, float(value)))
     points.sort(key=lambda p: p.at)
-    for series in (*criteria.values(), *competencies.values(), *delivery.values()):
+    per_kind = [series for dimensions in kinds.values() for series in dimensions.values()]
+    for series in (*criteria.values(), *competencies.values(), *delivery.values(), *per_kind):
         series.sort(key=lambda item: item[0])
     quizzes = QuizRepository(svc.db, svc.cipher)
     quiz_points = [
@@ -111,6 +127,8 @@ async def progress(request: Request, user: User) -> ProgressOut:
     return ProgressOut(
         interviews=points,
         criteria=criteria,
+        labels=labels,
+        kinds=kinds,
         competencies=competencies,
         delivery=delivery,
         quizzes=quiz_points,
@@ -125,7 +143,7 @@ async def _report(request: Request, user: User, interview_id: str) -> ReportOut:
     return ReportOut(
         interview=InterviewOut.of(interview),
         turns=[TurnOut.of(t) for t in turns],
-        feedback=FeedbackOut.of(interview.id, feedback),
+        feedback=FeedbackOut.of_interview(interview.id, feedback),
     )
 
 
@@ -165,24 +183,57 @@ blockquote{margin:.2rem 0 .2rem 1rem;color:#444;font-style:italic}
 @media print{body{margin:0}section{break-inside:avoid}}"""
 
 
+def label_of(name: str, labels: object = None, score: object = None) -> str:
+    """What the report calls a rubric dimension: the label stored with the score or the
+    feedback, else the old four criteria's (feedback stored before kinds), else its name."""
+    for source in (score, labels):
+        if isinstance(source, dict):
+            found = source.get("label") if source is score else source.get(name)
+            if isinstance(found, str) and found:
+                return found
+    return LEGACY_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
 def _e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def _scores_table(scores: list[dict[str, Any]]) -> str:
+def _scores_table(scores: list[dict[str, Any]], labels: object) -> str:
     rows = []
     for score in scores:
         quotes = "".join(f"<blockquote>“{_e(q)}”</blockquote>" for q in score.get("quotes", []))
-        label = CRITERION_LABELS.get(str(score.get("criterion")), str(score.get("criterion")))
+        label = label_of(str(score.get("criterion")), labels, score)
+        weight = score.get("weight")
+        weighed = (
+            f" <small>(weight {_e(round(weight * 100))} %)</small>"
+            if isinstance(weight, int | float)
+            else ""
+        )
         rows.append(
-            f"<tr><td>{_e(label)}</td><td>{_e(score.get('score'))}/5</td>"
+            f"<tr><td>{_e(label)}{weighed}</td><td>{_e(score.get('score'))}/5</td>"
             f"<td>{_e(score.get('reason'))}{quotes}</td></tr>"
         )
     return (
-        "<table><tr><th>Criterion</th><th>Score</th><th>Why, in your words</th></tr>"
+        "<table><tr><th>Dimension</th><th>Score</th><th>Why, in your words</th></tr>"
         + "".join(rows)
         + "</table>"
     )
+
+
+def _stronger(stronger: object) -> str:
+    if not isinstance(stronger, dict) or not stronger.get("advice"):
+        return ""
+    example = stronger.get("example")
+    return (
+        "<div class='stronger'><h4>A stronger answer would…</h4>"
+        f"<p>{_e(stronger.get('advice'))}</p>"
+        + (f"<p>{_e(example)}</p>" if example else "")
+        + "</div>"
+    )
+
+
+def _kind_label(kind: object) -> str | None:
+    return next((k.label for name, k in KINDS.items() if name == kind), None)
 
 
 def _list(items: list[Any], tag: str = "ul") -> str:
@@ -216,13 +267,19 @@ def _html(found: ReportOut) -> HTMLResponse:
             f"<span class='label'>{_e(feedback.get('source'))}</span>"
             f" (prompt {_e(feedback.get('prompt_version'))}).</p>"
         )
-        overall = feedback.get("scores", {})
-        if overall:
+        labels = feedback.get("labels")
+        means = feedback.get("scores", {})
+        if isinstance(feedback.get("overall"), int | float):
             parts.append(
-                "<table><tr><th>Criterion</th><th>Mean score</th></tr>"
+                f"<p>Overall (weighted by each rubric): <strong>{_e(feedback['overall'])}"
+                "</strong>/5</p>"
+            )
+        if means:
+            parts.append(
+                "<table><tr><th>Dimension</th><th>Mean score</th></tr>"
                 + "".join(
-                    f"<tr><td>{_e(CRITERION_LABELS.get(k, k))}</td><td>{_e(v)}</td></tr>"
-                    for k, v in overall.items()
+                    f"<tr><td>{_e(label_of(k, labels))}</td><td>{_e(v)}</td></tr>"
+                    for k, v in means.items()
                 )
                 + "</table>"
             )
@@ -258,11 +315,24 @@ def _html(found: ReportOut) -> HTMLResponse:
                 "</table></section>"
             )
         for answer in feedback.get("answers", []):
+            kind = _kind_label(answer.get("kind"))
+            overall = answer.get("overall")
+            about = " · ".join(
+                part
+                for part in (
+                    f"{_e(kind)} rubric" if kind else "",
+                    f"overall {_e(overall)}/5" if isinstance(overall, int | float) else "",
+                )
+                if part
+            )
             parts.append(
                 f"<section><h3>Question {_e(answer.get('turn'))}: {_e(answer.get('question'))}"
-                f"</h3>{_scores_table(answer.get('scores', []))}"
+                f"</h3>{f'<p><small>{about}</small></p>' if about else ''}"
+                f"{_scores_table(answer.get('scores', []), labels)}"
+                f"{_stronger(answer.get('stronger_answer'))}"
                 f"<p>Suggestions:</p>{_list(answer.get('suggestions', []))}"
-                f"<p>A stronger answer:</p>{_list(answer.get('stronger_answer_outline', []), 'ol')}"
+                f"<p>A stronger answer, step by step:</p>"
+                f"{_list(answer.get('stronger_answer_outline', []), 'ol')}"
                 "</section>"
             )
     parts.append("<section><h2>Transcript</h2>")
@@ -280,3 +350,125 @@ def _html(found: ReportOut) -> HTMLResponse:
             "x-content-type-options": "nosniff",
         },
     )
+
+
+# Drills: every attempt at one question, side by side ------------------------------------
+
+DELIVERY_KEYS = ("words_per_minute", "fillers_per_minute", "long_pause_count", "words")
+
+
+class AttemptOut(BaseModel):
+    interview_id: str
+    at: datetime
+    status: str
+    first: bool  # the interview the question was first asked in (the others are drills)
+    answer: str | None  # what the candidate said, None before it was answered
+    overall: float | None  # the answer's scores weighted by its rubric
+    scores: dict[str, float]  # rubric dimension -> score (1-5); empty until scored
+    delivery: dict[str, float | int | None]  # of this answer: DELIVERY_KEYS
+
+
+class DrilledQuestionOut(BaseModel):
+    question_index: int  # in the plan of the interview it was first asked in
+    question: str
+    labels: dict[str, str]  # dimension -> what the report calls it
+    attempts: list[AttemptOut]  # oldest first
+    changes: list[str]  # from the last attempt but one to the last, in words
+
+
+class AttemptsOut(BaseModel):
+    first_interview_id: str  # the interview the questions were first asked in
+    questions: list[DrilledQuestionOut]  # those with at least one drill
+
+
+async def _attempt(
+    svc: Services, user: User, interview: Interview, index: int, first: bool
+) -> tuple[AttemptOut, dict[str, str]]:
+    turns = [t for t in await svc.turns.list(interview.id) if t.question_index == index]
+    feedback = await feedback_repository(svc).get(user.id, interview.id)
+    scored: dict[str, Any] = {}
+    if turns and feedback is not None and feedback.body:
+        scored = next(
+            (a for a in feedback.body.get("answers", []) if a.get("turn") == turns[0].turn), {}
+        )
+    scores = {str(s["criterion"]): float(s["score"]) for s in scored.get("scores", [])}
+    labels = {
+        str(s["criterion"]): label_of(
+            str(s["criterion"]),
+            feedback.body.get("labels") if feedback and feedback.body else None,
+            s,
+        )
+        for s in scored.get("scores", [])
+    }
+    delivery = scored.get("delivery") or {}
+    attempt = AttemptOut(
+        interview_id=interview.id,
+        at=interview.created_at,
+        status=interview.status,
+        first=first,
+        answer=turns[0].answer if turns else None,
+        overall=scored.get("overall"),
+        scores=scores,
+        delivery={key: delivery.get(key) for key in DELIVERY_KEYS},
+    )
+    return attempt, labels
+
+
+def changes(before: AttemptOut, after: AttemptOut, labels: dict[str, str]) -> list[str]:
+    """What changed from one attempt to the next: each dimension's score, then delivery."""
+    said: list[str] = []
+    for name, score in after.scores.items():
+        earlier = before.scores.get(name)
+        if earlier is not None and earlier != score:
+            said.append(f"{labels.get(name, name)}: {earlier:g} → {score:g}")
+    for key, words in (
+        ("words_per_minute", "pace {0:g} → {1:g} words per minute"),
+        ("fillers_per_minute", "fillers {0:g} → {1:g} per minute"),
+        ("long_pause_count", "long pauses {0:g} → {1:g}"),
+    ):
+        a, b = before.delivery.get(key), after.delivery.get(key)
+        if isinstance(a, int | float) and isinstance(b, int | float) and round(a, 1) != round(b, 1):
+            said.append(words.format(round(a, 1), round(b, 1)))
+    return said
+
+
+@router.get(
+    "/v1/interviews/{interview_id}/attempts",
+    response=AttemptsOut,
+    errors=(404,),
+    summary="Every attempt at the interview's drilled questions, side by side.",
+)
+async def attempts(request: Request, user: User, interview_id: str) -> AttemptsOut:
+    """For a drill, the attempts at its question; for an interview, at each of its
+    questions that has been drilled. A deleted attempt is left out."""
+    svc = services(request)
+    interview = await owned_interview(request, user, interview_id)
+    if interview.drill_of is not None and interview.drill_question is not None:
+        first_id, indices = interview.drill_of, [interview.drill_question]
+    else:
+        first_id = interview.id
+        indices = await svc.interviews.drilled_questions(user.id, interview.id)
+    first = await svc.interviews.get(user.id, first_id)
+    questions: list[DrilledQuestionOut] = []
+    for index in indices:
+        found: list[AttemptOut] = []
+        labels: dict[str, str] = {}
+        drills = await svc.interviews.drills(user.id, first_id, index)
+        text = drills[0].questions[0].text if drills else ""
+        if first is not None and index < len(first.questions):
+            attempt, named = await _attempt(svc, user, first, index, True)
+            found.append(attempt)
+            labels |= named
+            text = first.questions[index].text
+        for drill in drills:
+            attempt, named = await _attempt(svc, user, drill, 0, False)
+            found.append(attempt)
+            labels |= named
+        scored = [a for a in found if a.scores]
+        said = changes(scored[-2], scored[-1], labels) if len(scored) >= 2 else []
+        questions.append(
+            DrilledQuestionOut(
+                question_index=index, question=text, labels=labels, attempts=found, changes=said
+            )
+        )
+    return AttemptsOut(first_interview_id=first_id, questions=questions)

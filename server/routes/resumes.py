@@ -2,7 +2,7 @@
 
 An upload is checked and its text extracted before anything is stored, so a file that
 cannot be read gets its 4xx and leaves nothing behind; the parse then runs on the durable
-queue (``server/document_jobs.py``) and ``status`` says where it stands.
+queue (``server/jobs/documents.py``) and ``status`` says where it stands.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Final, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,8 +25,10 @@ from pipeline.documents.extract import DOCX_TYPE, MAX_FILE_BYTES, extract_text
 from pipeline.documents.types import DocumentError, ResumeData
 from server.api import ApiRouter
 from server.context import audit, services
-from server.document_jobs import enqueue_resume_parse
 from server.errors import ApiError
+from server.jobs.documents import enqueue_resume_parse
+from server.routes.models import FromRecord
+from server.routes.owned import owned
 from storage.documents import ResumeRepository
 from storage.types import Resume, User
 
@@ -45,47 +47,23 @@ _UPLOAD_SCHEMA: Final = {
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]+")
 
 
-class ResumeSummary(BaseModel):
+class ResumeSummary(FromRecord):
     id: str
     filename: str
     content_type: str
     size: int
     status: Literal["pending", "parsing", "ready", "failed"]
-    error: str | None  # why parsing failed (a code), when it did
+    # why parsing failed (a code), when it did
+    error: str | None = Field(validation_alias="error_code")
     parser: str | None  # "heuristic" or "llm:<model>", once parsed
     archived: bool
     archived_at: datetime | None
-    uploaded_at: datetime
+    uploaded_at: datetime = Field(validation_alias="created_at")
     updated_at: datetime
-
-    @classmethod
-    def of(cls, resume: Resume) -> ResumeSummary:
-        return cls.model_validate(_summary_fields(resume))
 
 
 class ResumeOut(ResumeSummary):
     parsed: ResumeData | None  # once ``status`` is ready
-
-    @classmethod
-    def of(cls, resume: Resume) -> ResumeOut:
-        parsed = ResumeData.model_validate(resume.parsed) if resume.parsed is not None else None
-        return cls.model_validate({**_summary_fields(resume), "parsed": parsed})
-
-
-def _summary_fields(resume: Resume) -> dict[str, object]:
-    return {
-        "id": resume.id,
-        "filename": resume.filename,
-        "content_type": resume.content_type,
-        "size": resume.size,
-        "status": resume.status,
-        "error": resume.error_code,
-        "parser": resume.parser,
-        "archived": resume.archived_at is not None,
-        "archived_at": resume.archived_at,
-        "uploaded_at": resume.created_at,
-        "updated_at": resume.updated_at,
-    }
 
 
 class ResumeList(BaseModel):
@@ -114,11 +92,7 @@ def content_disposition(filename: str) -> str:
 
 
 async def owned_resume(request: Request, user: User, resume_id: str) -> Resume:
-    resume = await services(request).resumes.get(user.id, resume_id)
-    if resume is None:
-        # The same answer for "missing" and "someone else's": ids reveal nothing.
-        raise ApiError(404, "not_found", "No such resume.")
-    return resume
+    return await owned(services(request).resumes.get, user, resume_id, "resume")
 
 
 async def _read_upload(request: Request) -> tuple[str | None, bytes]:
@@ -186,12 +160,8 @@ async def upload_resume(request: Request, user: User) -> ResumeOut:
         data=data,
         text=extracted.text,
     )
-    try:
+    async with repository.taken_back_on_failure(user.id, resume.id):
         await enqueue_resume_parse(svc, user_id=user.id, resume_id=resume.id)
-    except BaseException:
-        # Without its job the resume would stay pending for ever: take it back.
-        await repository.delete(user.id, resume.id)
-        raise
     await audit(
         request,
         "resume.uploaded",

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.database import Dialect, migration_files
+from storage.dialect import Dialect, pending_migrations, record_migration
 from storage.types import Row
 
 # Any constant works; it only has to be the same for every instance of the app.
@@ -23,9 +23,11 @@ def _rowcount(status: str) -> int:
 
 
 class _PostgresExecutor:
+    """Queries on a connection, or on the pool (which takes a connection per query)."""
+
     dialect: Dialect = "postgres"
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
         self._conn = conn
 
     async def execute(self, query: str, *args: Any) -> int:
@@ -42,12 +44,11 @@ class _PostgresExecutor:
         return await self._conn.fetchval(query, *args)
 
 
-class PostgresDatabase:
+class PostgresDatabase(_PostgresExecutor):
     """The scale-out backend."""
 
-    dialect: Dialect = "postgres"
-
     def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
         self._pool = pool
 
     @classmethod
@@ -68,19 +69,6 @@ class PostgresDatabase:
         )
         return cls(pool)
 
-    async def execute(self, query: str, *args: Any) -> int:
-        return _rowcount(await self._pool.execute(query, *args))
-
-    async def fetch(self, query: str, *args: Any) -> list[Row]:
-        return [dict(row) for row in await self._pool.fetch(query, *args)]
-
-    async def fetchrow(self, query: str, *args: Any) -> Row | None:
-        row = await self._pool.fetchrow(query, *args)
-        return dict(row) if row is not None else None
-
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        return await self._pool.fetchval(query, *args)
-
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresExecutor]:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -97,25 +85,10 @@ class PostgresDatabase:
             # Several instances may start at once; one migrates, the others wait for it.
             await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
             try:
-                await conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-                )
-                done = {
-                    r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")
-                }
-                for path in migration_files("postgres"):
-                    version = int(path.name[:4])
-                    if version in done:
-                        continue
+                for path in await pending_migrations(conn, "postgres"):
                     async with conn.transaction():
                         await conn.execute(path.read_text())
-                        await conn.execute(
-                            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                            version,
-                            path.stem,
-                        )
+                        await record_migration(conn, path)
                     applied.append(path.stem)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_KEY)

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.database import Dialect, migration_files
+from storage.dialect import Dialect, pending_migrations, record_migration
 from storage.types import Row
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -152,26 +152,10 @@ class SQLiteDatabase:
     async def migrate(self) -> list[str]:
         applied: list[str] = []
         async with self.transaction() as tx:
-            await tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                " applied_at TIMESTAMPTZ NOT NULL)"
-            )
-            done = {
-                row["version"] for row in await tx.fetch("SELECT version FROM schema_migrations")
-            }
-            for path in migration_files("sqlite"):
-                version = int(path.name[:4])
-                if version in done:
-                    continue
+            for path in await pending_migrations(tx, "sqlite"):
                 for statement in _split_statements(path.read_text()):
                     await tx.execute(statement)
-                await tx.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                    version,
-                    path.stem,
-                    datetime.now(UTC),
-                )
+                await record_migration(tx, path)
                 applied.append(path.stem)
         return applied
 

@@ -9,19 +9,30 @@ from __future__ import annotations
 from typing import Literal
 
 from storage.database import Database
-from storage.queue._delivery import Backoff
 from storage.queue.memory import MemoryQueue
 from storage.queue.outbox import OutboxQueue
-from storage.queue.types import DeadLetter, Handler, Job, JobQueue
+from storage.queue.types import (
+    Backoff,
+    DeadLetter,
+    EnqueueOptions,
+    Handler,
+    Job,
+    JobQueue,
+    KindLag,
+    LagReporting,
+)
 
 QueueBackend = Literal["auto", "outbox", "redis", "memory"]
 
 __all__ = [
     "Backoff",
     "DeadLetter",
+    "EnqueueOptions",
     "Handler",
     "Job",
     "JobQueue",
+    "KindLag",
+    "LagReporting",
     "MemoryQueue",
     "OutboxQueue",
     "QueueBackend",

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from storage.queue.types import Handler, Job
+from storage.queue.types import Backoff, Handler, Job
 
 log = logging.getLogger("intrvuer.queue")
 
@@ -21,23 +19,6 @@ _MAX_ERROR_CHARS = 2000
 # How long a worker waits after the store failed, at most, before trying again: a worker
 # picks up work within this of a restarted Postgres or Redis answering again.
 _MAX_ERROR_PAUSE_S = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delay before retrying a failed job: ``base_s * 2**(attempt-1)``, at most ``max_s``,
-    spread by ``±jitter`` so that jobs failing together do not retry together."""
-
-    base_s: float = 1.0
-    max_s: float = 300.0
-    jitter: float = 0.1
-
-    def delay_s(self, failed_attempt: int) -> float:
-        exponent = min(max(failed_attempt - 1, 0), 60)
-        delay = min(self.max_s, self.base_s * 2.0**exponent)
-        # Not security-relevant: jitter only spreads retries out.
-        spread = 1.0 + self.jitter * (2.0 * random.random() - 1.0)  # noqa: S311
-        return max(0.0, delay * spread)
 
 
 def describe_error(error: BaseException) -> str:
@@ -150,7 +131,12 @@ async def wait_for_any(events: Sequence[asyncio.Event], timeout_s: float) -> Non
 class PollingQueue(ABC):
     """The worker loop, over one method that hands out a single delivery."""
 
-    poll_interval_s: float
+    def __init__(self, *, max_attempts: int, poll_interval_s: float, backoff: Backoff | None):
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        self._max_attempts = max_attempts
+        self.poll_interval_s = poll_interval_s
+        self._backoff = backoff or Backoff()
 
     @abstractmethod
     async def _deliver_next(

@@ -9,20 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from storage._util import new_id, utcnow
-from storage.queue._delivery import (
-    Backoff,
-    PollingQueue,
-    abandoned_error,
-    deliver,
-    log,
-    wait_for_any,
-)
-from storage.queue.types import DeadLetter, Handler, Job
+from storage.queue._delivery import PollingQueue, abandoned_error, deliver, log, wait_for_any
+from storage.queue.types import Backoff, DeadLetter, EnqueueOptions, Handler, Job, KindLag
 
 
 @dataclass(slots=True)
@@ -34,6 +27,7 @@ class _Entry:
     attempts: int = 0
     due: float = 0.0  # time.monotonic() at which it may run
     running: bool = False
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 async def _always_leased() -> bool:
@@ -50,29 +44,23 @@ class MemoryQueue(PollingQueue):
         poll_interval_s: float = 0.5,
         backoff: Backoff | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
-        self._max_attempts = max_attempts
-        self.poll_interval_s = poll_interval_s
-        self._backoff = backoff or Backoff()
+        super().__init__(
+            max_attempts=max_attempts, poll_interval_s=poll_interval_s, backoff=backoff
+        )
         self._pending: dict[str, _Entry] = {}  # insertion order is delivery order
         self._by_key: dict[str, str] = {}
         self._dead: list[DeadLetter] = []
         self._enqueued = asyncio.Event()
 
     async def enqueue(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        idempotency_key: str | None = None,
-        user_id: str | None = None,
+        self, kind: str, payload: dict[str, Any], **options: Unpack[EnqueueOptions]
     ) -> str:
+        idempotency_key = options.get("idempotency_key")
         if idempotency_key is not None and idempotency_key in self._by_key:
             return self._by_key[idempotency_key]
         job_id = new_id()
         # A copy, as a store would keep: later changes by the caller must not leak in.
-        self._pending[job_id] = _Entry(job_id, kind, dict(payload), user_id)
+        self._pending[job_id] = _Entry(job_id, kind, dict(payload), options.get("user_id"))
         if idempotency_key is not None:
             self._by_key[idempotency_key] = job_id
         self._enqueued.set()
@@ -147,6 +135,22 @@ class MemoryQueue(PollingQueue):
 
     async def pending_count(self) -> int:
         return len(self._pending)
+
+    async def unfinished(self, kind: str, user_id: str) -> list[dict[str, Any]]:
+        return [
+            dict(entry.payload)
+            for entry in self._pending.values()
+            if entry.kind == kind and entry.user_id == user_id
+        ]
+
+    async def lag(self) -> list[KindLag]:
+        now = time.monotonic()
+        oldest: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for entry in self._pending.values():
+            counts[entry.kind] = counts.get(entry.kind, 0) + 1
+            oldest[entry.kind] = min(oldest.get(entry.kind, now), entry.queued_at)
+        return [KindLag(kind, counts[kind], now - oldest[kind]) for kind in sorted(counts)]
 
     async def ping(self) -> None:
         """Always answers."""

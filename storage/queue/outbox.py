@@ -19,12 +19,11 @@ import json
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from storage._util import new_id, utcnow
 from storage.database import Database
 from storage.queue._delivery import (
-    Backoff,
     PollingQueue,
     abandoned_error,
     decode_payload,
@@ -32,7 +31,7 @@ from storage.queue._delivery import (
     log,
     wait_for_any,
 )
-from storage.queue.types import DeadLetter, Handler, Job
+from storage.queue.types import Backoff, DeadLetter, EnqueueOptions, Handler, Job, KindLag
 from storage.types import Row
 
 _INSERT = """
@@ -106,14 +105,12 @@ class OutboxQueue(PollingQueue):
         backoff: Backoff | None = None,
         done_retention_s: float = 7 * _DAY_S,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        super().__init__(
+            max_attempts=max_attempts, poll_interval_s=poll_interval_s, backoff=backoff
+        )
         self._db = db
-        self._max_attempts = max_attempts
         self._visibility = timedelta(seconds=visibility_timeout_s)
         self._heartbeat_s = visibility_timeout_s / 3
-        self.poll_interval_s = poll_interval_s
-        self._backoff = backoff or Backoff()
         self._done_retention = timedelta(seconds=done_retention_s)
         self._claim_sql = _CLAIM_POSTGRES if db.dialect == "postgres" else _CLAIM_SQLITE
         # Wakes this process's idle workers at once when this process enqueues; workers
@@ -122,13 +119,9 @@ class OutboxQueue(PollingQueue):
         self._next_purge = 0.0
 
     async def enqueue(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        idempotency_key: str | None = None,
-        user_id: str | None = None,
+        self, kind: str, payload: dict[str, Any], **options: Unpack[EnqueueOptions]
     ) -> str:
+        idempotency_key, user_id = options.get("idempotency_key"), options.get("user_id")
         encoded = json.dumps(payload, separators=(",", ":"))
         # Twice at most: the row holding the key may be purged between INSERT and SELECT.
         for _ in range(2):
@@ -256,6 +249,30 @@ class OutboxQueue(PollingQueue):
             "SELECT count(*) FROM jobs WHERE status IN ('ready', 'running')"
         )
         return int(count)
+
+    async def unfinished(self, kind: str, user_id: str) -> list[dict[str, Any]]:
+        rows = await self._db.fetch(
+            "SELECT payload FROM jobs WHERE kind = $1 AND user_id = $2"
+            " AND status IN ('ready', 'running') ORDER BY created_at, id",
+            kind,
+            user_id,
+        )
+        return [dict(json.loads(row["payload"])) for row in rows]
+
+    async def lag(self) -> list[KindLag]:
+        rows = await self._db.fetch(
+            "SELECT kind, count(*) AS pending, min(created_at) AS oldest FROM jobs"
+            " WHERE status IN ('ready', 'running') GROUP BY kind ORDER BY kind"
+        )
+        now = utcnow()
+        return [
+            KindLag(
+                kind=str(row["kind"]),
+                pending=int(row["pending"]),
+                oldest_age_s=max(0.0, (now - _as_datetime(row["oldest"])).total_seconds()),
+            )
+            for row in rows
+        ]
 
     async def ping(self) -> None:
         await self._db.ping()

@@ -31,7 +31,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -40,15 +40,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from storage._util import new_id
-from storage.queue._delivery import (
-    Backoff,
-    PollingQueue,
-    abandoned_error,
-    decode_payload,
-    deliver,
-    log,
-)
-from storage.queue.types import DeadLetter, Handler, Job
+from storage.queue._delivery import PollingQueue, abandoned_error, decode_payload, deliver, log
+from storage.queue.types import Backoff, DeadLetter, EnqueueOptions, Handler, Job, KindLag
 
 # Adds the job unless its idempotency key is known; both or neither, atomically.
 # KEYS: stream, idempotency key. ARGV: job id, ttl seconds, then field/value pairs.
@@ -151,21 +144,19 @@ class RedisStreamsQueue(PollingQueue):
         idempotency_ttl_s: int = 7 * _DAY_S,
         dead_max_len: int = 10_000,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        super().__init__(
+            max_attempts=max_attempts, poll_interval_s=poll_interval_s, backoff=backoff
+        )
         self._redis = client
         self._stream = stream
         self._group = group
         self._delayed = f"{stream}:delayed"
         self._dead = f"{stream}:dead"
-        self._max_attempts = max_attempts
         self._visibility_ms = max(1, int(visibility_timeout_s * 1000))
         self._heartbeat_s = visibility_timeout_s / 3
         # How often a worker looks for entries whose consumer stopped.
         self._reclaim_every_s = max(poll_interval_s, visibility_timeout_s / 4)
         self._next_reclaim = 0.0
-        self.poll_interval_s = poll_interval_s
-        self._backoff = backoff or Backoff()
         self._idempotency_ttl_s = idempotency_ttl_s
         self._dead_max_len = dead_max_len
         self._enqueue_once = client.register_script(_ENQUEUE_ONCE)
@@ -194,19 +185,15 @@ class RedisStreamsQueue(PollingQueue):
                 raise
 
     async def enqueue(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        idempotency_key: str | None = None,
-        user_id: str | None = None,
+        self, kind: str, payload: dict[str, Any], **options: Unpack[EnqueueOptions]
     ) -> str:
+        idempotency_key = options.get("idempotency_key")
         job_id = new_id()
         fields = _entry_fields(
             job_id=job_id,
             kind=kind,
             payload=json.dumps(payload, separators=(",", ":")),
-            user_id=user_id,
+            user_id=options.get("user_id"),
             attempts=0,
             last_error="",
         )
@@ -464,6 +451,21 @@ class RedisStreamsQueue(PollingQueue):
                 return
             start = "(" + batch[-1][0]
 
+    async def unfinished(self, kind: str, user_id: str) -> list[dict[str, Any]]:
+        # The stream holds only unfinished jobs (and the delayed set the retries), so a
+        # scan of both is short when the workers keep up.
+        found = [
+            fields
+            async for _, fields in self._scan(self._stream)
+            if fields.get("kind") == kind and fields.get("user_id") == user_id
+        ]
+        members: list[str] = await self._redis.zrange(self._delayed, 0, -1)  # type: ignore[assignment]
+        for member in members:
+            fields = _pairs(json.loads(member))
+            if fields.get("kind") == kind and fields.get("user_id") == user_id:
+                found.append(fields)
+        return [dict(json.loads(fields["payload"])) for fields in found]
+
     async def pending_count(self) -> int:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xlen(self._stream)
@@ -471,11 +473,52 @@ class RedisStreamsQueue(PollingQueue):
             in_stream, delayed = await pipe.execute()
         return int(in_stream) + int(delayed)
 
+    async def lag(self) -> list[KindLag]:
+        """From the stream (unfinished jobs; an entry's id is when it was added) and the
+        delayed retries (counted as pending; their wait is deliberate, so no age). Reads
+        at most ``_LAG_SCAN_MAX`` entries: a backlog past that is reported as that many."""
+        counts: dict[str, int] = {}
+        oldest_ms: dict[str, int] = {}
+        start = "-"
+        scanned = 0
+        while scanned < _LAG_SCAN_MAX:
+            batch = _entries(await self._redis.xrange(self._stream, start, "+", count=500))
+            if start != "-":
+                batch = batch[1:]  # the range starts at the last entry already counted
+            if not batch:
+                break
+            for entry_id, fields in batch:
+                kind = str(fields.get("kind", "?"))
+                counts[kind] = counts.get(kind, 0) + 1
+                added_ms = int(entry_id.split("-", 1)[0])
+                oldest_ms[kind] = min(oldest_ms.get(kind, added_ms), added_ms)
+            scanned += len(batch)
+            start = batch[-1][0]
+        members: list[str] = await self._redis.zrange(self._delayed, 0, _LAG_SCAN_MAX)  # type: ignore[assignment]
+        for member in members:
+            try:
+                kind = str(_pairs(json.loads(member)).get("kind", "?"))
+            except (ValueError, TypeError):
+                kind = "?"
+            counts[kind] = counts.get(kind, 0) + 1
+        now_ms = time.time() * 1000
+        return [
+            KindLag(
+                kind,
+                counts[kind],
+                max(0.0, (now_ms - oldest_ms[kind]) / 1000) if kind in oldest_ms else 0.0,
+            )
+            for kind in sorted(counts)
+        ]
+
     async def ping(self) -> None:
         await self._redis.ping()
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+_LAG_SCAN_MAX = 10_000  # entries ``lag`` reads at most, per scrape
 
 
 def _entry_fields(

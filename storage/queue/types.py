@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,51 @@ class DeadLetter:
     user_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class KindLag:
+    """How far the workers are behind on one kind of job."""
+
+    kind: str
+    pending: int  # not finished: waiting, running or waiting for a retry
+    oldest_age_s: float  # since the oldest of them was queued (0 when none waits)
+
+
+@runtime_checkable
+class LagReporting(Protocol):
+    """A queue that can say how far behind its workers are, per job kind (for autoscaling
+    on ``/metrics``). Apart from ``JobQueue``: wrappers of a queue need not offer it."""
+
+    async def lag(self) -> list[KindLag]:
+        """One ``KindLag`` per kind with unfinished jobs, sorted by kind."""
+        ...
+
+
+class EnqueueOptions(TypedDict, total=False):
+    """What ``JobQueue.enqueue`` takes besides the kind and the payload; both default to None."""
+
+    # A repeated key returns the first job's id and adds nothing.
+    idempotency_key: str | None
+    # The account the job belongs to: its jobs are dropped when it is deleted.
+    user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before retrying a failed job: ``base_s * 2**(attempt-1)``, at most ``max_s``,
+    spread by ``±jitter`` so that jobs failing together do not retry together."""
+
+    base_s: float = 1.0
+    max_s: float = 300.0
+    jitter: float = 0.1
+
+    def delay_s(self, failed_attempt: int) -> float:
+        exponent = min(max(failed_attempt - 1, 0), 60)
+        delay = min(self.max_s, self.base_s * 2.0**exponent)
+        # Not security-relevant: jitter only spreads retries out.
+        spread = 1.0 + self.jitter * (2.0 * random.random() - 1.0)  # noqa: S311
+        return max(0.0, delay * spread)
+
+
 class JobQueue(Protocol):
     """A durable queue with at-least-once delivery: handlers must be idempotent.
 
@@ -46,15 +92,9 @@ class JobQueue(Protocol):
     """
 
     async def enqueue(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        idempotency_key: str | None = None,
-        user_id: str | None = None,
+        self, kind: str, payload: dict[str, Any], **options: Unpack[EnqueueOptions]
     ) -> str:
-        """Add a job; returns its id. A repeated ``idempotency_key`` returns the first id
-        and adds nothing."""
+        """Add a job; returns its id."""
         ...
 
     async def run_worker(
@@ -92,6 +132,12 @@ class JobQueue(Protocol):
 
     async def pending_count(self) -> int:
         """Jobs that have not finished: waiting, running or waiting for a retry."""
+        ...
+
+    async def unfinished(self, kind: str, user_id: str) -> list[dict[str, Any]]:
+        """The payloads of ``user_id``'s jobs of ``kind`` that have not finished (waiting,
+        running or waiting for a retry), oldest first: what their workers have yet to do,
+        e.g. the finalized turns of an interview a killed instance left on the queue."""
         ...
 
     async def ping(self) -> None:

@@ -167,7 +167,9 @@ async def test_latency_knobs_delay_the_first_token(
     arrivals = [time.perf_counter() - started async for chunk in stream if chunk.choices]
 
     assert arrivals[0] >= 0.15
-    assert arrivals[-1] - arrivals[0] >= 0.02  # three tokens, two gaps of 10 ms
+    # Three tokens, two gaps of 10 ms; the event loop may wake a timer up to its clock
+    # resolution early, so a hair under 20 ms still means both gaps were kept.
+    assert arrivals[-1] - arrivals[0] >= 0.018
 
 
 async def test_a_dropped_stream_and_a_hang_surface_as_sdk_errors(

@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from pipeline.feedback.delivery import (
     AnswerTiming,
-    Word,
     count_fillers,
     delivery,
     long_pauses,
     most_used,
     terms_used,
     time_to_first_word,
-    words_of,
 )
+from storage.types import TurnWord
 
 
 def timed(
     text: str, *, start: float = 0.0, step: float = 0.5, gaps: dict[int, float] | None = None
-) -> list[Word]:
+) -> list[TurnWord]:
     """One word every ``step`` seconds (each lasting 0.3 s), with extra silence before
     the words at the indexes in ``gaps``."""
-    words: list[Word] = []
+    words: list[TurnWord] = []
     at = start
     for index, word in enumerate(text.split()):
         at += (gaps or {}).get(index, 0.0)
-        words.append(Word(word, at, at + 0.3))
+        words.append(TurnWord(word, at, at + 0.3))
         at += step
     return words
 
@@ -130,11 +127,3 @@ def test_no_words_gives_no_rates() -> None:
     metrics = delivery([AnswerTiming("q", [])])
     assert metrics.words_per_minute is None and metrics.fillers_per_minute is None
     assert metrics.time_to_first_word_s == [None]
-
-
-def test_stored_word_timings_are_read() -> None:
-    raw: list[dict[str, Any]] = [
-        {"word": "Hi", "start": 1, "end": 1.2, "confidence": 0.9},
-        {"word": "x"},
-    ]
-    assert words_of(raw) == [Word("Hi", 1.0, 1.2)]

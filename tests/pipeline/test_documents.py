@@ -9,19 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.documents.extract import MAX_PDF_PAGES, extract_text, normalize, sniff
-from pipeline.documents.heuristic import parse_job, parse_resume
-from pipeline.documents.llm import (
-    LlmCallError,
-    LlmDocumentParser,
-    LlmParseError,
-    ScriptedJsonChat,
-    SdkJsonChat,
-    strict_schema,
-)
+from pipeline.documents.job_parser import parse_job
+from pipeline.documents.llm import LlmDocumentParser
 from pipeline.documents.parser import DocumentParser
 from pipeline.documents.reading import find_range, normalize_date, read_lines
+from pipeline.documents.resume_parser import parse_resume
 from pipeline.documents.skills import find_skills
 from pipeline.documents.types import DocumentError, JobData, ResumeData
+from pipeline.llm.schema import strict_schema
+from pipeline.llm.scripted import ScriptedJsonChat
+from pipeline.llm.sdk import SdkChat
+from pipeline.llm.types import LlmCallError, LlmParseError
 from tests.documents import (
     corrupt_docx,
     encrypted_pdf,
@@ -244,7 +242,8 @@ def test_job_description_sections_title_company_and_skills() -> None:
     assert (parsed.title, parsed.company) == ("Senior Backend Engineer", "Globex")
     assert parsed.responsibilities == ["Build APIs in Go", "Run them on Kubernetes"]
     assert parsed.requirements == ["5+ years with Python or Go", "PostgreSQL"]
-    assert parsed.skills == ["Go", "Kubernetes", "Python", "PostgreSQL"]
+    # What the requirements ask for comes first, then the names found elsewhere.
+    assert parsed.skills == ["Python", "Go", "PostgreSQL", "Kubernetes"]
 
 
 def test_labelled_fields_and_paragraph_sections() -> None:
@@ -340,7 +339,7 @@ async def test_two_failures_fall_back_to_the_heuristic_parser(
 async def test_job_parsing_through_the_openai_sdk_asks_for_json_schema_output() -> None:
     answer = JobData(title="Data Analyst", company="Northwind", skills=["SQL"])
     async with run_fake_openai(replies=[answer.model_dump_json()]) as fake:
-        chat = SdkJsonChat.openai(
+        chat = SdkChat.openai(
             api_key=fake.api_key, base_url=fake.openai_base_url, model="gpt-4o-mini", timeout_s=5
         )
         parser = DocumentParser(LlmDocumentParser(chat))
@@ -359,7 +358,7 @@ async def test_job_parsing_through_the_openai_sdk_asks_for_json_schema_output() 
 async def test_a_failing_provider_means_the_heuristic_result() -> None:
     async with run_fake_openai() as fake:
         fake.fail_next = 2
-        chat = SdkJsonChat.openai(
+        chat = SdkChat.openai(
             api_key=fake.api_key, base_url=fake.openai_base_url, model="gpt-4o-mini", timeout_s=5
         )
         parser = DocumentParser(LlmDocumentParser(chat))

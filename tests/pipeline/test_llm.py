@@ -1,4 +1,5 @@
-"""The LLM interviewer through the real openai and groq SDKs, against the wire-level fake."""
+"""The LLM interviewer through the real openai and groq SDKs (``pipeline.llm.sdk``), against
+the wire-level fake."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from pipeline.interviewer.fallback import FallbackInterviewer
-from pipeline.interviewer.llm import MAX_TOKENS, ChatInterviewer, ChunkStream, StreamBroken
+from pipeline.interviewer.llm import MAX_TOKENS, ChatInterviewer
 from pipeline.interviewer.offline import OfflineInterviewer
 from pipeline.interviewer.types import (
     Action,
@@ -21,6 +22,7 @@ from pipeline.interviewer.types import (
     InterviewerError,
     Message,
 )
+from pipeline.llm.sdk import VENDORS, SdkChat
 from storage.types import PlannedQuestion
 from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai, tokenize
 
@@ -56,15 +58,18 @@ def make(
 ) -> ChatInterviewer:
     api_key = api_key or fake.api_key
     if provider == "openai":
-        return ChatInterviewer.openai(
+        chat = SdkChat.openai(
             api_key=api_key,
             base_url=fake.openai_base_url,
             model=OPENAI_MODEL,
             timeout_s=timeout_s,
+            pooled=True,
         )
-    return ChatInterviewer.groq(
-        api_key=api_key, base_url=fake.url, model=GROQ_MODEL, timeout_s=timeout_s
-    )
+    else:
+        chat = SdkChat.groq(
+            api_key=api_key, base_url=fake.url, model=GROQ_MODEL, timeout_s=timeout_s, pooled=True
+        )
+    return ChatInterviewer(chat)
 
 
 async def reply_of(interviewer: Interviewer, ctx: InterviewContext) -> list[str]:
@@ -260,7 +265,7 @@ async def test_fallback_answers_from_groq_when_openai_fails(fake: FakeOpenAI) ->
         await groq_chat.aclose()
 
     assert reply == REPLY
-    assert chain.last_source == f"groq:{GROQ_MODEL}"
+    assert chain.source == f"groq:{GROQ_MODEL}"
     assert [(r.provider, r.status) for r in fake.requests] == [("openai", 500), ("groq", 200)]
 
 
@@ -280,7 +285,7 @@ async def test_fallback_skips_a_provider_silent_past_the_first_token_timeout(
 
     assert time.monotonic() - started < 2
     assert reply.strip() == offline.reply_text(ctx)
-    assert chain.last_source == "offline"
+    assert chain.source == "offline"
     [hung] = fake.requests
     await until(lambda: hung.client_disconnected)
 
@@ -326,9 +331,9 @@ async def test_a_missing_sdk_names_the_package_to_install(
     monkeypatch.setitem(sys.modules, "groq", None)
 
     with pytest.raises(ModuleNotFoundError, match="pip install openai"):
-        ChatInterviewer.openai(api_key="k", base_url="http://x", model="m", timeout_s=1)
+        SdkChat.openai(api_key="k", base_url="http://x", model="m", timeout_s=1, pooled=True)
     with pytest.raises(ModuleNotFoundError, match="pip install groq"):
-        ChatInterviewer.groq(api_key="k", base_url="http://x", model="m", timeout_s=1)
+        SdkChat.groq(api_key="k", base_url="http://x", model="m", timeout_s=1)
 
 
 class _Lines:
@@ -361,11 +366,22 @@ def _delta(text: str) -> dict[str, object]:
     return {"choices": [{"index": 0, "delta": {"content": text}}]}
 
 
-async def _reply_of(response: _Lines) -> list[str]:
-    async def open_stream(messages: object) -> ChunkStream:
-        return ChunkStream(response)
+class _Client:
+    """The SDK client as ``SdkChat`` uses it for a streamed reply: ``post`` and ``close``."""
 
-    interviewer = ChatInterviewer("raw", open_stream, errors=(StreamBroken,))
+    def __init__(self, response: _Lines) -> None:
+        self.response = response
+
+    async def post(self, path: str, **options: object) -> _Lines:
+        return self.response
+
+    async def close(self) -> None:
+        return None
+
+
+async def _reply_of(response: _Lines) -> list[str]:
+    chat = SdkChat(VENDORS["openai"], _Client(response), "raw", errors=())
+    interviewer = ChatInterviewer(chat)
     return [text async for text in interviewer.respond(context())]
 
 

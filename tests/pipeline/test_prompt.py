@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import get_args
 
 import pytest
@@ -12,8 +13,16 @@ from pipeline.interviewer.prompt import (
     system_prompt,
     turn_instruction,
 )
-from pipeline.interviewer.types import Action, Instruction, InterviewContext, Message
-from storage.types import PlannedQuestion
+from pipeline.interviewer.types import (
+    ASKED_AGAIN,
+    Action,
+    Instruction,
+    InterviewContext,
+    Message,
+)
+from pipeline.kinds import KINDS
+from pipeline.questions import BANKS
+from storage.types import InterviewKind, PlannedQuestion
 
 PLAN = (
     PlannedQuestion("Tell me about a time you led a team through a hard deadline.", "leadership"),
@@ -86,6 +95,17 @@ def test_next_question_acknowledges_neutrally() -> None:
     turn = turn_instruction(context(instruction_for("next_question")))
 
     assert "neutral" in turn and "no praise, no judgement" in turn
+
+
+def test_a_question_asked_again_says_it_was_not_asked_yet() -> None:
+    # The candidate spoke over the greeting: the first question is asked once more.
+    again = Instruction("next_question", question=PLAN[0], hint=ASKED_AGAIN, question_number=1)
+    history = (Message("interviewer", "Hi Ada,"), Message("candidate", "Hi, happy to be here."))
+    turn = turn_instruction(context(again, history=history))
+
+    assert "spoke before you had asked your question" in turn
+    assert f'question 1: "{PLAN[0].text}"' in turn
+    assert "acknowledge the last answer" not in turn
 
 
 def test_follow_up_draws_out_the_hint_and_stays_on_the_answer() -> None:
@@ -204,3 +224,18 @@ def test_a_question_action_without_a_question_is_refused() -> None:
     # The plan position is enough to find it.
     turn = turn_instruction(context(Instruction("next_question", question_number=3)))
     assert PLAN[2].text in turn
+
+
+@pytest.mark.parametrize("kind", get_args(InterviewKind))
+def test_the_system_prompt_says_what_kind_of_interview_it_is(kind: InterviewKind) -> None:
+    prompt = system_prompt(replace(context(instruction_for("greet")), kind=kind))
+    assert KINDS[kind].prompt_line in prompt
+
+
+def test_a_mixed_plan_says_the_kind_of_each_question() -> None:
+    plan = (BANKS["system_design"][0], BANKS["role"][0])
+    prompt = system_prompt(replace(context(instruction_for("greet")), kind="mixed", plan=plan))
+    assert f"1. {plan[0].text} (system design question; assesses: " in prompt
+    assert f"2. {plan[1].text} (role-specific question; assesses: " in prompt
+    # Other kinds' plans read as before.
+    assert "question; assesses" not in system_prompt(context(instruction_for("greet")))

@@ -3,7 +3,7 @@ exact for multiple choice and a keyword rubric for short text."""
 
 from __future__ import annotations
 
-from pipeline.documents.llm import SdkJsonChat
+from pipeline.llm.sdk import SdkChat as SdkJsonChat
 from pipeline.quizzes import (
     QuizInput,
     generate_quiz,

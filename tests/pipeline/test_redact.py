@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pipeline.interviewer.redact import is_phone_number, redact
+from pipeline.llm.redact import is_phone_number, redact
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from pipeline.interviewer.offline import OfflineInterviewer
+from pipeline.interviewer.types import InterviewContext
 from pipeline.session import FinalizedTurn, Session, SessionConfig
 from pipeline.turns import TurnPolicy
 from storage.types import Interview, PlannedQuestion
@@ -124,13 +127,22 @@ def make_session(
     **config: Any,
 ) -> Session:
     sink = turns if turns is not None else []
+
+    def collect(turn: FinalizedTurn) -> None:
+        # As the store keeps them: the metrics of a reply complete the turn handed before.
+        if turn.metrics_only:
+            [index] = [i for i, t in enumerate(sink) if t.record.turn == turn.record.turn]
+            sink[index] = turn
+        else:
+            sink.append(turn)
+
     return Session(
         interview=interview(questions),
         recognizer=recognizer,
         synthesizer=synthesizer or ToneSynthesizer(),
         interviewer=OfflineInterviewer(),
         candidate_first_name="Ada",
-        on_turn=sink.append,
+        on_turn=collect,
         config=SessionConfig(
             policy=TurnPolicy(patience_s=0.05, unfinished_patience_s=0.3), **config
         ),
@@ -171,6 +183,33 @@ async def test_whole_interview_with_spoken_answers(recognizer: ScriptedRecognize
     assert [t.record.question_end_s for t in turns] == [0.0, 0.1, 0.2]
     assert all((t.record.question_audio_s or 0) > 0 for t in turns)
     assert h.events[-1] == {"type": "interview_end", "turn": 4, "reason": "completed"}
+
+
+async def test_an_answer_is_handed_over_before_the_reply_to_it_ends(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    handed: list[FinalizedTurn] = []
+    session = make_session(recognizer, synthesizer=ToneSynthesizer(seconds_per_char=0.02))
+    session.on_turn = handed.append
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say(GOOD_ANSWER)
+        await h.wait_for("user_turn_end", 1)
+        # While the interviewer replies, the answer is already on its way to the store …
+        assert [(t.record.turn, t.metrics_only, t.record.metrics) for t in handed] == [
+            (1, False, {})
+        ]
+        assert handed[0].record.answer == GOOD_ANSWER
+        await h.wait_for("agent_turn_end", 2)
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+    # … and the reply's metrics follow once it has ended.
+    assert [(t.record.turn, t.metrics_only) for t in handed] == [(1, False), (1, True)]
+    assert handed[1].record.metrics["voice_to_voice_ms"] >= 0
+    assert handed[1].record.answer == GOOD_ANSWER
 
 
 async def test_short_answer_gets_one_follow_up(recognizer: ScriptedRecognizer) -> None:
@@ -216,7 +255,10 @@ async def test_patience_counts_from_the_end_of_speech_not_the_transcript(
     # endpointing silence and decoding). The candidate has then been silent for 0.8 s, so
     # the interviewer waits 0.2 s more, not another full second.
     session = make_session(recognizer)
-    session.config = SessionConfig(policy=TurnPolicy(patience_s=1.0, unfinished_patience_s=3.0))
+    # (No extra wait for a short answer here: this test is about where patience starts.)
+    session.config = SessionConfig(
+        policy=TurnPolicy(patience_s=1.0, unfinished_patience_s=3.0, short_share=0.0)
+    )
 
     async def body(h: Harness) -> None:
         h.send({"type": "start"})
@@ -344,3 +386,163 @@ async def test_slow_client_is_cut_off(recognizer: ScriptedRecognizer) -> None:
     reason = await asyncio.wait_for(session.run(frames()), timeout=10)
     assert reason == "client_too_slow"
     assert session.outgoing.qsize() <= 9
+
+
+class EchoInterviewer:
+    """Replies with the candidate's last words; records each request and each close."""
+
+    name = "echo"
+    source = "echo"
+
+    def __init__(self, delay_s: float = 0.05) -> None:
+        self.delay_s = delay_s
+        self.requests: list[str] = []
+        self.closed: list[str] = []
+
+    async def respond(self, context: InterviewContext) -> AsyncIterator[str]:
+        said = [m.text for m in context.history if m.role == "candidate"]
+        heard = said[-1] if said else ""
+        self.requests.append(heard)
+        try:
+            await asyncio.sleep(self.delay_s)
+            yield "You said: "
+            await asyncio.sleep(self.delay_s)
+            yield f"{heard or 'nothing'} Next question?"
+        finally:
+            self.closed.append(heard)
+
+
+def echo_session(recognizer: ScriptedRecognizer, interviewer: EchoInterviewer) -> Session:
+    return Session(
+        interview=interview(3),
+        recognizer=recognizer,
+        synthesizer=ToneSynthesizer(),
+        interviewer=interviewer,
+        config=SessionConfig(
+            policy=TurnPolicy(patience_s=0.3, unfinished_patience_s=0.6, short_share=0.0)
+        ),
+    )
+
+
+async def test_the_reply_is_begun_during_the_patience_and_used(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    interviewer = EchoInterviewer()
+    session = echo_session(recognizer, interviewer)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say("We shipped it on time.")
+        # The request goes out at the end of speech, before the turn is decided.
+        await eventually(lambda: _now(len(interviewer.requests)), lambda n: n == 2)
+        assert "user_turn_end" not in h.types()
+        reply = await h.wait_for("agent_turn_end", 2)
+        assert reply["text"] == "You said: We shipped it on time. Next question?"
+        metrics = await h.wait_for("metrics", turn=2)
+        values = metrics["metrics"]
+        assert values["speculative_started"] == 1 and values["speculative_used"] == 1
+        assert values["speculative_discarded"] == 0 and values["speculative_saved_ms"] > 0
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+    assert interviewer.requests == ["", "We shipped it on time."]  # one request per reply
+
+
+async def test_speech_that_resumes_cancels_the_reply_begun_before_it(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    interviewer = EchoInterviewer()
+    session = echo_session(recognizer, interviewer)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say("First part.")
+        await eventually(lambda: _now(len(interviewer.requests)), lambda n: n == 2)
+        await asyncio.sleep(0.1)  # the speculative reply has its first words by now
+        recognizer.stream.say("Second part.", start_s=1.0)
+        # The reply to the first words was closed without being used.
+        await eventually(lambda: _now(interviewer.closed), lambda c: "First part." in c)
+        reply = await h.wait_for("agent_turn_end", 2)
+        assert reply["text"] == "You said: First part. Second part. Next question?"
+        values = (await h.wait_for("metrics", turn=2))["metrics"]
+        assert values["speculative_started"] == 2 and values["speculative_discarded"] == 1
+        assert values["speculative_used"] == 1
+        h.send({"type": "stop"})
+
+    h, _ = await run_session(session, body)
+    assert interviewer.requests == ["", "First part.", "First part. Second part."]
+    # Nothing of the cancelled reply was spoken, shown or kept in the conversation.
+    shown = [e for e in h.events if e["type"] in ("agent_text", "agent_turn_end")]
+    assert not any("You said: First part. Next" in str(e.get("text")) for e in shown)
+    assert all("You said: First part. Next" not in m.text for m in session.history)
+
+
+async def test_a_typed_answer_discards_the_reply_begun_on_the_spoken_words(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    interviewer = EchoInterviewer(delay_s=0.2)
+    session = echo_session(recognizer, interviewer)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say("Spoken words.")
+        await eventually(lambda: _now(len(interviewer.requests)), lambda n: n == 2)
+        h.send({"type": "text", "text": "Typed words."})
+        reply = await h.wait_for("agent_turn_end", 2)
+        # The typed words join the spoken ones; the reply answers both.
+        assert reply["text"] == "You said: Spoken words. Typed words. Next question?"
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+    assert "Spoken words." in interviewer.closed
+
+
+async def _now(value: Any) -> Any:
+    return value
+
+
+async def test_words_that_trail_off_begin_no_reply(recognizer: ScriptedRecognizer) -> None:
+    interviewer = EchoInterviewer()
+    session = echo_session(recognizer, interviewer)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say("We moved the queue to Kafka, and")
+        await asyncio.sleep(0.2)  # within the unfinished patience
+        assert interviewer.requests == [""]  # only the greeting's
+        recognizer.stream.say("it halved the latency.", start_s=3.0)
+        reply = await h.wait_for("agent_turn_end", 2)
+        assert reply["text"].endswith("and it halved the latency. Next question?")
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+
+
+async def test_an_ended_session_is_freed_without_the_cyclic_collector(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    # The server runs full collections rarely: an ended session left as a reference cycle
+    # would keep its streams, clients and history until one ran (bench/README.md, soak).
+    session = make_session(recognizer, questions=1)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say(GOOD_ANSWER)
+        await h.wait_for("interview_end")
+
+    harness, reason = await run_session(session, body)
+    assert reason == "completed"
+    gone = weakref.ref(session)
+    harness.session = None  # type: ignore[assignment]
+    del session, harness
+    gc.disable()
+    try:
+        await asyncio.sleep(0)  # the session's last callbacks run and let go of it
+        assert gone() is None, [type(r).__name__ for r in gc.get_referrers(gone())]
+    finally:
+        gc.enable()

@@ -124,7 +124,7 @@ async def test_forged_tokens_are_refused(client: httpx.AsyncClient, settings: Se
     tokens = await register(client)
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
 
-    none_alg = jwt.encode(claims, key=None, algorithm="none")
+    none_alg = jwt.encode(claims, key="", algorithm="none")  # "none" takes no key: ""
     other_key = jwt.encode(
         claims, "another-secret-that-is-long-enough-0123456789abc", algorithm="HS256"
     )

@@ -16,7 +16,7 @@ import pytest
 
 from storage._util import utcnow
 from storage.interviews import TurnRepository
-from storage.types import InterviewTurn
+from storage.types import InterviewTurn, TurnWord
 from tests.documents import RESUME_LINES, pdf
 from tests.polling import eventually
 from tests.server.test_auth import bearer, register
@@ -77,7 +77,7 @@ async def _account(
             question_index=0,
             interrupted=False,
             answer=f"{ANSWER} ({email})",
-            words=[{"word": "I", "start": 0.0, "end": 0.1}],
+            words=(TurnWord("I", 0.0, 0.1),),
             answer_audio_s=3.0,
             metrics={"voice_to_voice_ms": 512.0},
             interviewer_source="offline",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -9,7 +11,9 @@ import pytest
 from pydantic import BaseModel, Field
 
 from server.api import ApiRouter
-from tests.server.test_auth import register
+from server.settings import Settings
+from tests.server.test_auth import bearer, register
+from tests.serving import run_server
 
 
 @pytest.mark.parametrize(
@@ -54,7 +58,7 @@ async def test_five_mebibyte_body_is_refused(client: httpx.AsyncClient) -> None:
 
 
 async def test_chunked_body_over_the_limit_is_refused(client: httpx.AsyncClient) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(40):
             yield b"x" * 65536
 
@@ -119,7 +123,7 @@ async def test_openapi_describes_every_route(client: httpx.AsyncClient) -> None:
     assert app_routes <= documented
 
 
-def client_app_routers():  # type: ignore[no-untyped-def]
+def client_app_routers() -> list[ApiRouter]:
     from server.app import ROUTERS
 
     return ROUTERS
@@ -223,3 +227,49 @@ async def test_a_route_with_an_unbounded_number_in_its_query_is_refused() -> Non
         with pytest.raises(TypeError, match="give it both bounds"):
             router.get("/things", query=model)
     router.get("/things", query=Bounded)
+
+
+def _metric(text: str, sample: str) -> float:
+    line = next((line for line in text.splitlines() if line.startswith(sample + " ")), None)
+    assert line is not None, f"{sample} not in /metrics"
+    return float(line.split()[-1])
+
+
+@pytest.fixture(params=["outbox", pytest.param("redis", marks=pytest.mark.redis)])
+def quiet_settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Nobody consumes the queue: what is enqueued stays pending."""
+    redis_url = str(request.getfixturevalue("redis_url")) if request.param == "redis" else ""
+    return settings.model_copy(update={"queue_inprocess_worker": False, "redis_url": redis_url})
+
+
+async def test_metrics_give_autoscaling_signals(quiet_settings: Settings) -> None:
+    quiet = quiet_settings
+    async with (
+        run_server(quiet) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+    ):
+        svc = server.app.state.services
+        for _ in range(3):
+            await svc.queue.enqueue("test.lag", {"n": 1})
+        await svc.queue.enqueue("test.other", {})
+        await asyncio.sleep(0.2)
+        text = (await http.get("/metrics")).text
+        assert _metric(text, 'intrvuer_queue_pending_jobs{kind="test.lag"}') == 3
+        assert _metric(text, 'intrvuer_queue_pending_jobs{kind="test.other"}') == 1
+        assert _metric(text, 'intrvuer_queue_oldest_job_age_seconds{kind="test.lag"}') >= 0.1
+        assert _metric(text, "intrvuer_instance_live_sessions") == 0
+        assert _metric(text, "intrvuer_worker_processes") == 1
+        assert _metric(text, "intrvuer_draining") == 0
+
+        auth = bearer((await register(http, "drain@example.org"))["access_token"])
+        created = await http.post("/v1/interviews", headers=auth, json={"type": "behavioral"})
+        interview_id = created.json()["id"]
+        server.app.state.drain.begin()
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["drain"] == "draining"
+        ticket = await http.post(f"/v1/interviews/{interview_id}/ticket", headers=auth)
+        assert ticket.status_code == 503 and ticket.json()["error"]["code"] == "draining"
+        assert ticket.headers["retry-after"] == "1"
+        # Everything else is served while draining.
+        assert (await http.get(f"/v1/interviews/{interview_id}", headers=auth)).status_code == 200
+        assert _metric((await http.get("/metrics")).text, "intrvuer_draining") == 1

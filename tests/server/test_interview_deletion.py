@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from server.jobs.turns import JOB_KIND as TURN_JOB_KIND
 from server.services import Services
 from server.settings import Settings
-from server.turn_writer import JOB_KIND as TURN_JOB_KIND
 from tests.live_client import live
 from tests.polling import eventually
 from tests.records import a_turn

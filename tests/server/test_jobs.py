@@ -62,7 +62,8 @@ async def test_a_job_description_is_parsed_listed_and_deleted(
         "5+ years with Python or Go",
         "Experience with PostgreSQL and Kubernetes",
     ]
-    assert body["skills"] == ["Go", "Python", "PostgreSQL", "Kubernetes"]
+    # The skills the requirements ask for come first, in the order they are written.
+    assert body["skills"] == ["Python", "Go", "PostgreSQL", "Kubernetes"]
     assert body["text"] == JOB_TEXT
 
     listed = (await client.get("/v1/jobs", headers=auth)).json()["jobs"]

@@ -4,10 +4,8 @@ once restarted, the server concludes it after the resume window, as ``server_res
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,44 +19,11 @@ from storage.audit import AuditRepository
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
 from tests.live_client import live
 from tests.polling import eventually
+from tests.processes import intrvuer_serve
 from tests.server.test_auth import bearer, register
 
 BIN = Path(sys.executable).parent
 WINDOW_S = 1.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def serving(
-    env: dict[str, str], cwd: Path, log: Path
-) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """``intrvuer serve`` in a process of its own, once it is healthy: its URL and process."""
-    port = _free_port()
-    with log.open("ab") as out:
-        process = await asyncio.create_subprocess_exec(
-            str(BIN / "intrvuer"), "serve", "--host", "127.0.0.1", "--port", str(port),
-            cwd=cwd, env=env, stdout=out, stderr=out,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=2) as http, asyncio.timeout(60):
-            while True:
-                if process.returncode is not None:
-                    raise AssertionError((await asyncio.to_thread(log.read_text))[-3000:])
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-        yield url, process
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
 
 
 @pytest.fixture
@@ -91,8 +56,8 @@ async def test_an_interview_of_a_killed_server_is_concluded_after_restart(
     answer = "I moved our releases from monthly to weekly and rollbacks fell by a third."
 
     async with (
-        serving(env, tmp_path, log) as (url, process),
-        httpx.AsyncClient(base_url=url) as http,
+        intrvuer_serve(env, tmp_path, log) as served,
+        httpx.AsyncClient(base_url=served.url) as http,
     ):
         token = (await register(http, "killed@example.org"))["access_token"]
         created = await http.post(
@@ -102,8 +67,9 @@ async def test_an_interview_of_a_killed_server_is_concluded_after_restart(
         )
         iid = created.json()["id"]
         ticket = (await http.post(f"/v1/interviews/{iid}/ticket", headers=bearer(token))).json()
-        ws = url.replace("http://", "ws://")
-        async with live(f"{ws}/v1/interviews/{iid}/live?ticket={ticket['ticket']}") as client:
+        async with live(
+            f"{served.ws_url}/v1/interviews/{iid}/live?ticket={ticket['ticket']}"
+        ) as client:
             await client.send({"type": "start"})
             await client.wait_for("agent_turn_end", 1)
             await client.send({"type": "text", "text": answer})
@@ -114,12 +80,15 @@ async def test_an_interview_of_a_killed_server_is_concluded_after_restart(
 
             await eventually(detail, lambda d: len(d["turns"]) == 1)
             # The server dies mid-interview, its socket still open: no clean-up runs.
-            process.kill()
-            assert await process.wait() == -signal.SIGKILL
+            served.process.kill()
+            assert await served.process.wait() == -signal.SIGKILL
             await client.closed.wait()
     await asyncio.sleep(WINDOW_S + 0.5)
 
-    async with serving(env, tmp_path, log) as (url, _), httpx.AsyncClient(base_url=url) as http:
+    async with (
+        intrvuer_serve(env, tmp_path, log) as served,
+        httpx.AsyncClient(base_url=served.url) as http,
+    ):
 
         async def after_restart() -> dict[str, Any]:
             return dict((await http.get(f"/v1/interviews/{iid}", headers=bearer(token))).json())

@@ -21,7 +21,7 @@ from pipeline.interviewer.types import Interviewer
 from server.settings import Settings
 from storage import connect
 from storage._util import utcnow
-from storage.interviews import TicketRepository
+from storage.tokens import TicketRepository
 from storage.types import Interview
 from tests.live_client import live
 from tests.polling import eventually
@@ -139,9 +139,14 @@ async def test_whole_interview_is_spoken_and_persisted(
         response = await http.get(f"/v1/interviews/{iid}", headers=bearer(token))
         return dict(response.json())
 
-    detail = await eventually(read, lambda d: len(d["turns"]) == 3 and d["status"] == "completed")
+    def written(d: dict[str, Any]) -> bool:
+        # A turn's metrics follow its answer as a job of their own, after the reply was spoken.
+        turns = d["turns"]
+        measured = all("voice_to_voice_ms" in t["metrics"] for t in turns)
+        return len(turns) == 3 and d["status"] == "completed" and measured
+
+    detail = await eventually(read, written)
     assert [t["answer"] for t in detail["turns"]] == [ANSWER] * 3
-    assert all("voice_to_voice_ms" in t["metrics"] for t in detail["turns"])
     metrics = (await http.get("/metrics")).text
     assert "intrvuer_turn_voice_to_voice_ms_count 4.0" in metrics
     assert "intrvuer_live_sessions 0.0" in metrics

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from bench.audio import ANSWERS, FRAME_S, SILENT_FRAME, check_tools, spoken_answers
-from server.providers import ConfiguredProviders, offline_phrases
+from server.providers import ConfiguredProviders
 from server.settings import Settings
 from tests.live_client import LiveClient, live
 from tests.polling import eventually
@@ -204,40 +204,3 @@ def test_no_keys_select_the_local_voices(tmp_path: Path) -> None:
     assert isinstance(providers.synthesizer(), KokoroSynthesizer)
     assert providers.synthesizer() is providers.synthesizer()  # one per process
     asyncio.run(providers.aclose())
-
-
-@pytest.mark.parametrize("short_first_answer", [False, True])
-async def test_prepared_phrases_are_what_the_session_speaks(short_first_answer: bool) -> None:
-    """Cache hits need the exact chunks the session flushes: run the real session with the
-    offline interviewer and check every chunk it spoke was prepared."""
-    from pipeline.session import Session
-    from tests.pipeline.test_session import GOOD_ANSWER, Harness, make_session, run_session
-    from voices.fakes import ScriptedRecognizer, ToneSynthesizer
-
-    recognizer, synthesizer = ScriptedRecognizer(), ToneSynthesizer()
-    session: Session = make_session(recognizer, questions=3, synthesizer=synthesizer)
-
-    async def body(h: Harness) -> None:
-        h.send({"type": "start"})
-        # A short first answer gets a follow-up, then the plan goes on.
-        answers = ["I did it.", *[GOOD_ANSWER] * 3] if short_first_answer else [GOOD_ANSWER] * 3
-        for number, answer in enumerate(answers, start=1):
-            await h.wait_for("agent_turn_end", number)
-            recognizer.stream.say(answer)
-            await h.wait_for("user_turn_end", number)
-        await h.wait_for("interview_end")
-
-    await run_session(session, body)
-    spoken = [text for stream in synthesizer.streams for text in stream.texts]
-    greeting = spoken[0]
-    assert "Ada" in greeting
-    prepared = offline_phrases(session.interview, "Ada", greeting=True)
-    assert greeting in prepared
-    assert [chunk for chunk in spoken if chunk not in prepared] == []
-    if short_first_answer:
-        assert "Could you walk me through one specific example of that?" in spoken
-    # Without the name (a live session does not know it), all but the greeting's first
-    # chunk and the closing's thanks are still prepared.
-    unnamed = offline_phrases(session.interview)
-    missing = [chunk for chunk in spoken if chunk not in unnamed]
-    assert all("Ada" in chunk or chunk in prepared[:4] for chunk in missing), missing

@@ -27,8 +27,9 @@ from pydantic import SecretStr
 
 from bench.audio import check_tools, spoken_answers
 from pipeline.interviewer.offline import GENERIC_PHRASES
+from pipeline.interviewer.phrases import offline_phrases
 from pipeline.questions import default_plan
-from server.providers import ConfiguredProviders, offline_phrases
+from server.providers import ConfiguredProviders
 from server.settings import Settings
 from tests.documents import pdf
 from tests.fakes.openai_compat import run_fake_openai
@@ -38,7 +39,8 @@ from tests.polling import eventually
 from tests.server.test_auth import PASSWORD, bearer, register
 from tests.server.test_offline_interview import Microphone
 from tests.serving import RunningServer, run_server
-from voices.kokoro import KokoroSynthesizer, resample
+from voices.audio import resample
+from voices.kokoro import KokoroSynthesizer
 from voices.models import resolve_kokoro
 from voices.phrase_cache import DISK_FOLDER, PhraseCache, PhraseKey, read_entry
 from voices.text_normalize import segments
@@ -262,7 +264,13 @@ async def test_interviewer_audio_on_disk_never_names_the_candidate(
         assert HEARD_AS_NAME.search(heard), heard
 
         assert files_naming_the_candidate(data_dir) == []
-        cached = sorted((data_dir / "cache" / DISK_FOLDER).rglob("*.pcm"))
+
+        # Generic phrases are prepared while nobody speaks, so the last may land after
+        # the interview's end.
+        async def on_disk() -> list[Path]:
+            return sorted((data_dir / "cache" / DISK_FOLDER).rglob("*.pcm"))
+
+        cached = await eventually(on_disk, bool, within=60)
         assert cached, "the interview cached no generic phrase"
         transcripts = [await transcribe(whisper, *read_entry(path)) for path in cached]
         assert any(transcripts), transcripts

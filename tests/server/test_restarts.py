@@ -28,10 +28,9 @@ from tests.documents import pdf
 from tests.polling import eventually
 from tests.private_postgres import PrivatePostgres, private_postgres
 from tests.private_redis import private_redis
-from tests.processes import Process, children, require_proc, running
+from tests.processes import Process, children, intrvuer_serve, require_proc, running
 from tests.records import a_turn
 from tests.server.test_auth import bearer, register
-from tests.server.test_killed_server import serving
 from tests.serving import run_server
 
 
@@ -212,11 +211,9 @@ def _is_pool_process(child: Process) -> bool:
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
 async def test_the_cpu_pool_exits_with_its_server(how: signal.Signals, tmp_path: Path) -> None:
     require_proc()
-    async with serving(_serve_env(tmp_path), tmp_path, tmp_path / "log") as (
-        url,
-        process,
-    ):
-        left = await pool_processes(url, process.pid)
+    async with intrvuer_serve(_serve_env(tmp_path), tmp_path, tmp_path / "log") as served:
+        process = served.process
+        left = await pool_processes(served.url, process.pid)
         assert any(_is_pool_process(child) for child in left)
         process.send_signal(how)
         assert await asyncio.wait_for(process.wait(), timeout=30) in (0, -how)

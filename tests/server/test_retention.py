@@ -18,10 +18,10 @@ from storage._util import utcnow
 from storage.audit import AuditRepository
 from storage.crypto import FieldCipher
 from storage.documents import ResumeRepository
-from storage.interviews import InterviewRepository, TicketRepository, TurnRepository
+from storage.interviews import InterviewRepository, TurnRepository
 from storage.queue import OutboxQueue
 from storage.retention import PURGE_LOCK, RetentionPolicy, purge
-from storage.tokens import OAuthStateRepository, RefreshTokenRepository
+from storage.tokens import OAuthStateRepository, RefreshTokenRepository, TicketRepository
 from storage.types import InterviewTurn, OAuthState, PlannedQuestion
 from storage.users import UserRepository
 from tests.polling import eventually

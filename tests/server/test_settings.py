@@ -77,3 +77,20 @@ def test_environment_variables_and_origin_lists(monkeypatch: pytest.MonkeyPatch)
     assert settings.port == 9001
     assert settings.allowed_origins == ["https://a.example", "https://b.example"]
     assert settings.resolved_database_url.startswith("sqlite:///")
+
+
+def test_provider_names_come_from_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.registry import CHAT_MODELS, RECOGNIZERS, SYNTHESIZERS
+
+    monkeypatch.setenv("LLM_PROVIDERS", "Groq, openai")
+    settings = Settings(stt_provider="local", tts_provider="kokoro", _env_file=None)  # type: ignore[call-arg]
+    assert settings.llm_providers == ["groq", "openai"]
+    assert {settings.stt_provider, settings.tts_provider} <= {*RECOGNIZERS, *SYNTHESIZERS}
+    assert set(settings.llm_providers) <= set(CHAT_MODELS)
+    with pytest.raises(ValidationError, match="STT_PROVIDER must be one of auto, deepgram, local"):
+        Settings(stt_provider="whisper", _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="TTS_PROVIDER must be one of auto, deepgram, kokoro"):
+        Settings(tts_provider="aura", _env_file=None)  # type: ignore[call-arg]
+    monkeypatch.setenv("LLM_PROVIDERS", "openai,claude")
+    with pytest.raises(ValidationError, match="LLM_PROVIDERS must be one of openai, groq"):
+        Settings(_env_file=None)  # type: ignore[call-arg]

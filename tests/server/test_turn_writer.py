@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from pipeline.session import FinalizedTurn
-from server.turn_writer import JOB_KIND, TurnWriter
-from storage.queue import MemoryQueue
+from server.jobs.turns import JOB_KIND, TurnWriter
+from storage.queue import Backoff, MemoryQueue
 from tests.polling import eventually
 from tests.records import a_turn
+
+FAST_RETRY = Backoff(base_s=0.01, max_s=0.05, jitter=0.0)
 
 
 class FlakyQueue(MemoryQueue):
@@ -59,7 +61,7 @@ async def test_turns_wait_out_a_store_outage(
     queue: FlakyQueue, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="intrvuer.turns")
-    writer = TurnWriter(queue, retry_first_s=0.01, retry_max_s=0.05)
+    writer = TurnWriter(queue, retry=FAST_RETRY)
     stop = asyncio.Event()
     pump = asyncio.create_task(writer.run(stop))
     try:
@@ -86,7 +88,7 @@ async def test_turns_wait_out_a_store_outage(
 async def test_at_shutdown_it_gives_up_after_its_timeout_and_says_so(
     queue: FlakyQueue, caplog: pytest.LogCaptureFixture
 ) -> None:
-    writer = TurnWriter(queue, stop_timeout_s=0.5, retry_first_s=0.01, retry_max_s=0.05)
+    writer = TurnWriter(queue, stop_timeout_s=0.5, retry=FAST_RETRY)
     stop = asyncio.Event()
     pump = asyncio.create_task(writer.run(stop))
     queue.down = True

@@ -20,7 +20,7 @@ from storage.crypto import DecryptionError, FieldCipher
 from storage.documents import JobRepository, ResumeRepository
 from storage.interviews import InterviewRepository, TurnRepository
 from storage.rotation import existing_tables, rotate_keys
-from storage.types import InterviewTurn, PlannedQuestion
+from storage.types import InterviewTurn, PlannedQuestion, TurnWord
 from storage.users import UserRepository
 from tests.documents import RESUME_LINES, pdf
 from tests.live_client import live
@@ -155,7 +155,7 @@ async def _write_everything(db: Database, cipher: FieldCipher) -> tuple[str, str
             question_index=0,
             interrupted=False,
             answer=ANSWER,
-            words=[{"word": "quasar", "start": 0.0, "end": 0.4}],
+            words=(TurnWord("quasar", 0.0, 0.4),),
             answer_audio_s=2.5,
             metrics={"voice_to_voice_ms": 400.0},
             interviewer_source="offline",
@@ -178,7 +178,7 @@ async def _read_everything(
     interview = await InterviewRepository(db, cipher).get(user_id, interview_id)
     assert interview is not None and interview.questions[0].text == "Tell me about Babbage & Co"
     turns = await TurnRepository(db, cipher).list(interview_id)
-    assert turns[0].answer == ANSWER and turns[0].words[0]["word"] == "quasar"
+    assert turns[0].answer == ANSWER and turns[0].words[0].word == "quasar"
 
 
 async def test_rotating_from_key_a_to_b_keeps_everything_readable(db: Database) -> None:

@@ -357,6 +357,25 @@ async def test_run_worker_survives_failures_and_unknown_kinds(queue: JobQueue) -
     assert len(failing.jobs) == 3
 
 
+async def test_unfinished_lists_a_users_jobs_of_a_kind_until_they_are_done(
+    make_queue: MakeQueue,
+) -> None:
+    queue = await make_queue(retry_base_s=60.0)
+    seen = Recorder()
+    await queue.enqueue("turn", {"n": 1}, user_id="ada")
+    await queue.enqueue("turn", {"n": 2}, user_id="ada")
+    await queue.enqueue("turn", {"n": 9}, user_id="bob")
+    await queue.enqueue("mail", {"n": 3}, user_id="ada")
+    assert await queue.unfinished("turn", "ada") == [{"n": 1}, {"n": 2}]
+
+    # A job waiting for its retry has not finished; one that succeeded has.
+    handlers = {"turn": seen.fail_first, "mail": seen.ok}
+    assert await queue.process_available(handlers, consumer="w1") == 4
+    assert sorted(job["n"] for job in await queue.unfinished("turn", "ada")) == [1, 2]
+    assert await queue.unfinished("mail", "ada") == []
+    assert await queue.unfinished("turn", "nobody") == []
+
+
 async def test_pending_count_follows_the_jobs(make_queue: MakeQueue) -> None:
     queue = await make_queue(retry_base_s=60.0)
     seen = Recorder()

@@ -18,6 +18,7 @@ MIGRATIONS = [
     "0005_turn_timing",
     "0006_auth_time",
     "0007_account_mail",
+    "0008_drills",
 ]
 
 

@@ -17,7 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram, silence, tone
 from tests.polling import eventually
 from tests.voices.streams import Heard
-from voices.deepgram_stt import DeepgramRecognitionStream, DeepgramRecognizer
+from voices.deepgram_stt import DeepgramRecognitionStream, DeepgramRecognizer, ListenOptions
 from voices.types import (
     SpeechError,
     SpeechStarted,
@@ -37,7 +37,7 @@ async def fake() -> AsyncIterator[FakeDeepgram]:
 
 def recognizer(fake: FakeDeepgram, **options: Any) -> DeepgramRecognizer:
     options.setdefault("reconnect_delays_s", (0.01, 0.02, 0.05))
-    return DeepgramRecognizer(fake.api_key, fake.url, **options)
+    return DeepgramRecognizer(ListenOptions(fake.api_key, fake.url, **options))
 
 
 @asynccontextmanager
@@ -197,7 +197,7 @@ async def test_reconnects_running_out_is_a_fatal_error(fake: FakeDeepgram) -> No
 
 async def test_open_fails_when_deepgram_refuses(fake: FakeDeepgram) -> None:
     with pytest.raises(ConnectionError, match="HTTP 401"):
-        await DeepgramRecognizer("wrong-key", fake.url).open(sample_rate=RATE)
+        await DeepgramRecognizer(ListenOptions("wrong-key", fake.url)).open(sample_rate=RATE)
     fake.listen_refuse_status = 503
     with pytest.raises(ConnectionError, match="HTTP 503"):
         await recognizer(fake).open(sample_rate=RATE)
@@ -329,7 +329,7 @@ async def test_flux_turns_become_transcripts() -> None:
         ]
     )
     async with scripted_flux(script) as url:
-        flux = DeepgramRecognizer("flux-key", url, flux=True, eot_timeout_ms=4000)
+        flux = DeepgramRecognizer(ListenOptions("flux-key", url, flux=True, eot_timeout_ms=4000))
         stream = await flux.open(sample_rate=RATE)
         heard = Heard(stream)
         await say(stream, tone(1.2, RATE))
@@ -369,7 +369,7 @@ async def test_flux_reconnects_and_force_ends_the_replayed_turn() -> None:
         # 20 ms chunks: the scripted server acts at exact audio times, so nothing may wait
         # in the adapter for the rest of a larger chunk.
         flux = DeepgramRecognizer(
-            "flux-key", url, flux=True, reconnect_delays_s=(0.01,), send_chunk_ms=20
+            ListenOptions("flux-key", url, flux=True, reconnect_delays_s=(0.01,), send_chunk_ms=20)
         )
         stream = await flux.open(sample_rate=RATE)
         heard = Heard(stream)

@@ -13,7 +13,7 @@ import pytest
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
 from tests.polling import eventually
 from tests.voices import streams
-from voices.deepgram_tts import AuraSynthesisStream, AuraSynthesizer, _WavStripper
+from voices.deepgram_tts import AuraOptions, AuraSynthesisStream, AuraSynthesizer, _WavStripper
 from voices.types import AudioChunk, SpeechError, SynthesisDone
 
 RATE = 24000
@@ -51,7 +51,7 @@ async def fake() -> AsyncIterator[FakeDeepgram]:
 async def speaking(
     fake: FakeDeepgram, voice: str = "default", **options: Any
 ) -> AsyncIterator[tuple[AuraSynthesisStream, Played]]:
-    synthesizer = AuraSynthesizer(fake.api_key, fake.url, **options)
+    synthesizer = AuraSynthesizer(AuraOptions(fake.api_key, fake.url, **options))
     stream = await synthesizer.open(sample_rate=RATE, voice=voice)
     played = Played(stream)
     try:

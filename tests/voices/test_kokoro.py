@@ -14,6 +14,7 @@ import pytest
 
 from tests.polling import eventually
 from voices.kokoro import KokoroSynthesisStream, KokoroSynthesizer
+from voices.kokoro_engine import KokoroOptions
 from voices.models import resolve_kokoro
 from voices.phrase_cache import PhraseCache
 from voices.text_normalize import normalize, segments
@@ -41,10 +42,14 @@ def make_synthesizer(data_dir: Path, cache_dir: Path | None = None) -> KokoroSyn
     ``cache_dir`` when given."""
     found = resolve_kokoro(data_dir=data_dir, prepare=False)
     synthesizer = KokoroSynthesizer(
-        lambda: resolve_kokoro(data_dir=data_dir),
-        model_id=found.model_id,
-        threads=2,
-        cache=PhraseCache(cache_dir, generic=GENERIC, max_bytes=50 << 20) if cache_dir else None,
+        KokoroOptions(
+            lambda: resolve_kokoro(data_dir=data_dir),
+            model_id=found.model_id,
+            threads=2,
+            cache=(
+                PhraseCache(cache_dir, generic=GENERIC, max_bytes=50 << 20) if cache_dir else None
+            ),
+        )
     )
     synthesizer.warm()
     return synthesizer
@@ -342,8 +347,8 @@ async def test_live_speech_goes_before_preparation(data_dir: Path, tmp_path: Pat
 
 async def test_preparation_waits_while_the_candidate_speaks(data_dir: Path, tmp_path: Path) -> None:
     from voices.fakes import ScriptedRecognizer
-    from voices.kokoro import YieldingRecognizer
     from voices.types import SpeechStarted
+    from voices.yielding import YieldingRecognizer
 
     synthesizer = make_synthesizer(data_dir, tmp_path)
     recognizer = YieldingRecognizer(ScriptedRecognizer(), synthesizer.engine)

@@ -30,7 +30,7 @@ from tests.voices.spoken import (
 )
 from tests.voices.streams import Heard
 from voices.fakes import ToneSynthesizer
-from voices.local_stt import LocalRecognitionStream, LocalRecognizer
+from voices.local_stt import LocalOptions, LocalRecognitionStream, LocalRecognizer
 from voices.types import (
     SpeechError,
     SpeechStarted,
@@ -67,7 +67,7 @@ def engine() -> WhisperEngine:
 async def listening(
     engine: WhisperEngine, rate: int = RATE, **config: Any
 ) -> AsyncIterator[tuple[LocalRecognitionStream, Heard]]:
-    recognizer = LocalRecognizer(engine, endpointing=EndpointerConfig(**config))
+    recognizer = LocalRecognizer(engine, LocalOptions(endpointing=EndpointerConfig(**config)))
     stream = await recognizer.open(sample_rate=rate)
     heard = Heard(stream)
     try:
@@ -336,7 +336,7 @@ async def test_a_monologue_with_no_pause_is_handed_over_in_pieces(
 async def test_audio_past_the_buffer_is_dropped_oldest_first(
     engine: WhisperEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    stream = await LocalRecognizer(engine, buffer_s=1.0).open(sample_rate=RATE)
+    stream = await LocalRecognizer(engine, LocalOptions(buffer_s=1.0)).open(sample_rate=RATE)
     heard = Heard(stream)
     with caplog.at_level(logging.WARNING, logger="intrvuer.voices.local_stt"):
         for piece in frames(silence(3.0)):

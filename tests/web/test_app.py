@@ -216,9 +216,21 @@ async def test_candidate_journey(
         await page.emulate_media(media="screen")
         await artifacts.shot(page, "report", full_page=True)
 
+        # A drill: one question practised again, then set beside the first attempt.
+        report_url = page.url
+        await page.get_by_role("button", name="Practise this question again").first.click()
+        await page.wait_for_url("**/room")
+        await page.goto(report_url)
+        await page.get_by_role("heading", name="Attempts at the same question").wait_for()
+        attempts = page.locator(".attempts table")
+        await attempts.get_by_text("Not answered yet").wait_for()
+        assert await attempts.locator("thead th").count() == 3  # the row names, two attempts
+        await artifacts.shot(page, "report-attempts", full_page=True)
+
         # Progress charts on the dashboard, then a quiz on the job.
         await page.get_by_role("link", name="Dashboard").click()
-        await page.locator("svg.chart[aria-label^='Rubric scores']").wait_for()
+        # Each dimension of the interview's own kind's rubric over time.
+        await page.locator("svg.chart[aria-label^='Behavioural: rubric scores']").wait_for()
         await artifacts.shot(page, "dashboard-progress", full_page=True)
         await page.get_by_role("link", name="Quizzes").click()
         await page.get_by_label("Questions").fill("2")

@@ -10,6 +10,8 @@ browser opens the server at ``http://localhost:<port>`` with no ``PUBLIC_URL``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from server.settings import Settings
 from tests.fakes.deepgram import FakeDeepgram
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.polling import eventually
+from tests.processes import haproxy
 from tests.serving import RunningServer, run_server
 from tests.web.conftest import (
     Artifacts,
@@ -35,6 +38,14 @@ from tests.web.conftest import (
 )
 
 REPLACED = "This interview continued in another tab or window."
+# The interviewer of a two-question interview that is left and taken up again.
+WELCOMED_BACK = (
+    "Hello, tell me about a deadline.",
+    "Thank you. What would you change next time?",
+    "Welcome back. What would you change next time?",
+    "Thank you, that is all.",
+)
+BOTH_ANSWERS = ("I planned the release early.", "I would test the rollback before the release.")
 
 
 @pytest.fixture
@@ -74,6 +85,20 @@ async def type_answer(page: playwright_api.Page, text: str) -> None:
     await page.get_by_role("textbox", name="Type your answer instead").fill(text)
     await page.get_by_role("button", name="Send answer").click()
     await page.locator(".caption.candidate", has_text=text[:20]).wait_for()
+
+
+async def last_answer_then_transcript(page: playwright_api.Page, text: str) -> list[str]:
+    """Type the last answer, end the interview once the interviewer closes it, and read
+    the candidate's answers from the report's transcript."""
+    await type_answer(page, text)
+    await page.locator(".caption.interviewer", has_text="that is all").wait_for()
+    await page.get_by_role("button", name="End interview").click()
+    await wait_room(page, "window.intrvuerRoom.state === 'ended'")
+    await page.get_by_role("link", name="Open the report").click()
+    await page.get_by_role("heading", name="Transcript").wait_for()
+    return [
+        text.split("You: ", 1)[1] for text in await page.locator(".transcript li").all_inner_texts()
+    ]
 
 
 async def test_an_interview_is_deleted_from_the_dashboard_and_from_its_report(
@@ -123,6 +148,38 @@ async def test_an_interview_is_deleted_from_the_dashboard_and_from_its_report(
         await page.get_by_role("heading", name="Hello, Ada").wait_for()
         await page.get_by_text("No interviews yet.").wait_for()
         assert await interviews_of(page) == {}
+        assert log.problems == []
+    finally:
+        await browser.close()
+
+
+async def test_a_system_design_interview_is_chosen_with_its_kind_explained(
+    server: RunningServer, playwright: playwright_api.Playwright, artifacts: Artifacts
+) -> None:
+    browser = await launch(playwright)
+    log = BrowserLog()
+    try:
+        page = await browser.new_page()
+        log.watch(page)
+        await sign_up(page, server, "design@example.org")
+        await page.get_by_role("link", name="New interview").click()
+        kind = page.get_by_label("Interview type")
+        # Every kind is offered, and the one chosen is explained in one line.
+        offered = await kind.locator("option").evaluate_all("options => options.map(o => o.value)")
+        assert offered == ["behavioral", "technical", "system_design", "role", "mixed"]
+        hint = page.locator("#" + (await kind.get_attribute("aria-describedby") or ""))
+        assert "STAR" in (await hint.text_content() or "")
+        await kind.select_option("system_design")
+        await hint.filter(has_text="high-level design").wait_for()
+        await artifacts.shot(page, "new-system-design-interview", full_page=True)
+        await page.get_by_label("Number of questions").fill("3")
+        await page.get_by_role("button", name="Create and enter the room").click()
+        await page.get_by_role("heading", name="Interview room").wait_for()
+        (created,) = (await interviews_of(page)).values()
+        assert created["type"] == "system_design"
+        assert len(created["questions"]) == 3
+        assert all(q["kind"] == "system_design" for q in created["questions"])
+        assert created["questions"][0]["text"].startswith("Design ")
         assert log.problems == []
     finally:
         await browser.close()
@@ -187,12 +244,7 @@ async def test_a_closed_tab_leaves_the_interview_to_resume(
     playwright: playwright_api.Playwright,
     artifacts: Artifacts,
 ) -> None:
-    llm.script(
-        "Hello, tell me about a deadline.",
-        "Thank you. What would you change next time?",
-        "Welcome back. What would you change next time?",
-        "Thank you, that is all.",
-    )
+    llm.script(*WELCOMED_BACK)
     typed_answers_only(deepgram)
     browser = await launch(playwright)
     log = BrowserLog()
@@ -202,7 +254,7 @@ async def test_a_closed_tab_leaves_the_interview_to_resume(
         log.watch(page)
         await start_room(page, cloud_server, "resume@example.org")
         await wait_room(page, "window.intrvuerRoom.state === 'listening'")
-        await type_answer(page, "I planned the release early.")
+        await type_answer(page, BOTH_ANSWERS[0])
         await page.locator(".caption.interviewer", has_text="change").wait_for()
         await page.close()  # no "End interview"
 
@@ -218,21 +270,9 @@ async def test_a_closed_tab_leaves_the_interview_to_resume(
         await page.locator("#room-resume-note").wait_for()
         await page.get_by_role("button", name="Join and allow the microphone").click()
         await wait_room(page, "window.intrvuerRoom.state === 'listening'")
-        await type_answer(page, "I would test the rollback before the release.")
-        await page.locator(".caption.interviewer", has_text="that is all").wait_for()
-        await page.get_by_role("button", name="End interview").click()
-        await wait_room(page, "window.intrvuerRoom.state === 'ended'")
+        answers = await last_answer_then_transcript(page, BOTH_ANSWERS[1])
         # Both answers, from before and after the tab was closed, are in the report, once.
-        await page.get_by_role("link", name="Open the report").click()
-        await page.get_by_role("heading", name="Transcript").wait_for()
-        answers = [
-            text.split("You: ", 1)[1]
-            for text in await page.locator(".transcript li").all_inner_texts()
-        ]
-        assert answers == [
-            "I planned the release early.",
-            "I would test the rollback before the release.",
-        ]
+        assert answers == list(BOTH_ANSWERS)
         assert log.problems == []
     finally:
         await browser.close()
@@ -303,6 +343,13 @@ async def test_interviews_left_without_ending_are_listed_as_ended(
         await page.get_by_role("heading", name="Interview report").wait_for()
         await page.get_by_text("cut the scope").first.wait_for()
         await page.get_by_role("heading", name="Answer by answer").wait_for(timeout=30000)
+        # Under the planned question it answers, without the greeting it followed.
+        first = await page.locator(".answer-feedback h3").first.inner_text()
+        assert first.startswith("Question 1: ") and "thanks for joining" not in first, first
+        # Scored in the behavioural kind's terms, with what a stronger answer would hold.
+        await page.get_by_role("heading", name="A stronger answer would…").first.wait_for()
+        assert await page.locator(".scores strong", has_text="Action:").count() >= 1
+        await page.get_by_text("Average score per dimension (1–5)").first.wait_for()
         await artifacts.shot(page, "report-after-leaving", full_page=True)
 
         await page.goto(f"{server.url}/#/interviews/{silent}/report")
@@ -310,3 +357,52 @@ async def test_interviews_left_without_ending_are_listed_as_ended(
         assert log.problems == []
     finally:
         await browser.close()
+
+
+async def test_a_draining_server_moves_the_interview_to_another_behind_the_balancer(
+    settings: Settings,
+    deepgram: FakeDeepgram,
+    llm: FakeOpenAI,
+    playwright: playwright_api.Playwright,
+    artifacts: Artifacts,
+    tmp_path: Path,
+) -> None:
+    # Two servers on one database behind deploy/haproxy.cfg; the page knows only the
+    # balancer's address.
+    llm.script(*WELCOMED_BACK)
+    typed_answers_only(deepgram)
+    configured = cloud_settings(settings, deepgram, llm)
+    browser = await launch(playwright)
+    log = BrowserLog()
+    async with (
+        run_server(configured) as first,
+        run_server(configured) as second,
+        haproxy([first.port, second.port], tmp_path / "haproxy.log") as url,
+    ):
+        try:
+            page = await (await browser.new_context()).new_page()
+            log.watch(page)
+            await start_room(page, replace(first, url=url), "moved@example.org")
+            await wait_room(page, "window.intrvuerRoom.state === 'listening'")
+            await type_answer(page, BOTH_ANSWERS[0])
+            await page.locator(".caption.interviewer", has_text="change").wait_for()
+
+            # The server holding the interview is stopped as a deploy stops it, with no
+            # time left to drain: it asks the room to reconnect elsewhere.
+            [holder] = [s for s in (first, second) if s.app.state.drain.live == 1]
+            drain = holder.app.state.drain
+            drain.begin(0)
+            assert drain.finished() is False  # the session is told to move, then ends
+            await wait_room(page, "window.intrvuerRoom.moves === 1", 30)
+            await page.locator(".caption.interviewer", has_text="Welcome back").wait_for()
+            await wait_room(page, "window.intrvuerRoom.state === 'listening'")
+            [other] = [s for s in (first, second) if s is not holder]
+            assert other.app.state.drain.live == 1 and drain.live == 0
+            await artifacts.shot(page, "room-moved")
+
+            answers = await last_answer_then_transcript(page, BOTH_ANSWERS[1])
+            # Both answers, from before and after the move, once each.
+            assert answers == list(BOTH_ANSWERS)
+            assert log.problems == []
+        finally:
+            await browser.close()

@@ -34,7 +34,7 @@ export function lineChart({ title, labels, series, min, max }) {
     }
   });
   series.forEach((s, index) => {
-    const cls = `s${index % 4}`;
+    const cls = `s${index % 6}`;
     const points = s.values
       .map((v, i) => (typeof v === "number" ? `${x(i).toFixed(1)},${y(v).toFixed(1)}` : null))
       .filter(Boolean);
@@ -72,7 +72,7 @@ export function barChart({ title, items, unit = "" }) {
 
 function legend(labels) {
   return h("span", { class: "legend" },
-    labels.map((label, i) => h("span", {}, h("span", { class: `key k${i % 4}` }), label)));
+    labels.map((label, i) => h("span", {}, h("span", { class: `key k${i % 6}` }), label)));
 }
 
 function round(value) {

@@ -1,11 +1,14 @@
 // Dashboard: recent interviews and progress charts (inline SVG).
 import { api, optional } from "./api.js";
 import { lineChart } from "./charts.js";
-import { deleteInterview, isEnded, statusNote } from "./interviews.js";
+import { deleteInterview, interviewKinds, isEnded, label, statusNote } from "./interviews.js";
 import { badge, formatDate, h, navigate, notAvailable, render } from "./ui.js";
 
 export async function dashboardPage(ctx) {
-  const [interviews, progress] = await Promise.all([api("/v1/interviews"), optional("/v1/reports/progress")]);
+  // The kinds' names title the per-kind charts; the dashboard is shown without them.
+  const [interviews, progress] = await Promise.all([
+    api("/v1/interviews"), optional("/v1/reports/progress"), interviewKinds().catch(() => null),
+  ]);
   const list = interviews.interviews;
   render(
     h("h1", {}, `Hello${ctx.user ? ", " + ctx.user.name : ""}`),
@@ -30,13 +33,13 @@ function interviewTable(list) {
       const note = statusNote(item);
       return h("tr", { dataset: { id: item.id, status: item.status } },
         h("td", {}, formatDate(item.created_at)),
-        h("td", {}, item.type),
+        h("td", {}, item.type_label || item.type),
         h("td", {}, badge(item.status), note ? h("span", { class: "muted status-note" }, ` — ${note}`) : null),
         h("td", {}, openLink(item)),
         h("td", {}, h("button", {
           type: "button",
           class: "danger",
-          "aria-label": `Delete the ${item.type} interview of ${formatDate(item.created_at)}`,
+          "aria-label": `Delete the ${item.type_label || item.type} interview of ${formatDate(item.created_at)}`,
           onclick: async () => { if (await deleteInterview(item)) navigate("/dashboard"); },
         }, "Delete")));
     }))));
@@ -53,7 +56,7 @@ function openLink(item) {
 }
 
 /** One chart per family of series ({name: [[when, value], ...]}), on shared dates. */
-function seriesChart(title, families, { min, max } = {}) {
+function seriesChart(title, families, { min, max, labels = {} } = {}) {
   const entries = Object.entries(families || {}).filter(([, points]) => points.length);
   if (!entries.length) return null;
   const dates = [...new Set(entries.flatMap(([, points]) => points.map(([at]) => at)))].sort();
@@ -62,9 +65,9 @@ function seriesChart(title, families, { min, max } = {}) {
     min,
     max,
     labels: dates.map((at) => new Date(at).toLocaleDateString(undefined, { month: "short", day: "numeric" })),
-    series: entries.slice(0, 4).map(([name, points]) => {
+    series: entries.slice(0, 6).map(([name, points]) => {
       const byDate = new Map(points.map(([at, value]) => [at, value]));
-      return { label: name.replace(/_/g, " "), values: dates.map((at) => byDate.get(at) ?? null) };
+      return { label: labels[name] || name.replace(/_/g, " "), values: dates.map((at) => byDate.get(at) ?? null) };
     }),
   });
 }
@@ -74,7 +77,12 @@ function progressCharts(progress, interviews) {
     const delivery = progress.delivery || {};
     const quizzes = progress.quizzes || [];
     return h("div", { class: "grid" },
-      seriesChart("Rubric scores over time (1–5)", progress.criteria, { min: 1, max: 5 }),
+      // Each kind's own rubric, dimension by dimension over time; a server without the
+      // breakdown by kind gives one chart of every dimension.
+      Object.keys(progress.kinds || {}).length
+        ? Object.entries(progress.kinds).map(([kind, dimensions]) => seriesChart(
+          `${label(kind)}: rubric scores over time (1–5)`, dimensions, { min: 1, max: 5, labels: progress.labels }))
+        : seriesChart("Rubric scores over time (1–5)", progress.criteria, { min: 1, max: 5, labels: progress.labels }),
       seriesChart("Scores per competency (1–5)", progress.competencies, { min: 1, max: 5 }),
       seriesChart("Speaking pace (words per minute)", { words_per_minute: delivery.words_per_minute || [] }),
       seriesChart("Filler words per minute", { fillers_per_minute: delivery.fillers_per_minute || [] }),

@@ -13,7 +13,7 @@ export async function quizzesPage() {
   const job = h("select", {}, h("option", { value: "" }, "No job description"),
     jobs.map((j) => h("option", { value: j.id }, j.title || "Untitled job")));
   const interview = h("select", {}, h("option", { value: "" }, "No interview"),
-    interviews.filter((i) => i.status === "completed").map((i) => h("option", { value: i.id }, `${i.type} · ${formatDate(i.created_at)}`)));
+    interviews.filter((i) => i.status === "completed").map((i) => h("option", { value: i.id }, `${i.type_label || i.type} · ${formatDate(i.created_at)}`)));
   const count = h("input", { type: "number", min: 1, max: 20, value: "5" });
   const error = errorBox("quiz-error");
   const area = h("section", { id: "quiz-area" });

@@ -15,6 +15,14 @@ const MAX_BUFFERED_BYTES = 256 * 1024; // beyond this the socket is stalled: dro
 // tab) takes the interview over; reconnecting would only take it back, and so on.
 const REPLACED_CLOSE_CODE = 4409;
 const DELETED_CLOSE_CODE = 4404; // the interview was deleted (in another tab, say)
+// A draining server closes with this code after `error server_restarting`: the interview
+// continues on whichever server answers the next ticket, at once and without counting as
+// a failed attempt.
+const RESTART_CLOSE_CODE = 1012;
+// A draining server refuses tickets with 503 `draining` and Retry-After: 1; ask again
+// this often, up to this many times, while the load balancer moves the client on.
+const DRAINING_RETRY_MS = 1000;
+const MAX_DRAINING_RETRIES = 60;
 
 const STATE_TEXT = {
   idle: "Ready when you are",
@@ -50,6 +58,7 @@ class Room {
       bargeIns: 0,
       activeSources: 0,
       reconnects: 0,
+      moves: 0, // sessions moved off a draining server (close 1012)
       transcripts: 0,
       lastLevel: 0,
       simulateDrop: () => this.socket && this.socket.close(4000, "simulated drop"),
@@ -66,6 +75,7 @@ class Room {
     this.userCaption = null;
     this.agentDone = true;
     this.attempts = 0;
+    this.drainingRetries = 0;
   }
 
   view(interview) {
@@ -172,6 +182,13 @@ class Room {
         this.finish("deleted");
         return;
       }
+      if (error instanceof ApiError && error.code === "draining"
+          && this.drainingRetries < MAX_DRAINING_RETRIES) {
+        this.drainingRetries += 1;
+        this.setState("connecting");
+        this.retryTimer = setTimeout(() => this.connect(), DRAINING_RETRY_MS);
+        return;
+      }
       this.retry(error.message);
       return;
     }
@@ -200,6 +217,12 @@ class Room {
       // 4409 without its error event (lost with the connection) means the same.
       if (event.code === REPLACED_CLOSE_CODE) this.finish("replaced");
       else if (event.code === DELETED_CLOSE_CODE) this.finish("deleted");
+      else if (event.code === RESTART_CLOSE_CODE && !this.finished) {
+        this.counters.moves += 1;
+        this.attempts = 0;
+        this.drainingRetries = 0;
+        this.retry("The server restarted.");
+      }
       else if (!this.finished) this.retry("The connection dropped.");
     };
   }
@@ -242,6 +265,7 @@ class Room {
       case "ready":
         this.ready = true;
         this.attempts = 0;
+        this.drainingRetries = 0;
         if (event.output && event.output.sample_rate) this.outputRate = event.output.sample_rate;
         this.setControls(true);
         this.setState("thinking");
@@ -306,6 +330,11 @@ class Room {
       case "error":
         if (event.code === "session_replaced" || event.code === "interview_deleted") {
           this.finish(event.code === "session_replaced" ? "replaced" : "deleted");
+          break;
+        }
+        if (event.code === "server_restarting") {
+          // Not a failure: the close (1012) that follows reconnects at once.
+          this.errorEl.textContent = "";
           break;
         }
         this.errorEl.textContent = event.message;

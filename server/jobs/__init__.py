@@ -1,0 +1,1 @@
+"""Durable background jobs: what enqueues each kind, and its handler (``handlers``)."""
