@@ -182,7 +182,26 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     )
 
 
+def _barge_in_options(argv: Sequence[str] | None) -> argparse.Namespace | None:
+    p = argparse.ArgumentParser(prog="python -m bench.latency --barge-in", add_help=False)
+    p.add_argument("--barge-in", action="store_true")
+    p.add_argument(
+        "--trials", type=int, default=40, help="speech over the interviewer, per recognizer"
+    )
+    p.add_argument("--recognizers", default="deepgram,local", help="deepgram (nova-3 fake), local")
+    p.add_argument("--confirm-s", type=float, default=1.0, help="BARGE_IN_CONFIRM_S")
+    p.add_argument("--out", type=Path, default=RESULTS / "bargein.json")
+    args, _ = p.parse_known_args(argv)
+    return args if args.barge_in else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    barge_in = _barge_in_options(argv)
+    if barge_in is not None:
+        from bench import bargein
+
+        names = [name.strip() for name in barge_in.recognizers.split(",") if name.strip()]
+        return bargein.main(names, barge_in.trials, barge_in.confirm_s, barge_in.out)
     options = parse_options(argv)
     if options.render_only is not None:
         result = json.loads(options.render_only.read_text())

@@ -19,8 +19,9 @@ much silence it adds after a finished answer, in the manner of LiveKit's eot-ben
 
 It reports false cut-offs (the turn was taken before the true end) and the silence
 added after the true end (p50/p95) per variant and recognizer; JSON and a PNG of the
-trade-off go to ``bench/results/``. Deepgram Flux is not measured: the fake does not
-speak Flux's TurnInfo events.
+trade-off go to ``bench/results/``. Deepgram Flux is not measured yet: its fake
+(``tests/fakes/deepgram_flux.py``) decides turns by a fixed silence ramp, not by a model
+of interview speech, so its numbers would describe the fake, not Flux.
 """
 
 from __future__ import annotations

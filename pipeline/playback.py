@@ -52,19 +52,52 @@ class AgentTurn:
     ended_at_audio_s: float | None = None
     ended_at: float | None = None  # the same moment on the session clock
     extra_metrics: dict[str, float] = field(default_factory=dict)  # sent with the turn's own
+    # The candidate began speaking over the turn: its audio stands still from then (the
+    # client holds what it had not played) until it resumes or the turn is cut off.
+    paused_since: float | None = None
+    paused_s: float = 0.0  # how long the turn's audio stood still in earlier pauses
+    playing: asyncio.Event = field(default_factory=asyncio.Event)  # clear while paused
+
+    def __post_init__(self) -> None:
+        self.playing.set()
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_since is not None
+
+    def pause(self, now: float) -> None:
+        if self.paused_since is None:
+            self.paused_since = now
+            self.playing.clear()
+
+    def resume(self, now: float) -> None:
+        if self.paused_since is None:
+            return
+        if self.playback_started is not None:  # a pause before the first audio only delays it
+            self.paused_s += now - self.paused_since
+        self.paused_since = None
+        self.playing.set()
+
+    def playhead_s(self, now: float) -> float:
+        """Seconds of the turn's audio played by ``now``: the time since its audio began,
+        less the time it stood paused (frozen while paused), at most what was sent."""
+        if self.playback_started is None:
+            return 0.0
+        until = self.paused_since if self.paused_since is not None else now
+        return max(0.0, min(until - self.playback_started - self.paused_s, self.sent_audio_s))
 
     def spoken_audio_s(self) -> float:
         """Seconds of the turn's audio the candidate heard (all of it unless cut off)."""
         if self.playback_started is None or self.ended_at is None:
             return self.sent_audio_s
-        return max(0.0, min(self.ended_at - self.playback_started, self.sent_audio_s))
+        return self.playhead_s(self.ended_at)
 
     def spoken_text(self, now: float) -> str:
         """The words the candidate has heard by ``now``: whole chunks played, plus the
         played fraction of the current one, cut at a word boundary."""
         if self.playback_started is None:
             return ""
-        playhead = min(now - self.playback_started, self.sent_audio_s)
+        playhead = self.playhead_s(now)
         spoken: list[str] = []
         elapsed = 0.0
         for index, text in enumerate(self.chunks):
@@ -158,11 +191,28 @@ class Playback:
         await self.tts.flush()
 
     async def finish(self, agent: AgentTurn) -> None:
-        """Let the audio already sent finish playing before the floor goes to the candidate."""
-        if agent.playback_started is not None:
-            remaining = agent.sent_audio_s - (self.clock() - agent.playback_started)
-            if remaining > 0:
-                await asyncio.sleep(remaining)
+        """Let the audio already sent finish playing before the floor goes to the candidate
+        (a pause meanwhile holds it back as long as it lasts)."""
+        while agent.playback_started is not None and not self.ended.is_set():
+            await self._playing(agent)
+            remaining = agent.sent_audio_s - agent.playhead_s(self.clock())
+            if remaining <= 0:
+                return
+            await asyncio.sleep(remaining)
+
+    async def _playing(self, agent: AgentTurn) -> None:
+        """Until the turn is not paused, or the session ended."""
+        if agent.playing.is_set():
+            return
+        waiters = {
+            asyncio.ensure_future(agent.playing.wait()),
+            asyncio.ensure_future(self.ended.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def play(self, agent: AgentTurn, producer_done: asyncio.Event) -> None:
         """Send the turn's audio as it is synthesized, until its text is complete
@@ -213,7 +263,13 @@ class Playback:
         self._announce_text(agent, index)
         for start in range(0, len(pcm), self.frame_bytes):
             frame = pcm[start : start + self.frame_bytes]
-            await self._pace(agent)
+            while True:  # a pause may begin while the frame waits for its time
+                await self._playing(agent)
+                if self.ended.is_set():
+                    return
+                await self._pace(agent)
+                if agent.playing.is_set():
+                    break
             first = agent.playback_started is None
             if first:
                 agent.playback_started = self.clock()
@@ -230,7 +286,7 @@ class Playback:
         leaves little audio queued at the client and ``spoken_text`` stays true."""
         if agent.playback_started is None:
             return
-        ahead = agent.sent_audio_s - (self.clock() - agent.playback_started)
+        ahead = agent.sent_audio_s - agent.playhead_s(self.clock())
         if ahead > self.audio_lead_s:
             await asyncio.sleep(ahead - self.audio_lead_s)
 

@@ -137,6 +137,8 @@ EventType = Literal[
     "agent_turn_start",
     "agent_text",
     "agent_turn_end",
+    "agent_audio_pause",
+    "agent_audio_resume",
     "metrics",
     "interview_end",
     "error",
@@ -223,6 +225,21 @@ class AgentTurnEndEvent(_Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AgentAudioPauseEvent(_Event):
+    """The candidate started speaking over the interviewer: stop the queued audio now,
+    keeping what was not yet played, until ``agent_audio_resume`` or ``agent_turn_end``."""
+
+    type: ClassVar[EventType] = "agent_audio_pause"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAudioResumeEvent(_Event):
+    """The speech was no interruption (a backchannel, a cough): play on from the pause."""
+
+    type: ClassVar[EventType] = "agent_audio_resume"
+
+
+@dataclass(frozen=True, slots=True)
 class MetricsEvent(_Event):
     type: ClassVar[EventType] = "metrics"
     metrics: dict[str, float]  # latencies in ms, named as in ``pipeline.metrics``
@@ -249,6 +266,8 @@ ServerEvent = (
     | AgentTurnStartEvent
     | AgentTextEvent
     | AgentTurnEndEvent
+    | AgentAudioPauseEvent
+    | AgentAudioResumeEvent
     | MetricsEvent
     | InterviewEndEvent
     | ErrorEvent

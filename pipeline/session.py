@@ -47,6 +47,8 @@ from pipeline.metrics import TurnStamps
 from pipeline.plan import PlanCursor
 from pipeline.playback import AgentTurn, AudioClock, Outgoing, Playback
 from pipeline.protocol import (
+    AgentAudioPauseEvent,
+    AgentAudioResumeEvent,
     AgentTurnEndEvent,
     AgentTurnStartEvent,
     ClientMessage,
@@ -64,9 +66,10 @@ from pipeline.protocol import (
     check_audio_frame,
     parse_text_frame,
 )
-from pipeline.turns import TurnPolicy, interrupts, looks_unfinished
+from pipeline.turns import TurnPolicy, interrupts, is_backchannel, looks_unfinished, words
 from storage.types import Interview, InterviewTurn, PlannedQuestion
 from voices.types import (
+    EagerEndOfTurn,
     RecognitionStream,
     SpeechError,
     SpeechRecognizer,
@@ -74,10 +77,15 @@ from voices.types import (
     SpeechSynthesizer,
     SynthesisStream,
     Transcript,
+    TurnResumed,
     UtteranceEnd,
 )
 
 log = logging.getLogger("intrvuer.session")
+
+# Speech over a paused interviewer that the recognizer neither ends nor gives words for
+# in this long after the confirmation window is taken for a noise.
+SPEECH_WITHOUT_WORDS_S = 3.0
 
 
 class State(StrEnum):
@@ -105,6 +113,9 @@ class SessionConfig:
     # the patience overlaps the LLM instead of preceding it. Nothing of it is spoken
     # unless the turn is taken on exactly the words it was begun on.
     speculate: bool = True
+    # Speech over the interviewer pauses its audio at once; with no real words within
+    # this long (a backchannel, a cough) it plays on from where it paused.
+    barge_in_confirm_s: float = 1.0
 
 
 @dataclass
@@ -224,6 +235,13 @@ class Session:
         # planned question was heard: kept for that question, which is asked again.
         self._kept: Said | None = None
         self._speculation: Speculation | None = None
+        # The candidate's speech: open from its start until the recognizer ends it, and
+        # the wait, while the interviewer stands paused, to tell a backchannel from a
+        # real interruption.
+        self._speech_open = False
+        self._speech_quiet = asyncio.Event()
+        self._speech_quiet.set()
+        self._confirming: asyncio.Task[None] | None = None
         self._speculations_started = 0  # for the answer being heard
         self._speculations_discarded = 0
 
@@ -268,7 +286,7 @@ class Session:
         and its streams are freed as soon as the connection lets go of it, not left as a
         cycle for the server's rare full garbage collections."""
         self._playback = None
-        self._agent_task = self._timer = self._clearing = None
+        self._agent_task = self._timer = self._clearing = self._confirming = None
         self._group = None
         self._speculation = None
         self._tasks.clear()
@@ -403,24 +421,43 @@ class Session:
             if isinstance(event, Transcript):
                 self._on_transcript(event)
             elif isinstance(event, SpeechStarted):
+                self._speech_changed(open_=True)
+                if self._agent_speaking():
+                    self._pause_agent()
                 self._cancel_timer()
                 self._discard_speculation()
             elif isinstance(event, UtteranceEnd):
+                self._speech_changed(open_=False)
                 self._on_end_of_speech(event.last_word_end_s)
+            elif isinstance(event, EagerEndOfTurn):
+                self._on_eager_end_of_turn(event)
+            elif isinstance(event, TurnResumed):
+                self._cancel_timer()
+                self._discard_speculation()
             elif isinstance(event, SpeechError):
                 self.emit(ErrorEvent(self.turn, event.code, event.message, fatal=False))
 
     def _on_transcript(self, event: Transcript) -> None:
+        if event.speech_final:
+            self._speech_changed(open_=False)
         if self._agent_speaking():
             if not interrupts(event.text, self.config.policy):
-                return  # a backchannel ("mm-hm") while the interviewer talks is no answer
+                # A backchannel ("mm-hm") while the interviewer talks is no answer; a first
+                # word of something else holds the interviewer until it is known which.
+                if words(event.text) and not is_backchannel(event.text):
+                    self._pause_agent()
+                return
             self._barge_in()
         if self.state is not State.listening:
             return
+        answer = self._answer
         if event.text.strip():
             self._cancel_timer()
-            self._discard_speculation()  # words came after those it was begun on
-        answer = self._answer
+            # Words came after those it was begun on; the same words made final (Flux's
+            # end of turn after its eager one) are what it was begun on.
+            heard = " ".join(f"{answer.finals_text()} {event.text}".split())
+            if self._speculation is None or self._speculation.answer != heard:
+                self._discard_speculation()
         if event.is_final:
             answer.add_final(event)
             self.emit(TranscriptEvent(self.turn, answer.text(), final=True))
@@ -486,10 +523,20 @@ class Session:
 
     # Speculative replies ---------------------------------------------------------
 
-    def _speculate(self) -> None:
-        """Begin the reply to the words heard so far, to be spoken only if the turn is
-        taken on exactly these words."""
-        answer = self._answer.finals_text().strip()
+    def _on_eager_end_of_turn(self, event: EagerEndOfTurn) -> None:
+        """The recognizer thinks the turn probably ended (Deepgram Flux): begin the reply
+        on the words it heard; its final end of turn, with the same words, takes it."""
+        if self.state is not State.listening or not self.config.speculate:
+            return
+        heard = f"{self._answer.finals_text()} {event.transcript_text}"
+        if words(heard):
+            self._speculate(" ".join(heard.split()))
+
+    def _speculate(self, answer: str | None = None) -> None:
+        """Begin the reply to the words heard so far (or ``answer``), to be spoken only if
+        the turn is taken on exactly these words."""
+        if answer is None:
+            answer = " ".join(self._answer.finals_text().split())
         current = self._speculation
         if current is not None and current.answer == answer:
             return
@@ -516,7 +563,7 @@ class Session:
     def _speculation_for(self, answer: str, *, typed: bool) -> Speculation | None:
         """The speculation begun on exactly ``answer``, taken; any other is discarded."""
         speculation = self._speculation
-        if speculation is not None and not typed and speculation.answer == answer:
+        if speculation is not None and not typed and speculation.answer == " ".join(answer.split()):
             self._speculation = None
             return speculation
         self._discard_speculation()
@@ -622,11 +669,48 @@ class Session:
             self._agent_turn(agent, speculation), f"agent-turn-{agent.number}"
         )
 
+    def _speech_changed(self, *, open_: bool) -> None:
+        self._speech_open = open_
+        if open_:
+            self._speech_quiet.clear()
+        else:
+            self._speech_quiet.set()
+
+    def _pause_agent(self) -> None:
+        """Speech began over the interviewer: its audio stops now (the client is told to
+        hold what it has not played) until the speech proves an interruption or not."""
+        agent = self._agent
+        if agent is None or agent.paused or not self._agent_speaking():
+            return
+        agent.pause(self.clock())
+        self.emit(AgentAudioPauseEvent(agent.number))
+        self._confirming = self._spawn(self._confirm_interruption(agent), "barge-in-confirm")
+
+    async def _confirm_interruption(self, agent: AgentTurn) -> None:
+        """No real words within ``barge_in_confirm_s``: the interviewer plays on from its
+        pause. Speech still going on then is waited for until the recognizer ends it (the
+        local recognizer gives an utterance's words only at its end), for at most
+        ``SPEECH_WITHOUT_WORDS_S``; real words meanwhile are a barge-in, which cancels this."""
+        await asyncio.sleep(self.config.barge_in_confirm_s)
+        if self._speech_open:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._speech_quiet.wait(), SPEECH_WITHOUT_WORDS_S)
+        self._confirming = None
+        if self._agent is agent and agent.paused and self._agent_speaking():
+            agent.resume(self.clock())
+            self.emit(AgentAudioResumeEvent(agent.number))
+
+    def _stop_confirming(self) -> None:
+        if self._confirming is not None and not self._confirming.done():
+            self._confirming.cancel()
+        self._confirming = None
+
     def _barge_in(self) -> None:
         """Candidate speech while the interviewer talks: stop audio and the LLM at once."""
         task, agent = self._agent_task, self._agent
         if task is None or task.done() or agent is None:
             return
+        self._stop_confirming()
         task.cancel()
         self._agent_task = None
         spoken = agent.spoken_text(self.clock())
@@ -636,6 +720,7 @@ class Session:
             self._clearing = self._spawn(self._playback.tts.clear(), "tts-clear")
 
     def _conclude_agent_turn(self, agent: AgentTurn, spoken: str, *, interrupted: bool) -> None:
+        self._stop_confirming()
         agent.ended_at = self.clock()
         agent.ended_at_audio_s = self._audio_clock.received_s
         self.emit(AgentTurnEndEvent(self.turn, spoken, interrupted=interrupted))

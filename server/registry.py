@@ -145,6 +145,9 @@ def _deepgram_recognizer(context: ProviderContext) -> SpeechRecognizer:
             endpointing_ms=s.deepgram_endpointing_ms,
             utterance_end_ms=s.deepgram_utterance_end_ms,
             flux=s.deepgram_flux,
+            eot_threshold=s.deepgram_eot_threshold,
+            eager_eot_threshold=s.deepgram_eager_eot_threshold,
+            eot_timeout_ms=s.deepgram_eot_timeout_ms,
         )
     )
 

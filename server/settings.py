@@ -27,6 +27,9 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+FLUX_EOT_THRESHOLD = 0.7  # Deepgram's default, when DEEPGRAM_EOT_THRESHOLD is not set
+
+
 def _one_of(setting: str, value: str, known: list[str]) -> str:
     if value not in known:
         raise ValueError(f"{setting} must be one of {', '.join(known)}, not {value!r}")
@@ -156,6 +159,11 @@ class Settings(BaseSettings):
     deepgram_base_url: str = "https://api.deepgram.com"
     deepgram_stt_model: str = "nova-3"
     deepgram_flux: bool = False
+    # Flux's end of turn, in Deepgram's ranges. None (empty or "off" in the environment):
+    # Deepgram's defaults for the first and last (0.7, 5000 ms), no eager end of turn.
+    deepgram_eot_threshold: float | None = Field(default=None, ge=0.5, le=1.0)
+    deepgram_eager_eot_threshold: float | None = Field(default=0.5, ge=0.3, le=0.9)
+    deepgram_eot_timeout_ms: int | None = Field(default=None, ge=500, le=60_000)
     deepgram_tts_model: str = "aura-2-thalia-en"
     deepgram_endpointing_ms: int = 300
     deepgram_utterance_end_ms: int = 1000
@@ -203,6 +211,9 @@ class Settings(BaseSettings):
     interview_unfinished_patience_s: float = 3.2
     # Begin the reply at the end of speech, while the turn is being decided.
     interview_speculate: bool = True
+    # Speech over the interviewer pauses it; with no real words within this long (a
+    # backchannel, a cough) it plays on from where it paused.
+    barge_in_confirm_s: float = Field(default=1.0, ge=0.2, le=5.0)
     interview_follow_ups: int = 1
     live_audio_lead_s: float = 0.3
     # Interviewer audio frames (80 ms) and events that may wait for a client that does not
@@ -242,6 +253,29 @@ class Settings(BaseSettings):
     def _known_chat_models(cls, value: list[str]) -> list[str]:
         known = registry.names(registry.CHAT_MODELS, auto=False)
         return [_one_of("LLM_PROVIDERS", name, known) for name in value]
+
+    @field_validator(
+        "deepgram_eot_threshold",
+        "deepgram_eager_eot_threshold",
+        "deepgram_eot_timeout_ms",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "off"):
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _eager_before_end_of_turn(self) -> Settings:
+        eager, end = self.deepgram_eager_eot_threshold, self.deepgram_eot_threshold
+        if eager is not None and eager > (FLUX_EOT_THRESHOLD if end is None else end):
+            shown = f"{FLUX_EOT_THRESHOLD}, its default" if end is None else end
+            raise ValueError(
+                f"DEEPGRAM_EAGER_EOT_THRESHOLD ({eager}) must not be above"
+                f" DEEPGRAM_EOT_THRESHOLD ({shown})"
+            )
+        return self
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

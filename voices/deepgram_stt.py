@@ -1,5 +1,6 @@
 """Deepgram live speech recognition as a ``RecognitionStream``: ``/v1/listen`` (nova-3),
-or Flux on ``/v2/listen`` (one transcript per turn, final at Flux's end of turn).
+or Flux on ``/v2/listen`` (one transcript per turn, final at Flux's end of turn, with
+``EagerEndOfTurn`` and ``TurnResumed`` events in eager mode).
 
 Audio path: ``send()`` appends to a pending queue, a sender task writes it to the socket.
 The queue is bounded in seconds of audio (``buffer_s``, 30 s by default); past the bound
@@ -49,9 +50,11 @@ from voices.deepgram_link import Chunk, Link, chunk_end
 from voices.pending import Control, PendingAudio, RecognitionEvents
 from voices.types import (
     SAMPLE_WIDTH,
+    EagerEndOfTurn,
     SpeechError,
     SpeechStarted,
     Transcript,
+    TurnResumed,
     UtteranceEnd,
     WordTiming,
 )
@@ -61,6 +64,10 @@ log = logging.getLogger("intrvuer.voices.deepgram_stt")
 _Socket = ListenV1Socket | ListenV2Socket
 
 EVENTS_MAX = 1024  # recognition events waiting for the reader; when full the socket waits
+# Flux's eager end of turn: Deepgram suggests 0.3–0.5 beside its default eot_threshold of
+# 0.7. A candidate pauses mid-answer far more than a caller booking a table, and each
+# eager end the speech resumes after is a reply begun for nothing, so the upper end.
+EAGER_EOT_THRESHOLD = 0.5
 
 
 class _Dropped(Exception):
@@ -389,7 +396,9 @@ class DeepgramRecognitionStream(RecognitionEvents):
         )
 
     async def _on_turn_info(self, message: Any, link: Link, now: float) -> None:
-        """Flux: a turn's transcript so far; ``EndOfTurn`` makes it final."""
+        """Flux: a turn's transcript so far, interim while it changes and final at
+        ``EndOfTurn``; ``StartOfTurn``, ``EagerEndOfTurn`` and ``TurnResumed`` become their
+        events (an eager end after the transcript it was decided on)."""
         event = getattr(message, "event", None)
         text = str(getattr(message, "transcript", None) or "")
         words = _words(getattr(message, "words", None), link)
@@ -398,13 +407,18 @@ class DeepgramRecognitionStream(RecognitionEvents):
         if event == "StartOfTurn":
             at = words[0].start_s if words else link.to_stream(start)
             await self._emit(SpeechStarted(at_s=at, received_at=now))
+        elif event == "TurnResumed":
+            await self._emit(TurnResumed(received_at=now))
         final = event == "EndOfTurn"
-        if not final and (not text or text == self._last_interim):
-            return
-        self._last_interim = "" if final else text
-        if final:
-            self._finalize_unanswered = False
-        await self._on_transcript(link, Transcript(text, final, final, start, end, words, now))
+        if final or (text and text != self._last_interim):
+            self._last_interim = "" if final else text
+            if final:
+                self._finalize_unanswered = False
+            transcript = Transcript(text, final, final, start, end, words, now)
+            await self._on_transcript(link, transcript)
+        if event == "EagerEndOfTurn":
+            last_word_end = words[-1].end_s if words else link.to_stream(end)
+            await self._emit(EagerEndOfTurn(text, last_word_end_s=last_word_end, received_at=now))
 
     async def _on_transcript(self, link: Link, heard: Transcript) -> None:
         """Emit ``heard``, whose times are still in the connection's audio; a final one
@@ -451,7 +465,9 @@ class ListenOptions:
     close_timeout_s: float = 1.0
     flux: bool = False
     flux_model: str = "flux-general-en"
-    eot_timeout_ms: int | None = None
+    eot_threshold: float | None = None  # None: Deepgram's (0.7)
+    eager_eot_threshold: float | None = EAGER_EOT_THRESHOLD  # None: no eager end of turn
+    eot_timeout_ms: int | None = None  # None: Deepgram's (5000)
     send_chunk_ms: int = 80
 
 
@@ -464,9 +480,12 @@ class DeepgramRecognizer:
 
     ``flux=True`` uses Flux (``/v2/listen``, ``flux_model``) instead: one transcript per
     turn, interim while it grows and final (``speech_final``) at Flux's ``EndOfTurn``;
-    ``finalize`` sends ``ForceEndTurn``. Flux takes none of the v1 options above
-    (``eot_timeout_ms`` bounds how long a turn may stay open), and whether it keeps
-    filler words is not documented.
+    ``finalize`` sends ``ForceEndTurn``. Flux takes none of the v1 options above but its
+    own: ``eot_threshold`` (the end-of-turn confidence that ends a turn),
+    ``eager_eot_threshold`` (the lower one at which ``EagerEndOfTurn`` is emitted, and
+    ``TurnResumed`` when speech comes back; None turns eager mode off) and
+    ``eot_timeout_ms`` (the silence that ends a turn whatever the confidence). Whether
+    Flux keeps filler words is not documented.
     """
 
     name = "deepgram"
@@ -485,6 +504,8 @@ class DeepgramRecognizer:
         self.close_timeout_s = options.close_timeout_s
         self.flux = options.flux
         self.flux_model = options.flux_model
+        self.eot_threshold = options.eot_threshold
+        self.eager_eot_threshold = options.eager_eot_threshold
         self.eot_timeout_ms = options.eot_timeout_ms
 
     def __repr__(self) -> str:  # never show the key
@@ -499,10 +520,11 @@ class DeepgramRecognizer:
                 "model": self.flux_model,
                 "encoding": "linear16",
                 "sample_rate": sample_rate,
+                "eot_threshold": self.eot_threshold,
+                "eager_eot_threshold": self.eager_eot_threshold,
+                "eot_timeout_ms": self.eot_timeout_ms,
             }
-            if self.eot_timeout_ms is not None:
-                flux["eot_timeout_ms"] = self.eot_timeout_ms
-            return flux
+            return {name: value for name, value in flux.items() if value is not None}
         args: dict[str, Any] = {
             "model": self.model,
             "encoding": "linear16",

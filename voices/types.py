@@ -51,6 +51,25 @@ class UtteranceEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class EagerEndOfTurn:
+    """The provider thinks the turn has probably ended (Deepgram Flux's EagerEndOfTurn):
+    a reply may be begun on ``transcript_text`` now. A ``TurnResumed`` withdraws it; a
+    final ``Transcript`` with ``speech_final`` confirms it (with the same words, unless a
+    ``TurnResumed`` came between)."""
+
+    transcript_text: str
+    last_word_end_s: float  # on the stream's audio clock
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResumed:
+    """Speech came back after an ``EagerEndOfTurn``: what was begun on it is void."""
+
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechError:
     """A provider failure, reported in the stream instead of tearing it down."""
 
@@ -59,7 +78,9 @@ class SpeechError:
     fatal: bool
 
 
-RecognitionEvent = Transcript | SpeechStarted | UtteranceEnd | SpeechError
+RecognitionEvent = (
+    Transcript | SpeechStarted | UtteranceEnd | EagerEndOfTurn | TurnResumed | SpeechError
+)
 
 
 class RecognitionStream(Protocol):

@@ -16,6 +16,8 @@ What the SDK sends (read from deepgram-sdk 7.17 ``listen/v1/client.py``,
   argument that is not None becomes a query parameter (bools as ``true``/``false``), and
   ``request_options={"additional_query_parameters": {...}}`` adds any other, such as
   ``filler_words``. A refused handshake becomes ``ApiError(status_code=...)``;
+- ``listen.v2.connect(...)`` opens ``{production}/v2/listen?<query>`` likewise: Flux,
+  served by this app too and described in ``tests/fakes/deepgram_flux.py``;
 - ``speak.v1.connect(...)`` opens ``{production}/v1/speak?model=&encoding=&sample_rate=``;
 - ``speak.v1.audio.generate(text=...)`` posts ``{"text": ...}`` to ``{base}/v1/speak``
   with ``model``, ``encoding``, ``sample_rate``, ``container`` in the query string and
@@ -51,6 +53,9 @@ first). Filler words ("um", "uh", ...) stay only with ``filler_words=true``, as 
 Deepgram. ``Finalize`` answers at once with ``from_finalize: true``, even when nothing
 is pending.
 
+Listen v1 and Flux share the hearing, the script and the socket loop (``VoicedFrames``,
+``ListenModel``).
+
 Speak (``/v1/speak`` WebSocket) — client JSON text ``{"type": "Speak", "text": ...}``,
 ``{"type": "Flush"}``, ``{"type": "Clear"}``, ``{"type": "Close"}``. Server: first
 ``{"type": "Metadata", "request_id", "model_name", "model_version", "model_uuid"}``; per
@@ -67,7 +72,8 @@ Speak REST (``POST /v1/speak``) returns the same audio, in a WAV container unles
 
 Knobs are plain attributes of ``FakeDeepgram``, so a test may change them mid-way (the
 segmentation ones apply from the next listen connection, the rest at once). Logs are
-``listen_connections``, ``speak_connections`` and ``rest_requests`` (bounded deques).
+``listen_connections``, ``flux_connections``, ``speak_connections`` and ``rest_requests``
+(bounded deques).
 """
 
 from __future__ import annotations
@@ -89,7 +95,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -99,6 +105,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tests.fakes.serving import serve_app
+
+if TYPE_CHECKING:
+    from tests.fakes.deepgram_flux import FluxConnection
 
 LOG_LIMIT: Final = 1000  # entries kept per log; the oldest fall off
 FRAME_MS: Final = 20
@@ -110,6 +119,7 @@ MODEL_INFO: Final = {"name": "2-general-nova", "version": "2024-01-09.29447", "a
 NET0001: Final = "Deepgram did not receive audio data or a text message within the timeout window."
 
 _SEND_ERRORS = (OSError, RuntimeError, WebSocketDisconnect)
+_Options = TypeVar("_Options")
 _NOT_WORD = re.compile(r"[^\w']+")
 
 
@@ -171,6 +181,41 @@ def _rms(frame: bytes) -> float:
     if sys.byteorder == "big":
         samples.byteswap()
     return math.sqrt(sum(map(operator.mul, samples, samples)) / len(samples))
+
+
+class VoicedFrames:
+    """Hears audio as 20 ms frames, each voiced or not (RMS against a threshold), in audio
+    time: what a listen socket hears whatever the chunking. Subclasses answer each frame."""
+
+    def __init__(self, sample_rate: int, speech_threshold_rms: float) -> None:
+        self.sample_rate = sample_rate
+        self._threshold = speech_threshold_rms
+        self._frame_bytes = sample_rate * FRAME_MS // 1000 * 2
+        self._pending = bytearray()  # less than one frame
+        self._samples = 0
+
+    @property
+    def audio_time(self) -> float:
+        """Seconds of audio heard in whole frames."""
+        return self._samples / self.sample_rate
+
+    def feed(self, pcm: bytes) -> list[dict[str, Any]]:
+        """Messages caused by this audio."""
+        self._pending += pcm
+        messages: list[dict[str, Any]] = []
+        frames = len(self._pending) // self._frame_bytes
+        for number in range(frames):
+            offset = number * self._frame_bytes
+            frame = bytes(self._pending[offset : offset + self._frame_bytes])
+            frame_start = self.audio_time
+            self._samples += self._frame_bytes // 2
+            self._on_frame(_rms(frame) >= self._threshold, frame_start, messages)
+        del self._pending[: frames * self._frame_bytes]
+        return messages
+
+    def _on_frame(self, voiced: bool, start: float, messages: list[dict[str, Any]]) -> None:
+        """Append what the frame that began at ``start`` (s) causes; ``audio_time`` is its end."""
+        raise NotImplementedError
 
 
 # --- logs --------------------------------------------------------------------------------
@@ -253,6 +298,22 @@ def _milliseconds(query: Mapping[str, str], name: str, default: int | None) -> i
         raise ValueError(f"{name} must be a number of milliseconds, got {value!r}") from None
 
 
+def pcm_sample_rate(query: Mapping[str, str]) -> int:
+    """The rate of the raw PCM16 a listen query announces; ``ValueError`` for what Deepgram
+    (or the fake) would refuse."""
+    if query.get("encoding") != "linear16":
+        raise ValueError("the fake understands only encoding=linear16")
+    if "sample_rate" not in query:
+        raise ValueError("sample_rate is required when encoding is set")
+    try:
+        sample_rate = int(query["sample_rate"])
+    except ValueError:
+        raise ValueError("sample_rate must be an integer") from None
+    if not 8000 <= sample_rate <= 48000:
+        raise ValueError(f"unsupported sample_rate {sample_rate}")
+    return sample_rate
+
+
 @dataclass(frozen=True)
 class ListenOptions:
     """The query parameters of ``/v1/listen`` that change what the fake sends."""
@@ -269,18 +330,9 @@ class ListenOptions:
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> ListenOptions:
         """Parse and check the query; ``ValueError`` says what Deepgram would refuse."""
-        if query.get("encoding") != "linear16":
-            raise ValueError("the fake understands only encoding=linear16")
-        if "sample_rate" not in query:
-            raise ValueError("sample_rate is required when encoding is set")
+        sample_rate = pcm_sample_rate(query)
         if query.get("channels", "1") != "1":
             raise ValueError("the fake understands only channels=1")
-        try:
-            sample_rate = int(query["sample_rate"])
-        except ValueError:
-            raise ValueError("sample_rate must be an integer") from None
-        if not 8000 <= sample_rate <= 48000:
-            raise ValueError(f"unsupported sample_rate {sample_rate}")
         return cls(
             model=query.get("model", "base"),
             sample_rate=sample_rate,
@@ -303,7 +355,7 @@ class _Segment:
     last_interim_at: float
 
 
-class Transcriber:
+class Transcriber(VoicedFrames):
     """Turns audio into Deepgram listen messages; pure (no I/O), timed in audio time."""
 
     def __init__(
@@ -315,14 +367,11 @@ class Transcriber:
         interim_interval_ms: int,
         ms_per_word: int,
     ) -> None:
+        super().__init__(options.sample_rate, speech_threshold_rms)
         self.options = options
         self._next_transcript = next_transcript
-        self._threshold = speech_threshold_rms
         self._interim_interval = interim_interval_ms / 1000
         self._seconds_per_word = ms_per_word / 1000
-        self._frame_bytes = options.sample_rate * FRAME_MS // 1000 * 2
-        self._pending = bytearray()  # less than one frame
-        self._samples = 0
         self._window_start = 0.0
         self._segment: _Segment | None = None
         self._last_word_end: float | None = None
@@ -330,28 +379,37 @@ class Transcriber:
         self.request_id = str(uuid.uuid4())
         self.model_uuid = _model_uuid(options.model)
 
-    @property
-    def audio_time(self) -> float:
-        return self._samples / self.options.sample_rate
-
     def unfinished_transcript(self) -> str | None:
         """The transcript of speech heard but not yet finalized, if any."""
         return " ".join(self._segment.tokens) if self._segment is not None else None
 
+    def opening(self) -> list[dict[str, Any]]:
+        """What the socket sends first: nothing, on ``/v1/listen``."""
+        return []
+
     def feed(self, pcm: bytes) -> list[dict[str, Any]]:
-        """Messages caused by this audio."""
         self._sha256.update(pcm)
-        self._pending += pcm
-        messages: list[dict[str, Any]] = []
-        frames = len(self._pending) // self._frame_bytes
-        for number in range(frames):
-            offset = number * self._frame_bytes
-            frame = bytes(self._pending[offset : offset + self._frame_bytes])
-            frame_start = self.audio_time
-            self._samples += self._frame_bytes // 2
-            self._on_frame(_rms(frame) >= self._threshold, frame_start, messages)
-        del self._pending[: frames * self._frame_bytes]
-        return messages
+        return super().feed(pcm)
+
+    def answer(self, kind: str | None, text: str) -> list[dict[str, Any]]:
+        """Messages answering a client text message other than CloseStream."""
+        if kind == "KeepAlive":
+            return []
+        if kind == "Finalize":
+            return self.finalize()
+        return [
+            {
+                "type": "Error",
+                "variant": "SchemaError",
+                "description": "Could not parse the client message.",
+                "message": text,
+            }
+        ]
+
+    @staticmethod
+    def is_final(message: Mapping[str, Any]) -> bool:
+        """Whether ``message`` is a final (``final_latency_ms`` holds finals back)."""
+        return message.get("type") == "Results" and message.get("is_final") is True
 
     def finalize(self) -> list[dict[str, Any]]:
         """Answer to Finalize: the pending segment (or nothing heard) as a final."""
@@ -487,6 +545,30 @@ class Transcriber:
             },
             "from_finalize": from_finalize,
         }
+
+
+class ListenModel(Protocol):
+    """What answers a listen socket (``Transcriber`` on ``/v1/listen``, ``FluxTurns`` on
+    ``/v2/listen``): pure, timed in audio time; the socket loop around it is shared."""
+
+    def opening(self) -> list[dict[str, Any]]:
+        """Messages sent as soon as the socket is accepted."""
+        ...
+
+    def feed(self, pcm: bytes) -> list[dict[str, Any]]: ...
+
+    def answer(self, kind: str | None, text: str) -> list[dict[str, Any]]:
+        """Messages answering a client text message (``kind``: its type, if JSON) other
+        than CloseStream."""
+        ...
+
+    def close_stream(self) -> list[dict[str, Any]]:
+        """Messages sent before closing on CloseStream."""
+        ...
+
+    def unfinished_transcript(self) -> str | None: ...
+
+    def is_final(self, message: Mapping[str, Any]) -> bool: ...
 
 
 class _Dropped(Exception):
@@ -720,7 +802,7 @@ class FakeDeepgram:
 
     api_key: str = "dg-test-key"
     # listen
-    transcripts: deque[str] = field(default_factory=deque)  # consumed one per segment
+    transcripts: deque[str] = field(default_factory=deque)  # one per segment (Flux: turn)
     fallback_transcript: str = "This is my answer."
     speech_threshold_rms: float = 500.0  # int16 RMS of a 20 ms frame that counts as speech
     interim_interval_ms: int = 500  # audio time between interim results while speaking
@@ -730,6 +812,10 @@ class FakeDeepgram:
     drop_connections: frozenset[int] = frozenset({0})  # ... on these listen connections
     listen_refuse_status: int | None = None  # refuse listen handshakes with this status
     idle_timeout_s: float = 10.0  # NET-0001: close 1011 after this long without a message
+    # Flux (/v2/listen, tests/fakes/deepgram_flux.py) shares the knobs above except
+    # interim_interval_ms and idle_timeout_s; drop_connections numbers its connections apart.
+    flux_update_interval_ms: int = 250  # audio time between TurnInfo messages at most
+    flux_confidence_ramp_ms: int = 1000  # silence over which end-of-turn confidence nears 1
     # speak
     speak_ms_per_char: float = 60.0
     speak_max_audio_s: float = 20.0
@@ -745,12 +831,14 @@ class FakeDeepgram:
     listen_connections: deque[ListenConnection] = field(
         default_factory=lambda: deque(maxlen=LOG_LIMIT)
     )
+    flux_connections: deque[FluxConnection] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
     speak_connections: deque[SpeakConnection] = field(
         default_factory=lambda: deque(maxlen=LOG_LIMIT)
     )
     rest_requests: deque[SpeakRequest] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
     url: str = ""  # http://127.0.0.1:<port>, set once serving
     _listen_count: int = field(default=0, init=False, repr=False)
+    _flux_count: int = field(default=0, init=False, repr=False)
     _speak_count: int = field(default=0, init=False, repr=False)
 
     @property
@@ -758,7 +846,7 @@ class FakeDeepgram:
         return self.url.replace("http://", "ws://", 1)
 
     def script(self, *transcripts: str) -> None:
-        """Queue what the next speech segments will be transcribed as."""
+        """Queue what the next speech segments (Flux: turns) will be transcribed as."""
         self.transcripts.extend(transcripts)
 
     def speech_for(self, text: str, sample_rate: int) -> bytes:
@@ -774,6 +862,7 @@ class FakeDeepgram:
         return Starlette(
             routes=[
                 WebSocketRoute("/v1/listen", self._listen),
+                WebSocketRoute("/v2/listen", self._flux_listen),
                 WebSocketRoute("/v1/speak", self._speak),
                 Route("/v1/speak", self._speak_rest, methods=["POST"]),
             ]
@@ -795,17 +884,27 @@ class FakeDeepgram:
 
     # listen
 
-    async def _listen(self, websocket: WebSocket) -> None:
-        query = dict(websocket.query_params)
+    async def _handshake(
+        self, websocket: WebSocket, parse: Callable[[], _Options]
+    ) -> _Options | None:
+        """Accept a listen socket, or refuse it before the upgrade as Deepgram does: 401 for
+        the key, ``listen_refuse_status``, 400 for a query ``parse`` refuses (ValueError)."""
         refusal = self._refusal(websocket.headers, self.listen_refuse_status)
         try:
-            options = ListenOptions.from_query(query)
+            options = parse()
         except ValueError as error:
             refusal = refusal or _deepgram_error(400, "Bad Request", str(error))
         if refusal is not None:
             await websocket.send_denial_response(refusal)
-            return
+            return None
         await websocket.accept()
+        return options
+
+    async def _listen(self, websocket: WebSocket) -> None:
+        query = dict(websocket.query_params)
+        options = await self._handshake(websocket, lambda: ListenOptions.from_query(query))
+        if options is None:
+            return
         log = ListenConnection(self._listen_count, query, options.sample_rate)
         self._listen_count += 1
         self.listen_connections.append(log)
@@ -816,11 +915,52 @@ class FakeDeepgram:
             interim_interval_ms=self.interim_interval_ms,
             ms_per_word=self.ms_per_word,
         )
+        await self._serve_listen(websocket, log, transcriber, idles=True)
+
+    async def _flux_listen(self, websocket: WebSocket) -> None:
+        # The Flux module builds on this one (frames, logs, the loop below), so it is
+        # imported here rather than at the top, keeping the import one-way.
+        from tests.fakes.deepgram_flux import FluxConnection, FluxOptions, FluxTurns
+
+        query = dict(websocket.query_params)
+        keyterms = tuple(websocket.query_params.getlist("keyterm"))
+        options = await self._handshake(websocket, lambda: FluxOptions.from_query(query))
+        if options is None:
+            return
+        log = FluxConnection(self._flux_count, query, options.sample_rate, keyterms=keyterms)
+        self._flux_count += 1
+        self.flux_connections.append(log)
+        turns = FluxTurns(
+            options,
+            self._next_transcript,
+            speech_threshold_rms=self.speech_threshold_rms,
+            ms_per_word=self.ms_per_word,
+            update_interval_ms=self.flux_update_interval_ms,
+            confidence_ramp_ms=self.flux_confidence_ramp_ms,
+        )
+        # Flux has no KeepAlive and documents no idle timeout: an idle socket stays open.
+        await self._serve_listen(websocket, log, turns, idles=False)
+
+    def flux_silence_ms(self, threshold: float) -> int | None:
+        """Silence after a Flux turn's last speech (ms) at which the fake's
+        ``end_of_turn_confidence`` reaches ``threshold``; None when it never does."""
+        from tests.fakes.deepgram_flux import silence_ms_to_reach
+
+        return silence_ms_to_reach(threshold, self.flux_confidence_ramp_ms)
+
+    async def _serve_listen(
+        self, websocket: WebSocket, log: ListenConnection, model: ListenModel, *, idles: bool
+    ) -> None:
+        """Run an accepted listen socket: a reader feeding ``model``, a sender of its
+        messages; ``idles``: close after ``idle_timeout_s`` without a client message."""
         outbox: asyncio.Queue[_Outgoing | _Close] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+        loop = asyncio.get_running_loop()
+        for message in model.opening():
+            await outbox.put(_Outgoing(message, loop.time()))
         try:
             async with asyncio.TaskGroup() as tasks:
                 sender = tasks.create_task(self._listen_send(websocket, log, outbox))
-                log.ended = await self._listen_read(websocket, log, transcriber, outbox)
+                log.ended = await self._listen_read(websocket, log, model, outbox, idles=idles)
                 if log.ended == "client_closed":
                     sender.cancel()
         except* _Dropped:
@@ -828,7 +968,7 @@ class FakeDeepgram:
             log.ended = "dropped"
             # Words heard but never finalized are heard again by the next connection, as
             # at Deepgram when a client replays its audio: the segment keeps its script.
-            unfinished = transcriber.unfinished_transcript()
+            unfinished = model.unfinished_transcript()
             if unfinished is not None:
                 self.transcripts.appendleft(unfinished)
 
@@ -842,20 +982,21 @@ class FakeDeepgram:
         self,
         websocket: WebSocket,
         log: ListenConnection,
-        transcriber: Transcriber,
+        model: ListenModel,
         outbox: asyncio.Queue[_Outgoing | _Close],
+        *,
+        idles: bool,
     ) -> str:
         loop = asyncio.get_running_loop()
 
         async def send(messages: list[dict[str, Any]]) -> None:
             for message in messages:
-                final = message.get("type") == "Results" and message.get("is_final") is True
-                delay = self.final_latency_ms / 1000 if final else 0.0
+                delay = self.final_latency_ms / 1000 if model.is_final(message) else 0.0
                 await outbox.put(_Outgoing(message, loop.time() + delay))
 
         while True:
             try:
-                async with asyncio.timeout(self.idle_timeout_s):
+                async with asyncio.timeout(self.idle_timeout_s if idles else None):
                     message = await websocket.receive()
             except TimeoutError:
                 await outbox.put(_Close(1011, NET0001))
@@ -865,32 +1006,18 @@ class FakeDeepgram:
             audio = message.get("bytes")
             if audio is not None:
                 log.audio_bytes += len(audio)
-                await send(transcriber.feed(audio))
+                await send(model.feed(audio))
                 if self._drops(log):
                     raise _Dropped
                 continue
             parsed = _json_object(message.get("text"))
             log.messages.append(parsed if parsed is not None else _unparsed(message))
             kind = parsed.get("type") if parsed is not None else None
-            if kind == "KeepAlive":
-                continue
-            if kind == "Finalize":
-                await send(transcriber.finalize())
-            elif kind == "CloseStream":
-                await send(transcriber.close_stream())
+            if kind == "CloseStream":
+                await send(model.close_stream())
                 await outbox.put(_Close(1000))
                 return "close_stream"
-            else:
-                await send(
-                    [
-                        {
-                            "type": "Error",
-                            "variant": "SchemaError",
-                            "description": "Could not parse the client message.",
-                            "message": message.get("text") or "",
-                        }
-                    ]
-                )
+            await send(model.answer(kind, message.get("text") or ""))
 
     async def _listen_send(
         self,

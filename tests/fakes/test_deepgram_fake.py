@@ -1,4 +1,5 @@
-"""The fake Deepgram against the real deepgram-sdk: listen, speak socket, speak REST."""
+"""The fake Deepgram against the real deepgram-sdk: listen (v1 and Flux), speak socket,
+speak REST."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.fakes.deepgram import (
     silence,
     tone,
 )
+from tests.fakes.deepgram_flux import FluxOptions, FluxTurns
 
 pytestmark = [
     # deepgram-sdk 7.17 imports websockets' legacy client the first time a socket client
@@ -254,6 +256,192 @@ def test_segmentation_runs_in_audio_time_whatever_the_chunking() -> None:
     assert one_piece[3]["channel"]["alternatives"][0]["transcript"] == "Um, first answer."
     assert (one_piece[3]["start"], one_piece[3]["duration"]) == (0.0, 1.0)
     assert one_piece[-1]["start"] == 1.0  # result windows are contiguous
+
+
+# Flux (/v2/listen)
+
+FLUX = {"model": "flux-general-en", "encoding": "linear16", "sample_rate": RATE}
+
+
+def turn_infos(messages: list[Any]) -> list[Any]:
+    return [message for message in messages if message.type == "TurnInfo"]
+
+
+def events(messages: list[Any]) -> list[tuple[str, float]]:
+    """(event, audio_window_end) of each TurnInfo but the Updates."""
+    return [(m.event, m.audio_window_end) for m in turn_infos(messages) if m.event != "Update"]
+
+
+async def test_flux_turn_events_follow_the_silence_in_audio_time(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    fake.script("Um, I led the billing migration myself.")  # 7 words: 1.8 s of speech
+    # A 0.6 s pause (an eager end at 0.5 s, speech again before the end of turn at 0.7 s),
+    # then a silence long enough to end the turn.
+    audio = tone(1.0, RATE) + silence(0.6, RATE) + tone(1.0, RATE) + silence(1.0, RATE)
+    client = sdk_client(fake, http)
+    async with client.listen.v2.connect(
+        **FLUX, eager_eot_threshold=0.5, keyterm=["billing", "Stripe"]
+    ) as connection:
+        for chunk in chunks(audio):
+            await connection.send_media(chunk)
+        await connection.send_force_end_turn()  # no turn open: ignored
+        await connection.send_close_stream()
+        messages = [message async for message in connection]
+
+    connected, *rest = messages
+    assert connected.type == "Connected" and connected.sequence_id == 0
+    assert [m.sequence_id for m in messages] == list(range(len(messages)))
+    assert events(messages) == [
+        ("StartOfTurn", 0.02),
+        ("EagerEndOfTurn", 1.5),  # 500 ms into the pause: confidence 0.5
+        ("TurnResumed", 1.62),  # the first frame of speech after it
+        ("EagerEndOfTurn", 3.1),
+        ("EndOfTurn", 3.3),  # 700 ms into the silence: confidence 0.7
+    ]
+    infos = turn_infos(messages)
+    by_event = {m.event: m for m in infos}
+    assert by_event["StartOfTurn"].transcript == "Um,"
+    eager, end = [m for m in infos if m.event in ("EagerEndOfTurn", "EndOfTurn")][1:]
+    assert eager.end_of_turn_confidence == 0.5 and end.end_of_turn_confidence == 0.7
+    assert end.trigger == "model" and all(m.trigger is None for m in infos if m is not end)
+    assert end.transcript == eager.transcript == "Um, I led the billing migration myself."
+    assert (end.words[0].start, end.words[-1].end) == (0.0, 2.6)
+    assert (end.audio_window_start, end.turn_index) == (0.0, 0)
+    assert all(w.confidence == 0.98 for w in end.words)
+    # Updates: one per 0.25 s of audio without another message, empty between turns.
+    windows = [m.audio_window_end for m in infos]
+    assert max(round(b - a, 3) for a, b in zip(windows, windows[1:], strict=False)) == 0.26
+    after = infos[infos.index(end) + 1 :]
+    assert after and all(m.event == "Update" and m.transcript == "" for m in after)
+    assert all(m.turn_index == 1 and m.audio_window_start == 3.3 for m in after)
+    assert after[-1].audio_window_end == 3.6  # CloseStream: a last Update, no EndOfTurn
+
+    [log] = fake.flux_connections
+    assert log.query["eager_eot_threshold"] == "0.5" and log.keyterms == ("billing", "Stripe")
+    assert log.message_types == ["ForceEndTurn", "CloseStream"]
+    assert log.events == [event for event, _ in events(messages)]
+    assert log.final_transcripts == [end.transcript]
+    assert (log.audio_seconds, log.ended) == (3.6, "close_stream")
+
+
+def test_flux_turns_run_in_audio_time_whatever_the_chunking() -> None:
+    query = {"model": "flux-general-en", "encoding": "linear16", "sample_rate": str(RATE)}
+    options = FluxOptions.from_query(query | {"eager_eot_threshold": "0.4"})
+    # Too little speech for every word: the end of turn brings the rest, after a
+    # TurnResumed, as Flux does when the transcript changed after an eager end.
+    audio = tone(0.5, RATE) + silence(1.0, RATE)
+
+    def run(chunk_size: int) -> list[dict[str, Any]]:
+        turns = FluxTurns(
+            options,
+            lambda: "I did it myself.",
+            speech_threshold_rms=500,
+            ms_per_word=300,
+            update_interval_ms=250,
+            confidence_ramp_ms=1000,
+        )
+        messages = [m for chunk in chunks(audio, chunk_size) for m in turns.feed(chunk)]
+        for message in messages:
+            message.pop("request_id")
+        return messages
+
+    one_piece, small_pieces = run(len(audio)), run(322)
+    assert one_piece == small_pieces
+    assert [(m["event"], m["audio_window_end"], m["transcript"]) for m in one_piece] == [
+        ("StartOfTurn", 0.02, "I"),
+        ("Update", 0.28, "I"),  # every 0.25 s, in whole 20 ms frames
+        ("Update", 0.54, "I did"),
+        ("Update", 0.8, "I did"),
+        ("EagerEndOfTurn", 0.9, "I did"),
+        ("Update", 1.16, "I did"),
+        ("TurnResumed", 1.2, "I did"),
+        ("EndOfTurn", 1.2, "I did it myself."),
+        ("Update", 1.46, ""),
+    ]
+    assert one_piece[-2]["trigger"] == "model" and one_piece[-1]["turn_index"] == 1
+
+
+def test_flux_timeout_force_end_and_thresholds_in_milliseconds(fake: FakeDeepgram) -> None:
+    query = {"model": "flux-general-en", "encoding": "linear16", "sample_rate": str(RATE)}
+
+    def turns(**extra: str) -> FluxTurns:
+        return FluxTurns(
+            FluxOptions.from_query(query | extra),
+            lambda: "Yes.",
+            speech_threshold_rms=500,
+            ms_per_word=300,
+            update_interval_ms=250,
+            confidence_ramp_ms=1000,
+        )
+
+    def turn_ends(messages: list[dict[str, Any]]) -> list[tuple[str, float, str]]:
+        return [
+            (m["event"], m["audio_window_end"], m.get("trigger", ""))
+            for m in messages
+            if m["event"] not in ("Update", "StartOfTurn")
+        ]
+
+    # eot_threshold=1.0: the confidence never gets there, the timeout ends the turn.
+    manual = turns(eot_threshold="1.0", eot_timeout_ms="800")
+    assert turn_ends(manual.feed(tone(0.2, RATE) + silence(1.0, RATE))) == [
+        ("EndOfTurn", 1.0, "timeout")
+    ]
+    assert manual.force_end_turn() == []  # no turn open
+    manual.feed(tone(0.3, RATE))
+    [forced] = manual.force_end_turn()
+    assert (forced["event"], forced["trigger"], forced["transcript"]) == (
+        "EndOfTurn",
+        "manual",
+        "Yes.",
+    )
+    assert (forced["audio_window_start"], forced["audio_window_end"]) == (1.0, 1.5)
+
+    assert fake.flux_silence_ms(0.5) == 500 and fake.flux_silence_ms(0.7) == 700
+    assert fake.flux_silence_ms(1.0) is None
+    fake.flux_confidence_ramp_ms = 375  # Flux's advertised ~260 ms end of turn at 0.7
+    assert fake.flux_silence_ms(0.7) == 280  # 262.5 ms, in whole 20 ms frames
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"model": "nova-3"},
+        {"eot_threshold": 0.45},
+        {"eager_eot_threshold": 0.95},
+        {"eager_eot_threshold": 0.8},  # above the default eot_threshold, 0.7
+        {"eot_timeout_ms": 100},
+        {"sample_rate": None},
+    ],
+    ids=["model", "eot", "eager", "eager-above-eot", "timeout", "no-sample-rate"],
+)
+async def test_flux_refuses_what_deepgram_refuses_before_the_upgrade(
+    fake: FakeDeepgram, http: httpx.AsyncClient, extra: dict[str, Any]
+) -> None:
+    with pytest.raises(ApiError) as refused:
+        async with sdk_client(fake, http).listen.v2.connect(**(FLUX | extra)):
+            pass
+    assert refused.value.status_code == 400
+    assert not fake.flux_connections
+
+
+async def test_flux_refuses_a_wrong_key_and_answers_what_it_does_not_do(
+    fake: FakeDeepgram, http: httpx.AsyncClient
+) -> None:
+    with pytest.raises(ApiError) as wrong_key:
+        async with sdk_client(fake, http, api_key="wrong").listen.v2.connect(**FLUX):
+            pass
+    assert wrong_key.value.status_code == 401
+
+    async with sdk_client(fake, http).listen.v2.connect(**FLUX) as connection:
+        assert (await connection.recv()).type == "Connected"
+        await connection.send_configure({"type": "Configure", "thresholds": {"eot_threshold": 0.8}})
+        configure = await connection.recv()
+        await connection.send_configure({"type": "KeepAlive"})  # any dict; Flux has no KeepAlive
+        warning = await connection.recv()
+    assert configure.type == "ConfigureFailure" and configure.code == "UNSUPPORTED"
+    assert warning.type == "Warning" and warning.code == "UNPARSABLE_CLIENT_MESSAGE"
+    assert fake.flux_connections[0].ended == "client_closed"
 
 
 async def test_speak_socket_flush_clear_and_close(

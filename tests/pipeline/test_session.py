@@ -59,6 +59,7 @@ class Harness:
         self.inbound: asyncio.Queue[bytes | str | None] = asyncio.Queue()
         self.events: list[dict[str, Any]] = []
         self.audio_bytes = 0
+        self.sequence: list[str] = []  # event types in the order sent, "audio" for a frame
         self._changed = asyncio.Condition()
 
     async def wait_for_audio_received(self, seconds: float) -> None:
@@ -76,8 +77,10 @@ class Harness:
             async with self._changed:
                 if isinstance(item, bytes):
                     self.audio_bytes += len(item)
+                    self.sequence.append("audio")
                 else:
                     self.events.append(item.as_dict())
+                    self.sequence.append(item.type)
                 self._changed.notify_all()
 
     def send(self, message: dict[str, Any] | bytes | str) -> None:

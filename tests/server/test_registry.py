@@ -72,3 +72,31 @@ async def test_chat_models_exist_only_with_their_key_and_in_the_order_asked(
     finally:
         await providers.aclose()
     assert chain == [f"groq:{configured.groq_model}", "offline"]
+
+
+def test_flux_settings_reach_the_deepgram_recognizer(tmp_path: Path) -> None:
+    from voices.deepgram_stt import DeepgramRecognizer
+
+    flux = settings(
+        tmp_path,
+        deepgram_api_key="dg-key",
+        deepgram_flux=True,
+        deepgram_eot_threshold=0.8,
+        deepgram_eot_timeout_ms=3000,
+    )
+    recognizer = build(RECOGNIZERS, "STT_PROVIDER", "deepgram", Context(flux))  # type: ignore[arg-type]
+    assert isinstance(recognizer, DeepgramRecognizer)
+    assert recognizer.connect_args(16000) == {
+        "model": "flux-general-en",
+        "encoding": "linear16",
+        "sample_rate": 16000,
+        "eot_threshold": 0.8,
+        "eager_eot_threshold": 0.5,
+        "eot_timeout_ms": 3000,
+    }
+    no_eager = settings(
+        tmp_path, deepgram_api_key="k", deepgram_flux=True, deepgram_eager_eot_threshold=None
+    )
+    recognizer = build(RECOGNIZERS, "STT_PROVIDER", "deepgram", Context(no_eager))  # type: ignore[arg-type]
+    assert isinstance(recognizer, DeepgramRecognizer)
+    assert "eager_eot_threshold" not in recognizer.connect_args(16000)

@@ -94,3 +94,30 @@ def test_provider_names_come_from_the_registry(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("LLM_PROVIDERS", "openai,claude")
     with pytest.raises(ValidationError, match="LLM_PROVIDERS must be one of openai, groq"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_flux_end_of_turn_settings_keep_to_deepgrams_ranges(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert defaults.deepgram_eager_eot_threshold == 0.5
+    assert defaults.deepgram_eot_threshold is None and defaults.deepgram_eot_timeout_ms is None
+    for name, value in [
+        ("deepgram_eot_threshold", 0.45),
+        ("deepgram_eot_threshold", 1.05),
+        ("deepgram_eager_eot_threshold", 0.2),
+        ("deepgram_eot_timeout_ms", 400),
+        ("deepgram_eot_timeout_ms", 60_001),
+    ]:
+        with pytest.raises(ValidationError, match=name):
+            Settings(_env_file=None, **{name: value})  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"EAGER_EOT_THRESHOLD \(0.8\) must not be above"):
+        Settings(deepgram_eager_eot_threshold=0.8, _env_file=None)  # type: ignore[call-arg]
+    manual = Settings(deepgram_eot_threshold=1.0, deepgram_eager_eot_threshold=0.9, _env_file=None)  # type: ignore[call-arg]
+    assert (manual.deepgram_eot_threshold, manual.deepgram_eager_eot_threshold) == (1.0, 0.9)
+
+    monkeypatch.setenv("DEEPGRAM_EAGER_EOT_THRESHOLD", "off")
+    monkeypatch.setenv("DEEPGRAM_EOT_TIMEOUT_MS", "3000")
+    from_env = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert from_env.deepgram_eager_eot_threshold is None
+    assert from_env.deepgram_eot_timeout_ms == 3000

@@ -1,27 +1,26 @@
-"""Deepgram live recognition through the real deepgram-sdk and the fake Deepgram."""
+"""Deepgram live recognition through the real deepgram-sdk and the fake Deepgram: nova-3
+on ``/v1/listen``, then Flux on ``/v2/listen``."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
 
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram, silence, tone
 from tests.polling import eventually
 from tests.voices.streams import Heard
 from voices.deepgram_stt import DeepgramRecognitionStream, DeepgramRecognizer, ListenOptions
 from voices.types import (
+    EagerEndOfTurn,
     SpeechError,
     SpeechStarted,
     Transcript,
+    TurnResumed,
     UtteranceEnd,
 )
 
@@ -247,143 +246,141 @@ async def test_close_ends_the_events_and_no_key_is_logged(
     assert fake.api_key not in repr(recognizer(fake))
 
 
-# Flux (/v2/listen): the fake Deepgram has no v2 endpoint, so these tests run the real SDK
-# against a scripted one: each connection sends the messages a test lists when its audio
-# reaches a given length, answers ForceEndTurn and CloseStream, and may drop abruptly.
+# Flux (/v2/listen), against the fake's turn model: with its default 1000 ms confidence
+# ramp, an eager end at 0.5 comes 500 ms into a silence and the end of turn at 0.7 at
+# 700 ms; each second of speech reveals about three words more.
 
 
-def turn_info(
-    event: str, text: str, window: tuple[float, float], words: list[tuple[str, float, float]]
-) -> dict[str, Any]:
-    return {
-        "type": "TurnInfo",
-        "request_id": "req",
-        "sequence_id": 1,
-        "event": event,
-        "turn_index": 0,
-        "audio_window_start": window[0],
-        "audio_window_end": window[1],
-        "transcript": text,
-        "words": [{"word": w, "confidence": 0.9, "start": a, "end": b} for w, a, b in words],
-        "end_of_turn_confidence": 0.9 if event == "EndOfTurn" else 0.1,
-    }
+def sequence(heard: Heard) -> list[str]:
+    """The kinds of events heard, a run of interim transcripts as one ``interim``."""
+    kinds: list[str] = []
+    for event in heard.events:
+        kind = type(event).__name__
+        if isinstance(event, Transcript):
+            kind = "final" if event.is_final else "interim"
+        if not (kinds and kind == kinds[-1] == "interim"):
+            kinds.append(kind)
+    return kinds
 
 
-@dataclass
-class FluxScript:
-    """What one connection sends: at audio seconds, messages; on ForceEndTurn, a reply."""
-
-    at: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    on_force_end: dict[str, Any] | None = None
-    drop_at_s: float | None = None
-    # what it saw
-    query: dict[str, str] = field(default_factory=dict)
-    audio_s: float = 0.0
-    messages: list[str] = field(default_factory=list)
-    ended: str | None = None
-
-
-@asynccontextmanager
-async def scripted_flux(*scripts: FluxScript) -> AsyncIterator[str]:
-    pending = list(scripts)
-
-    async def handler(connection: ServerConnection) -> None:
-        assert connection.request is not None
-        script = pending.pop(0)
-        script.query = dict(parse_qsl(urlsplit(connection.request.path).query))
-        assert connection.request.headers["Authorization"] == "Token flux-key"
-        await connection.send(
-            json.dumps({"type": "Connected", "request_id": "r", "sequence_id": 0})
-        )
-        async for message in connection:
-            if isinstance(message, bytes):
-                script.audio_s += len(message) / 2 / RATE
-                while script.at and script.audio_s >= script.at[0][0]:
-                    await connection.send(json.dumps(script.at.pop(0)[1]))
-                if script.drop_at_s is not None and script.audio_s >= script.drop_at_s:
-                    script.ended = "dropped"
-                    connection.transport.abort()
-                    return
-                continue
-            kind = json.loads(message)["type"]
-            script.messages.append(kind)
-            if kind == "ForceEndTurn" and script.on_force_end is not None:
-                await connection.send(json.dumps(script.on_force_end))
-            elif kind == "CloseStream":
-                script.ended = "close_stream"
-                await connection.close(1000)
-
-    async with serve(handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-
-
-async def test_flux_turns_become_transcripts() -> None:
-    words = [("I", 0.2, 0.4), ("led", 0.4, 0.6), ("it.", 0.6, 0.9)]
-    script = FluxScript(
-        at=[
-            (0.2, turn_info("StartOfTurn", "", (0.0, 0.2), [])),
-            (0.5, turn_info("Update", "I led", (0.0, 0.5), words[:2])),
-            (0.75, turn_info("Update", "I led", (0.0, 0.75), words[:2])),  # unchanged
-            (1.2, turn_info("EndOfTurn", "I led it.", (0.0, 1.2), words)),
-        ]
-    )
-    async with scripted_flux(script) as url:
-        flux = DeepgramRecognizer(ListenOptions("flux-key", url, flux=True, eot_timeout_ms=4000))
-        stream = await flux.open(sample_rate=RATE)
-        heard = Heard(stream)
-        await say(stream, tone(1.2, RATE))
+async def test_flux_turns_become_events_and_one_final_transcript(fake: FakeDeepgram) -> None:
+    fake.script("I led the billing migration myself.")
+    async with listening(fake, flux=True) as (stream, heard):
+        # A pause long enough for an eager end but not the end of turn, then the rest.
+        await say(stream, tone(1.0, RATE) + silence(0.6, RATE) + tone(1.0, RATE))
+        await say(stream, silence(1.0, RATE))
         await heard.until(lambda h: bool(h.worded_finals))
-        await stream.close()
-        await heard.until(lambda h: h.ended)
 
-    assert script.query == {
+    assert sequence(heard) == [
+        "SpeechStarted",
+        "interim",
+        "EagerEndOfTurn",
+        "TurnResumed",
+        "interim",
+        "EagerEndOfTurn",
+        "final",
+    ]
+    [started] = heard.of(SpeechStarted)
+    assert started.at_s == 0.0
+    assert [t.text for t in heard.interims][:2] == ["I", "I led"]
+    first_eager, second_eager = heard.of(EagerEndOfTurn)
+    assert (first_eager.transcript_text, first_eager.last_word_end_s) == ("I led the billing", 1.0)
+    [final] = heard.worded_finals
+    assert final.is_final and final.speech_final
+    assert final.text == second_eager.transcript_text == "I led the billing migration myself."
+    assert (final.start_s, final.end_s) == (0.0, 3.3)  # 700 ms after the last word
+    assert (final.words[0].start_s, final.words[-1].end_s) == (0.0, 2.6)
+    assert second_eager.last_word_end_s == 2.6
+    assert all(w.confidence == 0.98 for w in final.words)
+    assert first_eager.received_at <= heard.of(TurnResumed)[0].received_at <= final.received_at
+    assert not heard.of(UtteranceEnd) and not heard.of(SpeechError)
+
+    [log] = fake.flux_connections
+    assert log.query == {
         "model": "flux-general-en",
         "encoding": "linear16",
         "sample_rate": "16000",
-        "eot_timeout_ms": "4000",
+        "eager_eot_threshold": "0.5",
     }
-    started, interim, final = heard.events
-    assert isinstance(started, SpeechStarted) and started.at_s == 0.0
-    assert isinstance(interim, Transcript) and (interim.text, interim.is_final) == ("I led", False)
-    assert isinstance(final, Transcript) and final.is_final and final.speech_final
-    assert (final.text, final.start_s, final.end_s) == ("I led it.", 0.0, 1.2)
-    assert words_of(final) == words
-    assert script.messages == ["CloseStream"] and script.ended == "close_stream"
-    assert "DeepgramRecognizer(base_url='http://127.0.0.1" in repr(flux)
-    assert "flux-general-en" in repr(flux)
+    assert log.message_types == ["CloseStream"] and log.ended == "close_stream"
+    assert not fake.listen_connections
 
 
-async def test_flux_reconnects_and_force_ends_the_replayed_turn() -> None:
-    first = FluxScript(
-        at=[(1.0, turn_info("EndOfTurn", "Yes.", (0.0, 1.0), [("Yes.", 0.2, 0.6)]))],
-        drop_at_s=1.5,
-    )
-    # The second socket hears the replay, which starts where the first turn ended.
-    second = FluxScript(
-        on_force_end=turn_info(
-            "EndOfTurn", "I did.", (0.0, 1.0), [("I", 0.1, 0.3), ("did.", 0.3, 0.6)]
-        )
-    )
-    async with scripted_flux(first, second) as url:
-        # 20 ms chunks: the scripted server acts at exact audio times, so nothing may wait
-        # in the adapter for the rest of a larger chunk.
-        flux = DeepgramRecognizer(
-            ListenOptions("flux-key", url, flux=True, reconnect_delays_s=(0.01,), send_chunk_ms=20)
-        )
-        stream = await flux.open(sample_rate=RATE)
-        heard = Heard(stream)
-        await say(stream, tone(1.0, RATE))
+async def test_flux_eager_end_followed_directly_by_the_end_of_turn(fake: FakeDeepgram) -> None:
+    fake.script("Yes, I did.")
+    thresholds = {"eot_threshold": 0.8, "eager_eot_threshold": 0.4, "eot_timeout_ms": 3000}
+    async with listening(fake, flux=True, **thresholds) as (stream, heard):
+        await say(stream, tone(0.8, RATE) + silence(1.0, RATE))
+        await heard.until(lambda h: bool(h.worded_finals))
+
+    assert sequence(heard) == ["SpeechStarted", "interim", "EagerEndOfTurn", "final"]
+    [eager] = heard.of(EagerEndOfTurn)
+    [final] = heard.worded_finals
+    assert (eager.transcript_text, eager.last_word_end_s) == ("Yes, I did.", 0.8)
+    assert final.text == "Yes, I did." and final.end_s == 1.6  # 0.8: 800 ms of silence
+    assert eager.received_at <= final.received_at
+    query = fake.flux_connections[0].query
+    assert (query["eot_threshold"], query["eager_eot_threshold"]) == ("0.8", "0.4")
+    assert query["eot_timeout_ms"] == "3000"
+
+
+async def test_flux_without_eager_mode_only_ends_turns(fake: FakeDeepgram) -> None:
+    fake.script("I think so.")
+    async with listening(fake, flux=True, eager_eot_threshold=None) as (stream, heard):
+        await say(stream, tone(0.5, RATE) + silence(0.6, RATE) + tone(0.5, RATE))
+        await say(stream, silence(1.0, RATE))
+        await heard.until(lambda h: bool(h.worded_finals))
+    assert sequence(heard) == ["SpeechStarted", "interim", "final"]
+    assert heard.worded_finals[0].end_s == 2.3
+    assert "eager_eot_threshold" not in fake.flux_connections[0].query
+
+
+async def test_flux_finalize_forces_the_end_of_turn(fake: FakeDeepgram) -> None:
+    fake.script("I am done.")
+    async with listening(fake, flux=True) as (stream, heard):
+        await say(stream, tone(0.6, RATE))  # no silence after it: the turn is still open
+        await stream.finalize()
+        await heard.until(lambda h: bool(h.worded_finals))
+        [final] = heard.worded_finals
+        assert final.text == "I am done." and final.speech_final and final.end_s == 0.6
+    log = fake.flux_connections[0]
+    assert log.message_types == ["ForceEndTurn", "CloseStream"]
+    assert [m["trigger"] for m in log.sent if m.get("event") == "EndOfTurn"] == ["manual"]
+
+
+async def test_flux_refusals_are_clear_errors(fake: FakeDeepgram) -> None:
+    with pytest.raises(ConnectionError, match="HTTP 400"):
+        await recognizer(fake, flux=True, eot_threshold=0.45).open(sample_rate=RATE)
+    with pytest.raises(ConnectionError, match="HTTP 400"):
+        await recognizer(fake, flux=True, flux_model="nova-3").open(sample_rate=RATE)
+    wrong_key = DeepgramRecognizer(ListenOptions("wrong-key", fake.url, flux=True))
+    with pytest.raises(ConnectionError, match="HTTP 401"):
+        await wrong_key.open(sample_rate=RATE)
+    assert not fake.flux_connections
+    assert "flux-general-en" in repr(wrong_key) and "wrong-key" not in repr(wrong_key)
+
+
+async def test_flux_reconnects_and_force_ends_the_replayed_turn(fake: FakeDeepgram) -> None:
+    fake.script("Yes.", "I did it.")
+    fake.drop_after_audio_s = 1.5  # in the middle of the second turn
+    # 20 ms chunks: the fake drops the socket at an exact audio time.
+    async with listening(fake, flux=True, send_chunk_ms=20) as (stream, heard):
+        await say(stream, tone(0.4, RATE) + silence(0.8, RATE))
         await heard.until(lambda h: bool(h.worded_finals))
         await say(stream, tone(1.0, RATE))
         await stream.finalize()  # lost with the first socket: sent again after the replay
         await heard.until(lambda h: len(h.worded_finals) == 2)
-        await stream.close()
-        await heard.stop()
 
-    assert [t.text for t in heard.worded_finals] == ["Yes.", "I did."]
-    assert words_of(heard.worded_finals[1]) == [("I", 1.1, 1.3), ("did.", 1.3, 1.6)]
-    assert (heard.worded_finals[1].start_s, heard.worded_finals[1].end_s) == (1.0, 2.0)
-    assert first.ended == "dropped" and second.audio_s == pytest.approx(1.0)
-    assert second.messages == ["ForceEndTurn", "CloseStream"]
+    assert [t.text for t in heard.worded_finals] == ["Yes.", "I did it."]
+    answer = heard.worded_finals[1]
+    # Times stay those of the stream: the second socket's clock began at 1.1 s, where the
+    # first turn's window ended.
+    assert (answer.start_s, answer.end_s) == (1.1, 2.2)
+    assert (answer.words[0].start_s, answer.words[-1].end_s) == (1.2, 2.2)
+    dropped, resumed = fake.flux_connections
+    assert dropped.ended == "dropped" and dropped.audio_seconds == 1.5
+    assert resumed.audio_seconds == pytest.approx(2.2 - 1.1)
+    assert resumed.message_types == ["ForceEndTurn", "CloseStream"]
+    assert resumed.query == dropped.query
+    assert stream.connections == 2
     assert not heard.of(SpeechError)

@@ -1,9 +1,11 @@
 """What every ``SpeechRecognizer`` does (``voices.types``), proven on each implementation:
-the in-memory fake, Deepgram through the real SDK against the fake Deepgram, and the local
-Whisper + Silero VAD models. A new recognizer joins by adding one entry to ``PROVIDERS``."""
+the in-memory fake, Deepgram (nova-3 and Flux) through the real SDK against the fake
+Deepgram, and the local Whisper + Silero VAD models. A new recognizer joins by adding one
+entry to ``PROVIDERS``."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -14,7 +16,14 @@ from tests.fakes.deepgram import run_fake_deepgram, tone
 from tests.voices.spoken import silence, speech
 from tests.voices.streams import Heard
 from voices.fakes import ScriptedRecognitionStream, ScriptedRecognizer
-from voices.types import RecognitionStream, SpeechError, SpeechRecognizer
+from voices.types import (
+    EagerEndOfTurn,
+    RecognitionStream,
+    SpeechError,
+    SpeechRecognizer,
+    Transcript,
+    TurnResumed,
+)
 
 RATE = 16000
 FRAME = RATE * 20 // 1000 * 2  # bytes of 20 ms
@@ -47,7 +56,7 @@ async def scripted() -> AsyncIterator[tuple[SpeechRecognizer, Speak]]:
 
 
 @asynccontextmanager
-async def deepgram() -> AsyncIterator[tuple[SpeechRecognizer, Speak]]:
+async def deepgram(*, flux: bool = False) -> AsyncIterator[tuple[SpeechRecognizer, Speak]]:
     from voices.deepgram_stt import DeepgramRecognizer, ListenOptions
 
     async with run_fake_deepgram() as fake:
@@ -56,12 +65,8 @@ async def deepgram() -> AsyncIterator[tuple[SpeechRecognizer, Speak]]:
             fake.script(text)
             await send_frames(stream, tone(0.8, RATE) + silence(1.2, RATE))
 
-        yield (
-            DeepgramRecognizer(
-                ListenOptions(fake.api_key, fake.url, reconnect_delays_s=(0.01, 0.02))
-            ),
-            speak,
-        )
+        options = ListenOptions(fake.api_key, fake.url, reconnect_delays_s=(0.01, 0.02), flux=flux)
+        yield DeepgramRecognizer(options), speak
 
 
 @asynccontextmanager
@@ -80,6 +85,7 @@ async def local() -> AsyncIterator[tuple[SpeechRecognizer, Speak]]:
 PROVIDERS = [
     Provider("scripted", scripted, exact=True),
     Provider("deepgram", deepgram, exact=True),
+    Provider("deepgram-flux", functools.partial(deepgram, flux=True), exact=True),
     Provider("local", local, exact=False),
 ]
 
@@ -114,6 +120,14 @@ async def test_speech_becomes_a_final_transcript_with_timed_words(provider: Prov
     assert [w.start_s for w in final.words] == sorted(w.start_s for w in final.words)
     assert final.received_at > 0
     assert not heard.of(SpeechError)
+    # An eager end of turn (Flux) is always settled: withdrawn, or confirmed by a final.
+    for index, event in enumerate(heard.events):
+        if isinstance(event, EagerEndOfTurn):
+            assert any(
+                isinstance(later, TurnResumed)
+                or (isinstance(later, Transcript) and later.speech_final)
+                for later in heard.events[index + 1 :]
+            )
 
 
 async def test_close_is_idempotent_and_ends_the_events(provider: Provider) -> None:

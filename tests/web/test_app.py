@@ -299,6 +299,7 @@ async def test_barge_in_stops_the_interviewers_audio(
         await wait_room(page, "window.intrvuerRoom.bargeIns > 0")
         counters = await room_counters(page)
         assert counters["stoppedPlayback"] >= 1, counters
+        assert counters["pauses"] == 1 and counters["resumes"] == 0, counters
         print(f"barge-in: {counters['secondsScheduled']:.2f} s of the greeting scheduled")
         # Playback stopped with the greeting far from fully played, and nothing plays on.
         greeting_audio_s = len(LONG_GREETING) * 0.06
@@ -311,6 +312,45 @@ async def test_barge_in_stops_the_interviewers_audio(
         # The next turn plays again.
         scheduled = counters["framesScheduled"]
         await wait_room(page, f"window.intrvuerRoom.framesScheduled > {scheduled}")
+        assert log.problems == []
+    finally:
+        await browser.close()
+
+
+async def test_a_backchannel_pauses_the_interviewer_which_then_plays_on(
+    cloud_server: RunningServer,
+    deepgram: FakeDeepgram,
+    llm: FakeOpenAI,
+    playwright: playwright_api.Playwright,
+    artifacts: Artifacts,
+    tmp_path: Path,
+) -> None:
+    llm.script(LONG_GREETING, "Thanks. Tell me about a deadline you met.")
+    deepgram.script("Okay.")
+    microphone = speech_wav(tmp_path / "okay.wav", "Okay.", lead_s=2.5, tail_s=30)
+    browser = await launch(playwright, microphone)
+    log = BrowserLog()
+    try:
+        page = await browser.new_page()
+        log.watch(page)
+        await start_room(page, cloud_server, "okay@example.org")
+        await wait_room(page, "window.intrvuerRoom.framesScheduled > 0")
+        await wait_room(page, "window.intrvuerRoom.pauses > 0")
+        paused = await room_counters(page)
+        # The audio it had not played was kept, and nothing plays while paused.
+        assert paused["heldSeconds"] > 0 and paused["activeSources"] == 0, paused
+        await wait_room(page, "window.intrvuerRoom.resumes > 0")
+        scheduled = (await room_counters(page))["framesScheduled"]
+        await wait_room(page, f"window.intrvuerRoom.framesScheduled > {scheduled}")
+        # The greeting is spoken to its end: no barge-in, no "interrupted".
+        await wait_room(page, "window.intrvuerRoom.state === 'listening'", 60)
+        counters = await room_counters(page)
+        assert counters["bargeIns"] == 0 and counters["resumes"] == 1, counters
+        caption = page.locator(".caption.interviewer").first
+        assert "interrupted" not in await caption.inner_text()
+        greeting_audio_s = len(LONG_GREETING) * 0.06
+        assert counters["secondsScheduled"] > greeting_audio_s * 0.9
+        await artifacts.shot(page, "backchannel")
         assert log.problems == []
     finally:
         await browser.close()

@@ -56,6 +56,9 @@ class Room {
       secondsScheduled: 0,
       stoppedPlayback: 0,
       bargeIns: 0,
+      pauses: 0, // the candidate spoke over the interviewer: its audio held
+      resumes: 0, // ... and played on from there (a backchannel, a noise)
+      heldSeconds: 0, // interviewer audio held at the last pause, not yet played
       activeSources: 0,
       reconnects: 0,
       moves: 0, // sessions moved off a draining server (close 1012)
@@ -68,7 +71,8 @@ class Room {
     this.finished = false; // interview_end seen, or the candidate left
     this.muted = false;
     this.outputRate = OUTPUT_RATE;
-    this.sources = new Set();
+    this.sources = new Map(); // scheduled interviewer audio: source -> { buffer, at }
+    this.held = null; // while paused: the audio not yet played, as { buffer, offset }
     this.nextTime = 0;
     this.acceptAudio = true;
     this.agentCaption = null;
@@ -285,6 +289,12 @@ class Room {
         this.agentCaption.text.textContent += event.text;
         this.agentText.textContent += event.text;
         break;
+      case "agent_audio_pause":
+        this.pausePlayback();
+        break;
+      case "agent_audio_resume":
+        this.resumePlayback();
+        break;
       case "agent_turn_end":
         if (this.agentCaption) {
           this.agentCaption.text.textContent = event.text;
@@ -360,33 +370,73 @@ class Room {
     const buffer = this.context.createBuffer(1, pcm.length, this.outputRate);
     const channel = buffer.getChannelData(0);
     for (let i = 0; i < pcm.length; i++) channel[i] = pcm[i] / 32768;
+    this.counters.framesScheduled += 1;
+    this.counters.secondsScheduled += buffer.duration;
+    if (this.held) {
+      this.held.push({ buffer, offset: 0 }); // sent before the pause reached the server
+      return;
+    }
+    this.schedule(buffer, 0);
+  }
+
+  schedule(buffer, offset) {
     const source = this.context.createBufferSource();
     source.buffer = buffer;
     source.connect(this.playback);
     // Back to back: each frame starts exactly where the previous one ends.
     const now = this.context.currentTime;
     if (this.nextTime < now) this.nextTime = now + START_LEAD_S;
-    source.start(this.nextTime);
-    this.nextTime += buffer.duration;
-    this.sources.add(source);
+    source.start(this.nextTime, offset);
+    this.sources.set(source, { buffer, at: this.nextTime - offset });
+    this.nextTime += buffer.duration - offset;
     this.counters.activeSources = this.sources.size;
     source.onended = () => {
       this.sources.delete(source);
       this.counters.activeSources = this.sources.size;
     };
-    this.counters.framesScheduled += 1;
-    this.counters.secondsScheduled += buffer.duration;
   }
 
-  stopPlayback() {
-    if (!this.sources.size) return;
-    for (const source of this.sources) {
+  silenceSources() {
+    for (const source of this.sources.keys()) {
       try { source.stop(); } catch (e) { /* already stopped */ }
     }
     this.sources.clear();
     this.counters.activeSources = 0;
-    this.counters.stoppedPlayback += 1;
     if (this.context) this.nextTime = this.context.currentTime;
+  }
+
+  stopPlayback() {
+    const held = this.held;
+    this.held = null;
+    if (!this.sources.size && !held) return;
+    this.silenceSources();
+    this.counters.stoppedPlayback += 1;
+  }
+
+  // The candidate spoke over the interviewer: stop at once, keeping what was not played.
+  pausePlayback() {
+    if (this.held || !this.context) return;
+    const now = this.context.currentTime;
+    const held = [];
+    const entries = [...this.sources.values()].sort((a, b) => a.at - b.at);
+    for (const { buffer, at } of entries) {
+      if (at + buffer.duration <= now) continue;
+      held.push({ buffer, offset: Math.max(0, now - at) });
+    }
+    this.silenceSources();
+    this.held = held;
+    this.counters.pauses += 1;
+    this.counters.heldSeconds = held.reduce((sum, h) => sum + h.buffer.duration - h.offset, 0);
+  }
+
+  // It was no interruption: play on from exactly where the pause stopped the audio.
+  resumePlayback() {
+    const held = this.held;
+    this.held = null;
+    if (!held || !this.context) return;
+    this.counters.resumes += 1;
+    this.nextTime = 0; // start afresh, just ahead of now
+    for (const { buffer, offset } of held) this.schedule(buffer, offset);
   }
 
   listenAfterPlayback() {
