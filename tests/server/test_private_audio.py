@@ -137,7 +137,16 @@ def kokoro_of(server: RunningServer) -> tuple[KokoroSynthesizer, PhraseCache]:
 
 
 def files_under(folder: Path) -> set[Path]:
-    return {path for path in folder.rglob("*") if path.is_file()}
+    """Every file, a cache entry still being written (``.<entry>.<pid>.<thread>``, renamed
+    into place when whole) under the entry it will be."""
+    return {_entry(path) for path in folder.rglob("*") if path.is_file()}
+
+
+def _entry(path: Path) -> Path:
+    name = path.name
+    if name.startswith(".") and ".pcm." in name:
+        return path.with_name(name[1:].split(".pcm.")[0] + ".pcm")
+    return path
 
 
 def _base64_cores(raw: bytes) -> list[bytes]:
@@ -168,8 +177,11 @@ def name_forms() -> list[tuple[str, bytes, bool]]:
 def files_naming_the_candidate(folder: Path) -> list[tuple[Path, str]]:
     found = []
     forms = name_forms()
-    for path in sorted(files_under(folder)):
-        data = path.read_bytes()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # a cache entry renamed into place meanwhile
+            continue
         lowered = data.lower()
         found += [
             (path, what)

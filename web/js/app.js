@@ -64,6 +64,14 @@ function updateNav(path) {
   }
 }
 
+// One page at a time: a page still loading (the dashboard waiting for its charts) must not
+// render over the page the candidate went on to; the next route runs once it is done.
+let routing = Promise.resolve();
+function routeInTurn() {
+  routing = routing.then(route, route);
+  return routing;
+}
+
 async function route() {
   const [path, search] = (location.hash.replace(/^#/, "") || "/").split("?");
   if (leavePage) {
@@ -254,8 +262,8 @@ async function start() {
     if (user) toast(refused);
     else noticeForNextPage(refused, "error");
   }
-  window.addEventListener("hashchange", route);
-  await route();
+  window.addEventListener("hashchange", routeInTurn);
+  await routeInTurn();
   document.body.dataset.ready = "true";
 }
 
