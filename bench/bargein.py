@@ -26,16 +26,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
 
 from bench.accounts import create_accounts, ticket_url
-from bench.audio import FRAME_S, SILENT_FRAME, SpokenAnswer, spoken_answers
+from bench.audio import SpokenAnswer, spoken_answers
+from bench.live_socket import Listener, Microphone, read
 from bench.processes import RESULTS, code_version, server_env, server_process
 from bench.turns_replay import percentile
 
@@ -73,86 +73,7 @@ class Trial:
     audio_after_stop: int = 0  # interviewer frames that still arrived after the stop
 
 
-@dataclass
-class _Listener:
-    events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    frames: list[float] = field(default_factory=list)  # arrival of each audio frame
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    closed: bool = False
-
-    def count(self, kind: str) -> int:
-        return sum(1 for _, event in self.events if event.get("type") == kind)
-
-    def first(self, kind: str, after: float) -> tuple[float, dict[str, Any]] | None:
-        for at, event in self.events:
-            if at >= after and event.get("type") == kind:
-                return at, event
-        return None
-
-    async def until(self, check: Any, timeout_s: float = TURN_TIMEOUT_S) -> bool:
-        async with asyncio.timeout(timeout_s):
-            while not check():
-                if self.closed:
-                    return False
-                self.changed.clear()
-                await self.changed.wait()
-        return True
-
-
-class _Microphone:
-    """A 20 ms frame every 20 ms: the clip being said, else silence."""
-
-    def __init__(self, connection: ClientConnection) -> None:
-        self.connection = connection
-        self.frames: list[bytes] = []
-        self.next = 0
-        self.started_at: float | None = None
-        self.done = asyncio.Event()
-
-    def say(self, spoken: SpokenAnswer) -> None:
-        self.frames, self.next, self.started_at = spoken.frames(), 0, None
-        self.done.clear()
-
-    async def run(self) -> None:
-        start, tick = time.monotonic(), 0
-        while True:
-            tick += 1
-            delay = start + tick * FRAME_S - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if self.next < len(self.frames):
-                frame = self.frames[self.next]
-                self.next += 1
-                if self.next == 1:
-                    self.started_at = time.monotonic()
-                if self.next == len(self.frames):
-                    self.done.set()
-            else:
-                frame = SILENT_FRAME
-            try:
-                await self.connection.send(frame)
-            except ConnectionClosed:
-                self.done.set()
-                return
-
-
-async def _read(connection: ClientConnection, listener: _Listener) -> None:
-    try:
-        async for message in connection:
-            now = time.monotonic()
-            if isinstance(message, bytes):
-                listener.frames.append(now)
-            else:
-                listener.events.append((now, json.loads(message)))
-            listener.changed.set()
-    except ConnectionClosed:
-        pass
-    finally:
-        listener.closed = True
-        listener.changed.set()
-
-
-def _listening(listener: _Listener) -> bool:
+def _listening(listener: Listener) -> bool:
     ends = listener.count("agent_turn_end")
     return ends > 0 and ends == listener.count("agent_turn_start")
 
@@ -168,9 +89,9 @@ async def _interview(
     """Trials over one interview's turns until the plan or the interview runs out."""
     done = 0
     async with connect(url, max_size=2**20, open_timeout=30, ping_interval=None) as connection:
-        listener = _Listener()
-        reader = asyncio.create_task(_read(connection, listener))
-        microphone = _Microphone(connection)
+        listener = Listener()
+        reader = asyncio.create_task(read(connection, listener))
+        microphone = Microphone(connection)
         sender = asyncio.create_task(microphone.run())
         try:
             await connection.send(json.dumps({"type": "start"}))
@@ -197,7 +118,8 @@ async def _interview(
                 )
                 done += 1
                 await listener.until(
-                    lambda: _listening(listener) or bool(listener.count("interview_end"))
+                    lambda: _listening(listener) or bool(listener.count("interview_end")),
+                    TURN_TIMEOUT_S,
                 )
                 if kind == "backchannel" and not listener.count("interview_end"):
                     await _answer(listener, microphone, answer, fake)
@@ -213,7 +135,7 @@ async def _interview(
 
 
 async def _answer(
-    listener: _Listener, microphone: _Microphone, answer: SpokenAnswer, fake: Any
+    listener: Listener, microphone: Microphone, answer: SpokenAnswer, fake: Any
 ) -> None:
     """A whole answer, so the interviewer moves on to its next turn."""
     ends = listener.count("user_turn_end")
@@ -221,12 +143,12 @@ async def _answer(
     fake.script(answer.text)
     microphone.say(answer)
     await microphone.done.wait()
-    await listener.until(lambda: listener.count("user_turn_end") > ends)
+    await listener.until(lambda: listener.count("user_turn_end") > ends, TURN_TIMEOUT_S)
 
 
 async def _trial(
-    listener: _Listener,
-    microphone: _Microphone,
+    listener: Listener,
+    microphone: Microphone,
     kind: Kind,
     clip: SpokenAnswer,
     fake: Any,
@@ -244,7 +166,7 @@ async def _trial(
         end = listener.first("agent_turn_end", began)
         return end is not None or bool(listener.count("interview_end"))
 
-    await listener.until(settled)
+    await listener.until(settled, TURN_TIMEOUT_S)
     pause = listener.first("agent_audio_pause", began)
     resume = listener.first("agent_audio_resume", began)
     end = listener.first("agent_turn_end", began)

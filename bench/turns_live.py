@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
 
 from bench.accounts import create_accounts, ticket_url
-from bench.audio import FRAME_S, SILENT_FRAME
+from bench.live_socket import Listener, Microphone, read
 from bench.processes import server_env, server_process
 from bench.turns_answers import SpokenTurnAnswer
 from bench.turns_record import Recording
@@ -43,83 +42,14 @@ REPLY = "Thank you. Next, tell me about a time you had to make a hard trade-off.
 SETTLE_TIMEOUT_S = 30.0
 
 
-@dataclass
-class _Listener:
-    """What the server said, stamped on arrival."""
-
-    events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    closed: bool = False
-
-    def count(self, kind: str) -> int:
-        return sum(1 for _, event in self.events if event.get("type") == kind)
-
-    def last_question(self) -> str:
-        for _, event in reversed(self.events):
-            if event.get("type") == "agent_turn_end" and event.get("text"):
-                return str(event["text"])
-        return ""
+def _last_question(listener: Listener) -> str:
+    for _, event in reversed(listener.events):
+        if event.get("type") == "agent_turn_end" and event.get("text"):
+            return str(event["text"])
+    return ""
 
 
-class _Microphone:
-    def __init__(self, connection: ClientConnection) -> None:
-        self.connection = connection
-        self.frames: list[bytes] = []
-        self.next = 0
-        self.started_at: float | None = None
-        self.done = asyncio.Event()
-
-    def say(self, spoken: SpokenTurnAnswer) -> None:
-        self.frames, self.next, self.started_at = spoken.frames(), 0, None
-        self.done.clear()
-
-    async def run(self) -> None:
-        start, tick = time.monotonic(), 0
-        while True:
-            tick += 1
-            delay = start + tick * FRAME_S - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if self.next < len(self.frames):
-                if self.next == 0:
-                    self.started_at = time.monotonic()
-                frame = self.frames[self.next]
-                self.next += 1
-                if self.next == len(self.frames):
-                    self.done.set()
-            else:
-                frame = SILENT_FRAME
-            try:
-                await self.connection.send(frame)
-            except ConnectionClosed:
-                self.done.set()
-                return
-
-
-async def _read(connection: ClientConnection, listener: _Listener) -> None:
-    try:
-        async for message in connection:
-            if isinstance(message, str):
-                listener.events.append((time.monotonic(), json.loads(message)))
-                listener.changed.set()
-    except ConnectionClosed:
-        pass
-    finally:
-        listener.closed = True
-        listener.changed.set()
-
-
-async def _until(listener: _Listener, check: Any, timeout_s: float) -> bool:
-    async with asyncio.timeout(timeout_s):
-        while not check():
-            if listener.closed:
-                return False
-            listener.changed.clear()
-            await listener.changed.wait()
-    return True
-
-
-def _listening(listener: _Listener) -> bool:
+def _listening(listener: Listener) -> bool:
     return listener.count("agent_turn_start") == listener.count("agent_turn_end") and (
         listener.count("agent_turn_end") > 0
     )
@@ -144,17 +74,17 @@ async def _interview(
     """Answers said in one interview until they run out or the interview ends; how many."""
     said: list[LiveAnswer] = []
     async with connect(url, max_size=2**20, open_timeout=30, ping_interval=None) as connection:
-        listener = _Listener()
-        reader = asyncio.create_task(_read(connection, listener))
-        microphone = _Microphone(connection)
+        listener = Listener()
+        reader = asyncio.create_task(read(connection, listener))
+        microphone = Microphone(connection)
         sender = asyncio.create_task(microphone.run())
         try:
             await connection.send(json.dumps({"type": "start"}))
-            await _until(listener, lambda: _listening(listener), SETTLE_TIMEOUT_S)
+            await listener.until(lambda: _listening(listener), SETTLE_TIMEOUT_S)
             for spoken in answers:
                 if listener.count("interview_end") or listener.closed:
                     break
-                question = listener.last_question()
+                question = _last_question(listener)
                 script(spoken)
                 before = len(listener.events)
                 microphone.say(spoken)
@@ -168,8 +98,7 @@ async def _interview(
                 decided = ends[0] if ends else None
                 said.append(LiveAnswer(spoken, question, Outcome(decided, spoken.true_end_s)))
                 with contextlib.suppress(TimeoutError):
-                    await _until(
-                        listener,
+                    await listener.until(
                         lambda: _listening(listener) or bool(listener.count("interview_end")),
                         SETTLE_TIMEOUT_S,
                     )
