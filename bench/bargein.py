@@ -98,14 +98,14 @@ async def _interview(
             for kind, clip in plan:
                 turns = listener.count("agent_turn_start")
                 frames = len(listener.frames)
+
                 # The interviewer speaks: its first audio, then a while into it.
-                await listener.until(
-                    lambda t=turns, f=frames: (
-                        listener.count("agent_turn_start") >= max(t, 1)
-                        and len(listener.frames) > f
-                        or bool(listener.count("interview_end"))
-                    )
-                )
+                def speaking(turns: int = turns, frames: int = frames) -> bool:
+                    ended = bool(listener.count("interview_end"))
+                    started = listener.count("agent_turn_start") >= max(turns, 1)
+                    return ended or (started and len(listener.frames) > frames)
+
+                await listener.until(speaking, TURN_TIMEOUT_S)
                 if listener.count("interview_end") or listener.closed:
                     break
                 first_audio = listener.frames[frames]
