@@ -66,6 +66,7 @@ from pipeline.protocol import (
     check_audio_frame,
     parse_text_frame,
 )
+from pipeline.speculation import Speculation, Speculations
 from pipeline.turns import TurnPolicy, interrupts, is_backchannel, looks_unfinished, words
 from storage.types import Interview, InterviewTurn, PlannedQuestion
 from voices.types import (
@@ -116,58 +117,6 @@ class SessionConfig:
     # Speech over the interviewer pauses its audio at once; with no real words within
     # this long (a backchannel, a cough) it plays on from where it paused.
     barge_in_confirm_s: float = 1.0
-
-
-@dataclass
-class Speculation:
-    """A reply begun before the turn was decided: its text is kept here, unspoken."""
-
-    answer: str  # the words it answers
-    plan: PlanCursor  # the plan as it will be once this reply is given
-    instruction: Instruction
-    started_at: float
-    deltas: list[str] = field(default_factory=list)
-    first_token_at: float | None = None
-    done: bool = False
-    failure: InterviewerError | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-
-    async def pull(self, stream: AsyncIterator[str], clock: Callable[[], float]) -> None:
-        try:
-            async for delta in stream:
-                if self.first_token_at is None:
-                    self.first_token_at = clock()
-                self.deltas.append(delta)
-                self.changed.set()
-        except InterviewerError as failure:
-            self.failure = failure
-        finally:
-            self.done = True
-            self.changed.set()
-            closing = getattr(stream, "aclose", None)
-            if closing is not None:
-                with contextlib.suppress(Exception):
-                    await closing()  # the LLM stream closes at once when cancelled
-
-    async def text(self) -> AsyncIterator[str]:
-        """The reply's deltas: those already received, then the rest as they come."""
-        taken = 0
-        while True:
-            if taken < len(self.deltas):
-                taken += 1
-                yield self.deltas[taken - 1]
-                continue
-            if self.done:
-                break
-            self.changed.clear()
-            await self.changed.wait()
-        if self.failure is not None:
-            raise self.failure
-
-    def cancel(self) -> None:
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
 
 
 class Session:
@@ -234,7 +183,7 @@ class Session:
         # What the candidate said over the greeting or an acknowledgement, before its
         # planned question was heard: kept for that question, which is asked again.
         self._kept: Said | None = None
-        self._speculation: Speculation | None = None
+        self._speculations = Speculations()
         # The candidate's speech: open from its start until the recognizer ends it, and
         # the wait, while the interviewer stands paused, to tell a backchannel from a
         # real interruption.
@@ -242,8 +191,6 @@ class Session:
         self._speech_quiet = asyncio.Event()
         self._speech_quiet.set()
         self._confirming: asyncio.Task[None] | None = None
-        self._speculations_started = 0  # for the answer being heard
-        self._speculations_discarded = 0
 
     # Output -------------------------------------------------------------------------
 
@@ -288,7 +235,7 @@ class Session:
         self._playback = None
         self._agent_task = self._timer = self._clearing = self._confirming = None
         self._group = None
-        self._speculation = None
+        self._speculations.discard()
         self._tasks.clear()
 
     def _finish(self, reason: str) -> None:
@@ -425,7 +372,7 @@ class Session:
                 if self._agent_speaking():
                     self._pause_agent()
                 self._cancel_timer()
-                self._discard_speculation()
+                self._speculations.discard()
             elif isinstance(event, UtteranceEnd):
                 self._speech_changed(open_=False)
                 self._on_end_of_speech(event.last_word_end_s)
@@ -433,7 +380,7 @@ class Session:
                 self._on_eager_end_of_turn(event)
             elif isinstance(event, TurnResumed):
                 self._cancel_timer()
-                self._discard_speculation()
+                self._speculations.discard()
             elif isinstance(event, SpeechError):
                 self.emit(ErrorEvent(self.turn, event.code, event.message, fatal=False))
 
@@ -456,8 +403,8 @@ class Session:
             # Words came after those it was begun on; the same words made final (Flux's
             # end of turn after its eager one) are what it was begun on.
             heard = " ".join(f"{answer.finals_text()} {event.text}".split())
-            if self._speculation is None or self._speculation.answer != heard:
-                self._discard_speculation()
+            if not self._speculations.begun_on(heard):
+                self._speculations.discard()
         if event.is_final:
             answer.add_final(event)
             self.emit(TranscriptEvent(self.turn, answer.text(), final=True))
@@ -537,10 +484,9 @@ class Session:
         the turn is taken on exactly these words."""
         if answer is None:
             answer = " ".join(self._answer.finals_text().split())
-        current = self._speculation
-        if current is not None and current.answer == answer:
+        if self._speculations.begun_on(answer):
             return
-        self._discard_speculation()
+        self._speculations.discard()
         if looks_unfinished(answer):
             # Words that trail off are nearly always followed by more (bench/turns.py):
             # a reply begun on them would be an LLM request thrown away.
@@ -551,36 +497,7 @@ class Session:
         speculation = Speculation(answer, plan, instruction, started_at=self.clock())
         stream = self.interviewer.respond(self._context(instruction, history))
         speculation.task = self._spawn(speculation.pull(stream, self.clock), "speculative-reply")
-        self._speculation = speculation
-        self._speculations_started += 1
-
-    def _discard_speculation(self) -> None:
-        speculation, self._speculation = self._speculation, None
-        if speculation is not None:
-            speculation.cancel()
-            self._speculations_discarded += 1
-
-    def _speculation_for(self, answer: str, *, typed: bool) -> Speculation | None:
-        """The speculation begun on exactly ``answer``, taken; any other is discarded."""
-        speculation = self._speculation
-        if speculation is not None and not typed and speculation.answer == " ".join(answer.split()):
-            self._speculation = None
-            return speculation
-        self._discard_speculation()
-        return None
-
-    def _speculation_metrics(self, used: Speculation | None, decided_at: float) -> dict[str, float]:
-        values = {
-            "speculative_started": float(self._speculations_started),
-            "speculative_used": 1.0 if used is not None else 0.0,
-            "speculative_discarded": float(self._speculations_discarded),
-        }
-        if used is not None:
-            # The LLM time that overlapped the wait instead of following it.
-            overlapped_until = min(decided_at, used.first_token_at or decided_at)
-            values["speculative_saved_ms"] = round((overlapped_until - used.started_at) * 1000, 2)
-        self._speculations_started = self._speculations_discarded = 0
-        return values
+        self._speculations.begun(speculation)
 
     # Turn decisions -----------------------------------------------------------------
 
@@ -595,7 +512,8 @@ class Session:
                 stamps.end_of_speech = self._audio_clock.wall_at(heard.speech_end_s)
         said = heard.take()
         answer = said.text
-        speculation = self._speculation_for(answer, typed=typed)
+        # A typed answer takes no reply begun on spoken words.
+        speculation = self._speculations.take("" if typed else answer)
         self.emit(UserTurnEndEvent(self.turn, answer))
         self.history.append(Message("candidate", answer))
         if speculation is not None:
@@ -614,7 +532,7 @@ class Session:
             self._persist(self._pending, None)
             self._asked = None
         self.state = State.closing if instruction.action == "close" else State.responding
-        speculative = self._speculation_metrics(speculation, decided)
+        speculative = self._speculations.metrics(speculation, decided)
         self._start_agent_turn(instruction, stamps, speculation, speculative)
 
     def _instruction_after(self, plan: PlanCursor, answer: str) -> Instruction:
