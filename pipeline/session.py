@@ -114,6 +114,9 @@ class SessionConfig:
     # the patience overlaps the LLM instead of preceding it. Nothing of it is spoken
     # unless the turn is taken on exactly the words it was begun on.
     speculate: bool = True
+    # How long before the end of the wait the reply is begun: a cloud model's first token
+    # (0.3 s at the providers' published latency) with room to spare.
+    speculation_lead_s: float = 0.6
     # Speech over the interviewer pauses its audio at once; with no real words within
     # this long (a backchannel, a cough) it plays on from where it paused.
     barge_in_confirm_s: float = 1.0
@@ -435,10 +438,16 @@ class Session:
             self.config.policy, question=question, spoken_at=spoken_at, now=self.clock()
         )
         self._timer = self._spawn(self._patience(patience), "turn-timer")
-        if self.config.speculate:
-            self._speculate()
 
     async def _patience(self, seconds: float) -> None:
+        if self.config.speculate:
+            # The reply is begun no earlier than it must be to be ready at the decision:
+            # a candidate who goes on within a long wait costs no request.
+            lead_s = self.config.speculation_lead_s
+            if seconds > lead_s:
+                await asyncio.sleep(seconds - lead_s)
+            self._speculate()
+            seconds = min(seconds, lead_s)
         await asyncio.sleep(seconds)
         self._timer = None
         if self.state is State.listening and self._answer.finals and not self._answer.interim:

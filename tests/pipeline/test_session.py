@@ -415,14 +415,21 @@ class EchoInterviewer:
             self.closed.append(heard)
 
 
-def echo_session(recognizer: ScriptedRecognizer, interviewer: EchoInterviewer) -> Session:
+def echo_session(
+    recognizer: ScriptedRecognizer,
+    interviewer: EchoInterviewer,
+    *,
+    policy: TurnPolicy | None = None,
+    **config: Any,
+) -> Session:
     return Session(
         interview=interview(3),
         recognizer=recognizer,
         synthesizer=ToneSynthesizer(),
         interviewer=interviewer,
         config=SessionConfig(
-            policy=TurnPolicy(patience_s=0.3, unfinished_patience_s=0.6, short_share=0.0)
+            policy=policy or TurnPolicy(patience_s=0.3, unfinished_patience_s=0.6, short_share=0.0),
+            **config,
         ),
     )
 
@@ -480,6 +487,38 @@ async def test_speech_that_resumes_cancels_the_reply_begun_before_it(
     shown = [e for e in h.events if e["type"] in ("agent_text", "agent_turn_end")]
     assert not any("You said: First part. Next" in str(e.get("text")) for e in shown)
     assert all("You said: First part. Next" not in m.text for m in session.history)
+
+
+async def test_a_long_wait_begins_the_reply_only_its_lead_before_the_decision(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    # A wait of 0.8 s, the reply begun 0.2 s before its end: speech that resumes within
+    # the first 0.6 s costs no request at all.
+    interviewer = EchoInterviewer()
+    session = echo_session(
+        recognizer,
+        interviewer,
+        policy=TurnPolicy(patience_s=0.8, unfinished_patience_s=0.8),
+        speculation_lead_s=0.2,
+    )
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say("First part.")
+        await asyncio.sleep(0.3)
+        assert interviewer.requests == [""]  # the greeting's only
+        recognizer.stream.say("Second part.", start_s=1.0)
+        began = time.monotonic()
+        await eventually(lambda: _now(len(interviewer.requests)), lambda n: n == 2)
+        assert time.monotonic() - began >= 0.5
+        values = (await h.wait_for("metrics", turn=2))["metrics"]
+        assert values["speculative_started"] == 1 and values["speculative_discarded"] == 0
+        assert values["speculative_used"] == 1
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+    assert interviewer.requests == ["", "First part. Second part."]
 
 
 async def test_a_typed_answer_discards_the_reply_begun_on_the_spoken_words(
