@@ -35,6 +35,7 @@ from pipeline.answer import (
     question_heard,
 )
 from pipeline.chunker import SpeechChunker
+from pipeline.interruptions import SpeechOverInterviewer
 from pipeline.interviewer.types import (
     ASKED_AGAIN,
     Instruction,
@@ -47,8 +48,6 @@ from pipeline.metrics import TurnStamps
 from pipeline.plan import PlanCursor
 from pipeline.playback import AgentTurn, AudioClock, Outgoing, Playback
 from pipeline.protocol import (
-    AgentAudioPauseEvent,
-    AgentAudioResumeEvent,
     AgentTurnEndEvent,
     AgentTurnStartEvent,
     ClientMessage,
@@ -83,10 +82,6 @@ from voices.types import (
 )
 
 log = logging.getLogger("intrvuer.session")
-
-# Speech over a paused interviewer that the recognizer neither ends nor gives words for
-# in this long after the confirmation window is taken for a noise.
-SPEECH_WITHOUT_WORDS_S = 3.0
 
 
 class State(StrEnum):
@@ -187,13 +182,13 @@ class Session:
         # planned question was heard: kept for that question, which is asked again.
         self._kept: Said | None = None
         self._speculations = Speculations()
-        # The candidate's speech: open from its start until the recognizer ends it, and
-        # the wait, while the interviewer stands paused, to tell a backchannel from a
-        # real interruption.
-        self._speech_open = False
-        self._speech_quiet = asyncio.Event()
-        self._speech_quiet.set()
-        self._confirming: asyncio.Task[None] | None = None
+        self._speech_over = SpeechOverInterviewer(
+            confirm_s=self.config.barge_in_confirm_s,
+            clock=clock,
+            emit=self.emit,
+            spawn=self._spawn,
+            still_speaking=lambda agent: agent is self._agent and self._agent_speaking(),
+        )
 
     # Output -------------------------------------------------------------------------
 
@@ -236,7 +231,8 @@ class Session:
         and its streams are freed as soon as the connection lets go of it, not left as a
         cycle for the server's rare full garbage collections."""
         self._playback = None
-        self._agent_task = self._timer = self._clearing = self._confirming = None
+        self._speech_over.detach()
+        self._agent_task = self._timer = self._clearing = None
         self._group = None
         self._speculations.discard()
         self._tasks.clear()
@@ -371,13 +367,13 @@ class Session:
             if isinstance(event, Transcript):
                 self._on_transcript(event)
             elif isinstance(event, SpeechStarted):
-                self._speech_changed(open_=True)
+                self._speech_over.speech_changed(open_=True)
                 if self._agent_speaking():
                     self._pause_agent()
                 self._cancel_timer()
                 self._speculations.discard()
             elif isinstance(event, UtteranceEnd):
-                self._speech_changed(open_=False)
+                self._speech_over.speech_changed(open_=False)
                 self._on_end_of_speech(event.last_word_end_s)
             elif isinstance(event, EagerEndOfTurn):
                 self._on_eager_end_of_turn(event)
@@ -389,7 +385,7 @@ class Session:
 
     def _on_transcript(self, event: Transcript) -> None:
         if event.speech_final:
-            self._speech_changed(open_=False)
+            self._speech_over.speech_changed(open_=False)
         if self._agent_speaking():
             if not interrupts(event.text, self.config.policy):
                 # A backchannel ("mm-hm") while the interviewer talks is no answer; a first
@@ -596,48 +592,17 @@ class Session:
             self._agent_turn(agent, speculation), f"agent-turn-{agent.number}"
         )
 
-    def _speech_changed(self, *, open_: bool) -> None:
-        self._speech_open = open_
-        if open_:
-            self._speech_quiet.clear()
-        else:
-            self._speech_quiet.set()
-
     def _pause_agent(self) -> None:
-        """Speech began over the interviewer: its audio stops now (the client is told to
-        hold what it has not played) until the speech proves an interruption or not."""
         agent = self._agent
-        if agent is None or agent.paused or not self._agent_speaking():
-            return
-        agent.pause(self.clock())
-        self.emit(AgentAudioPauseEvent(agent.number))
-        self._confirming = self._spawn(self._confirm_interruption(agent), "barge-in-confirm")
-
-    async def _confirm_interruption(self, agent: AgentTurn) -> None:
-        """No real words within ``barge_in_confirm_s``: the interviewer plays on from its
-        pause. Speech still going on then is waited for until the recognizer ends it (the
-        local recognizer gives an utterance's words only at its end), for at most
-        ``SPEECH_WITHOUT_WORDS_S``; real words meanwhile are a barge-in, which cancels this."""
-        await asyncio.sleep(self.config.barge_in_confirm_s)
-        if self._speech_open:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._speech_quiet.wait(), SPEECH_WITHOUT_WORDS_S)
-        self._confirming = None
-        if self._agent is agent and agent.paused and self._agent_speaking():
-            agent.resume(self.clock())
-            self.emit(AgentAudioResumeEvent(agent.number))
-
-    def _stop_confirming(self) -> None:
-        if self._confirming is not None and not self._confirming.done():
-            self._confirming.cancel()
-        self._confirming = None
+        if agent is not None and self._agent_speaking():
+            self._speech_over.pause(agent)
 
     def _barge_in(self) -> None:
         """Candidate speech while the interviewer talks: stop audio and the LLM at once."""
         task, agent = self._agent_task, self._agent
         if task is None or task.done() or agent is None:
             return
-        self._stop_confirming()
+        self._speech_over.stop()
         task.cancel()
         self._agent_task = None
         spoken = agent.spoken_text(self.clock())
@@ -647,7 +612,7 @@ class Session:
             self._clearing = self._spawn(self._playback.tts.clear(), "tts-clear")
 
     def _conclude_agent_turn(self, agent: AgentTurn, spoken: str, *, interrupted: bool) -> None:
-        self._stop_confirming()
+        self._speech_over.stop()
         agent.ended_at = self.clock()
         agent.ended_at_audio_s = self._audio_clock.received_s
         self.emit(AgentTurnEndEvent(self.turn, spoken, interrupted=interrupted))

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pipeline import session as session_module
+from pipeline import interruptions
 from pipeline.interviewer.offline import OfflineInterviewer
 from pipeline.protocol import AgentAudioPauseEvent, AgentAudioResumeEvent
 from pipeline.session import Session
@@ -109,7 +109,7 @@ async def test_speech_the_recognizer_never_ends_resumes_after_a_bounded_wait(
 ) -> None:
     # Its words may still be on their way (the local recognizer gives them at the end of
     # an utterance), so the window is extended, but not for ever.
-    monkeypatch.setattr(session_module, "SPEECH_WITHOUT_WORDS_S", 0.6)
+    monkeypatch.setattr(interruptions, "SPEECH_WITHOUT_WORDS_S", 0.6)
     session = slow_session(recognizer)
 
     async def body(h: Harness) -> None:
