@@ -39,9 +39,11 @@ from bench.accounts import create_accounts, ticket_url
 from bench.audio import ANSWERS, SpokenAnswer, spoken_answers
 from bench.candidate import Candidate, CandidateResult, Crowd, FrameClock, SpeakingTracker
 from bench.processes import RESULTS, code_version, server_env, server_process
+from pipeline.turns import TurnPolicy
 
 TARGETS_MS = {
     "speech_end_to_first_audio_p50": 900.0,
+    "speech_end_to_first_audio_p95": 1500.0,  # over whole interviews, first replies included
     "prepared_phrase_first_audio_p50": 150.0,
     "loop_lag_p99": 20.0,
 }
@@ -185,6 +187,10 @@ def analyse(run: dict[str, Any], fresh: dict[str, Any], options: Options) -> dic
     results: list[CandidateResult] = run["results"]
     replies = [answer for result in results for answer in result.answers]
     speech_end = [a.client_voice_to_voice_ms for a in replies if a.client_voice_to_voice_ms]
+    # The reply to each interview's first answer: the one that found nothing warm before.
+    first_reply = [
+        a.client_voice_to_voice_ms for a in replies if a.answer == 1 and a.client_voice_to_voice_ms
+    ]
     decision, prepared = [], []
     for answer in replies:
         parts = [answer.server_metrics.get(name) for name in DECISION_TO_AUDIO]
@@ -200,6 +206,10 @@ def analyse(run: dict[str, Any], fresh: dict[str, Any], options: Options) -> dic
     peak_rss_mb = round(run["peak_rss_bytes"] / 2**20, 1)
     measured = {
         "speech_end_to_first_audio_ms": report.summary(speech_end),
+        "first_reply_speech_end_to_first_audio_ms": report.summary(first_reply),
+        "per_answer_speech_end_to_first_audio_ms": [
+            [a.answer, a.client_voice_to_voice_ms] for a in replies
+        ],
         "decision_to_first_audio_ms": report.summary(decision),
         "prepared_phrase_first_audio_ms": report.summary(prepared),
         "turn_metrics_ms": {
@@ -231,6 +241,7 @@ def analyse(run: dict[str, Any], fresh: dict[str, Any], options: Options) -> dic
     }
     checks = {
         "speech_end_to_first_audio_p50": measured["speech_end_to_first_audio_ms"]["p50"],
+        "speech_end_to_first_audio_p95": measured["speech_end_to_first_audio_ms"]["p95"],
         "prepared_phrase_first_audio_p50": measured["prepared_phrase_first_audio_ms"]["p50"],
         # The worst 5-second window's p99, so one busy stretch is not averaged away.
         "loop_lag_p99": measured["loop_lag_ms"]["window_p99"]["max"],
@@ -270,6 +281,9 @@ def render(result: dict[str, Any]) -> str:
     lines.append(
         row("speech end → first audio (client), ms", result["speech_end_to_first_audio_ms"])
     )
+    if "first_reply_speech_end_to_first_audio_ms" in result:
+        first = result["first_reply_speech_end_to_first_audio_ms"]
+        lines.append(row("  first reply of each interview, ms", first))
     lines.append(row("turn decision → first audio, ms", result["decision_to_first_audio_ms"]))
     lines.append(row("  of which prepared phrases, ms", result["prepared_phrase_first_audio_ms"]))
     for name, values in result["turn_metrics_ms"].items():
@@ -368,11 +382,15 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--interviews", type=int, default=2, help="interviews, one at a time")
     parser.add_argument("--answers", type=int, default=3, help="answers per interview")
-    parser.add_argument("--patience-s", type=float, default=0.6, help="INTERVIEW_PATIENCE_S")
+    # The server's own defaults, so a run measures what a self-hoster gets.
+    defaults = TurnPolicy()
+    parser.add_argument(
+        "--patience-s", type=float, default=defaults.patience_s, help="INTERVIEW_PATIENCE_S"
+    )
     parser.add_argument(
         "--unfinished-patience-s",
         type=float,
-        default=2.0,
+        default=defaults.unfinished_patience_s,
         help="INTERVIEW_UNFINISHED_PATIENCE_S",
     )
     parser.add_argument("--threads", type=int, default=2, help="KOKORO_THREADS")

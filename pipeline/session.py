@@ -1,16 +1,13 @@
 """One live interview over one connection: the state machine and its tasks.
 
 Frames come in through ``run(inbound)``; everything for the client goes out through the
-bounded ``outgoing`` queue (JSON events and PCM16 audio). Inside, one task group owns:
-the receive loop, the recognition loop, the turn timer, the current interviewer turn and
-the speculative reply (begun at the end of speech while the turn is decided, spoken only
-if the turn is taken on exactly the words it was begun on).
-The interviewer's voice is ``pipeline.playback``, the answer being heard and the stored
-exchange ``pipeline.answer``, the question plan ``pipeline.plan``.
-
-States: ``created`` (waiting for ``start``) → ``greeting`` → ``listening`` ⇄
-``responding`` → ``closing`` → ``ended``. Nothing here awaits the database: finalized
-turns are handed to ``on_turn`` (which must not block), and the caller persists them.
+bounded ``outgoing`` queue (JSON events and PCM16 audio). One task group owns the receive
+loop, the hearing of the candidate (``pipeline.listening``: the answer, the wait after it,
+when to take the turn), the current interviewer turn (its voice is ``pipeline.playback``)
+and the speculative reply (``pipeline.speculation``), spoken only if the turn is taken on
+exactly the words it was begun on. States: ``created`` (waiting for ``start``) →
+``greeting`` → ``listening`` ⇄ ``responding`` → ``closing`` → ``ended``. Nothing here
+awaits the database: finalized turns go to ``on_turn`` (which must not block).
 """
 
 from __future__ import annotations
@@ -20,13 +17,13 @@ import contextlib
 import dataclasses
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from pipeline.answer import (
-    Answer,
     Exchange,
     FinalizedTurn,
     Said,
@@ -44,6 +41,7 @@ from pipeline.interviewer.types import (
     InterviewerError,
     Message,
 )
+from pipeline.listening import Floor, Listening
 from pipeline.metrics import TurnStamps
 from pipeline.plan import PlanCursor
 from pipeline.playback import AgentTurn, AudioClock, Outgoing, Playback
@@ -60,26 +58,14 @@ from pipeline.protocol import (
     Start,
     Stop,
     TextAnswer,
-    TranscriptEvent,
     UserTurnEndEvent,
     check_audio_frame,
     parse_text_frame,
 )
 from pipeline.speculation import Speculation, Speculations
-from pipeline.turns import TurnPolicy, interrupts, is_backchannel, looks_unfinished, words
+from pipeline.turns import TurnPolicy
 from storage.types import Interview, InterviewTurn, PlannedQuestion
-from voices.types import (
-    EagerEndOfTurn,
-    RecognitionStream,
-    SpeechError,
-    SpeechRecognizer,
-    SpeechStarted,
-    SpeechSynthesizer,
-    SynthesisStream,
-    Transcript,
-    TurnResumed,
-    UtteranceEnd,
-)
+from voices.types import RecognitionStream, SpeechRecognizer, SpeechSynthesizer, SynthesisStream
 
 log = logging.getLogger("intrvuer.session")
 
@@ -164,15 +150,12 @@ class Session:
         self._stt: RecognitionStream | None = None
         self._tts: SynthesisStream | None = None
         self._playback: Playback | None = None
-        self._audio_clock = AudioClock(16000)
         self._agent: AgentTurn | None = None
         self._agent_task: asyncio.Task[None] | None = None
-        self._timer: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._done = asyncio.Event()
         self._stopped_input = False
-        self._answer = Answer()
         self._clearing: asyncio.Task[None] | None = None
         # The last question asked (the turn, its spoken words, whether it was cut short),
         # then, once answered, the exchange waiting for the metrics of the next reply.
@@ -186,8 +169,19 @@ class Session:
             confirm_s=self.config.barge_in_confirm_s,
             clock=clock,
             emit=self.emit,
-            spawn=self._spawn,
-            still_speaking=lambda agent: agent is self._agent and self._agent_speaking(),
+            spawn=self.spawn,
+            still_speaking=lambda agent: agent is self._agent and self.interviewer_speaking(),
+        )
+        # The floor is a weak proxy: the session is freed as soon as its connection lets
+        # go of it, with no cycle left for the garbage collector.
+        self._listening = Listening(
+            cast(Floor, weakref.proxy(self)),
+            policy=self.config.policy,
+            speculate=self.config.speculate,
+            speculation_lead_s=self.config.speculation_lead_s,
+            speculations=self._speculations,
+            speech_over=self._speech_over,
+            clock=clock,
         )
 
     # Output -------------------------------------------------------------------------
@@ -207,7 +201,7 @@ class Session:
         try:
             async with asyncio.TaskGroup() as group:
                 self._group = group
-                self._spawn(self._receive(inbound), "session-receive")
+                self.spawn(self._receive(inbound), "session-receive")
                 await self._done.wait()
                 for task in self._tasks:
                     task.cancel()
@@ -232,7 +226,8 @@ class Session:
         cycle for the server's rare full garbage collections."""
         self._playback = None
         self._speech_over.detach()
-        self._agent_task = self._timer = self._clearing = None
+        self._listening.cancel_timer()
+        self._agent_task = self._clearing = None
         self._group = None
         self._speculations.discard()
         self._tasks.clear()
@@ -242,7 +237,7 @@ class Session:
             self.end_reason = reason
         self._done.set()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         assert self._group is not None
         task = self._group.create_task(coro, name=name)
         self._tasks.add(task)
@@ -283,7 +278,7 @@ class Session:
             return  # frames already on their way when the interview ended: nothing to say
         if self._stopped_input:
             raise ProtocolError("unexpected_audio", "audio after 'stop' is ignored")
-        self._audio_clock.add(len(frame), self.clock())
+        self._listening.audio_clock.add(len(frame), self.clock())
         assert self._stt is not None
         await self._stt.send(frame)
 
@@ -307,23 +302,23 @@ class Session:
                     "unexpected_message",
                     f"'end_turn' is only valid while listening; the interview is {self.state}",
                 )
-            self._spawn(self._end_turn_now(), "end-turn")
+            self.spawn(self._listening.end_turn_now(self._stt), "end-turn")
         elif isinstance(message, Interrupt):
-            if self._agent_speaking():
-                self._barge_in()
+            if self.interviewer_speaking():
+                self.barge_in()
         elif isinstance(message, TextAnswer):
-            if self._agent_speaking():
-                self._barge_in()
+            if self.interviewer_speaking():
+                self.barge_in()
             if self.state is not State.listening:
                 raise ProtocolError(
                     "unexpected_message",
                     f"a typed answer is only valid while listening; the interview is {self.state}",
                 )
-            self._answer.finals.append(message.text)
+            self._listening.answer.finals.append(message.text)
             self._end_user_turn(typed=True)
 
     async def _start(self, start: Start) -> None:
-        self._audio_clock = AudioClock(start.input_rate)
+        self._listening.audio_clock = AudioClock(start.input_rate)
         try:
             self._stt = await self.recognizer.open(sample_rate=start.input_rate)
             self._tts = await self.synthesizer.open(
@@ -353,168 +348,47 @@ class Session:
             ended=self._done,
             on_metrics=self.on_metrics,
         )
-        self._spawn(self._recognition(), "session-recognition")
-        self._spawn(self._playback.pump(), "session-synthesis")
+        self.spawn(self._listening.hear(self._stt), "session-recognition")
+        self.spawn(self._playback.pump(), "session-synthesis")
         first = self.plan.opening()
         self.state = State.closing if first.action == "close" else State.greeting
         self._start_agent_turn(first, TurnStamps(turn_decision=self.clock()))
 
     # Recognition --------------------------------------------------------------------
 
-    async def _recognition(self) -> None:
-        assert self._stt is not None
-        async for event in self._stt.events():
-            if isinstance(event, Transcript):
-                self._on_transcript(event)
-            elif isinstance(event, SpeechStarted):
-                self._speech_over.speech_changed(open_=True)
-                if self._agent_speaking():
-                    self._pause_agent()
-                self._cancel_timer()
-                self._speculations.discard()
-            elif isinstance(event, UtteranceEnd):
-                self._speech_over.speech_changed(open_=False)
-                self._on_end_of_speech(event.last_word_end_s)
-            elif isinstance(event, EagerEndOfTurn):
-                self._on_eager_end_of_turn(event)
-            elif isinstance(event, TurnResumed):
-                self._cancel_timer()
-                self._speculations.discard()
-            elif isinstance(event, SpeechError):
-                self.emit(ErrorEvent(self.turn, event.code, event.message, fatal=False))
-
-    def _on_transcript(self, event: Transcript) -> None:
-        if event.speech_final:
-            self._speech_over.speech_changed(open_=False)
-        if self._agent_speaking():
-            if not interrupts(event.text, self.config.policy):
-                # A backchannel ("mm-hm") while the interviewer talks is no answer; a first
-                # word of something else holds the interviewer until it is known which.
-                if words(event.text) and not is_backchannel(event.text):
-                    self._pause_agent()
-                return
-            self._barge_in()
-        if self.state is not State.listening:
-            return
-        answer = self._answer
-        if event.text.strip():
-            self._cancel_timer()
-            # Words came after those it was begun on; the same words made final (Flux's
-            # end of turn after its eager one) are what it was begun on.
-            heard = " ".join(f"{answer.finals_text()} {event.text}".split())
-            if not self._speculations.begun_on(heard):
-                self._speculations.discard()
-        if event.is_final:
-            answer.add_final(event)
-            self.emit(TranscriptEvent(self.turn, answer.text(), final=True))
-            if event.speech_final:
-                self._on_end_of_speech(event.end_s)
-        elif event.text.strip():
-            answer.interim = event.text.strip()
-            self.emit(TranscriptEvent(self.turn, answer.text(), final=False))
-
-    def _on_end_of_speech(self, audio_end_s: float) -> None:
-        answer = self._answer
-        if self.state is not State.listening or not answer.finals:
-            return
-        audio_end_s = answer.last_word_end_s(otherwise=audio_end_s)
-        if (
-            self._timer is not None
-            and not self._timer.done()
-            and answer.speech_end_s == audio_end_s
-        ):
-            return  # UtteranceEnd after speech_final: the same silence, already being waited on
-        answer.speech_end_s = audio_end_s
-        self._cancel_timer()
-        spoken_at = self._audio_clock.wall_at(audio_end_s)
-        # What the question deserves is part of the decision: a one-line answer to "tell
-        # me about a time …" is more likely a pause than an end.
-        question = self._asked[1] if self._asked is not None else ""
-        patience = answer.patience_s(
-            self.config.policy, question=question, spoken_at=spoken_at, now=self.clock()
-        )
-        self._timer = self._spawn(self._patience(patience), "turn-timer")
-
-    async def _patience(self, seconds: float) -> None:
-        if self.config.speculate:
-            # The reply is begun no earlier than it must be to be ready at the decision:
-            # a candidate who goes on within a long wait costs no request.
-            lead_s = self.config.speculation_lead_s
-            if seconds > lead_s:
-                await asyncio.sleep(seconds - lead_s)
-            self._speculate()
-            seconds = min(seconds, lead_s)
-        await asyncio.sleep(seconds)
-        self._timer = None
-        if self.state is State.listening and self._answer.finals and not self._answer.interim:
-            self._end_user_turn(typed=False)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None and not self._timer.done():
-            self._timer.cancel()
-        self._timer = None
-
-    async def _end_turn_now(self) -> None:
-        """The candidate said they are done: take what was heard, without patience."""
-        self._cancel_timer()
-        answer = self._answer
-        if self._stt is not None and (answer.interim or not answer.finals):
-            answer.final_arrived.clear()
-            await self._stt.finalize()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    answer.final_arrived.wait(), self.config.policy.end_turn_final_wait_s
-                )
-        if self.state is not State.listening:
-            return
-        answer.keep_interim()  # the provider did not finalize in time: keep the words anyway
-        if not answer.finals:
-            self.emit(ErrorEvent(self.turn, "empty_answer", "nothing was heard yet; speak or type"))
-            return
-        self._end_user_turn(typed=False)
-
-    # Speculative replies ---------------------------------------------------------
-
-    def _on_eager_end_of_turn(self, event: EagerEndOfTurn) -> None:
-        """The recognizer thinks the turn probably ended (Deepgram Flux): begin the reply
-        on the words it heard; its final end of turn, with the same words, takes it."""
-        if self.state is not State.listening or not self.config.speculate:
-            return
-        heard = f"{self._answer.finals_text()} {event.transcript_text}"
-        if words(heard):
-            self._speculate(" ".join(heard.split()))
-
-    def _speculate(self, answer: str | None = None) -> None:
-        """Begin the reply to the words heard so far (or ``answer``), to be spoken only if
-        the turn is taken on exactly these words."""
-        if answer is None:
-            answer = " ".join(self._answer.finals_text().split())
-        if self._speculations.begun_on(answer):
-            return
-        self._speculations.discard()
-        if looks_unfinished(answer):
-            # Words that trail off are nearly always followed by more (bench/turns.py):
-            # a reply begun on them would be an LLM request thrown away.
-            return
-        plan = dataclasses.replace(self.plan)  # the real plan moves on only if it is used
+    def begin_reply(self, answer: str) -> None:
+        """Begin the reply to ``answer``, to be spoken only if the turn is taken on exactly
+        these words: the plan moves on, and the reply is heard, only then."""
+        plan = dataclasses.replace(self.plan)
         instruction = self._instruction_after(plan, answer)
         history = (*self.history, Message("candidate", answer))
         speculation = Speculation(answer, plan, instruction, started_at=self.clock())
         stream = self.interviewer.respond(self._context(instruction, history))
-        speculation.task = self._spawn(speculation.pull(stream, self.clock), "speculative-reply")
+        speculation.task = self.spawn(speculation.pull(stream, self.clock), "speculative-reply")
         self._speculations.begun(speculation)
+
+    # The floor (what pipeline/listening.py asks of the session) ----------------------
+
+    def candidate_has_floor(self) -> bool:
+        return self.state is State.listening
+
+    def question_asked(self) -> str:
+        return self._asked[1] if self._asked is not None else ""
+
+    def take_turn(self) -> None:
+        self._end_user_turn(typed=False)
 
     # Turn decisions -----------------------------------------------------------------
 
     def _end_user_turn(self, *, typed: bool) -> None:
         decided = self.clock()
         stamps = TurnStamps(turn_decision=decided)
-        self._cancel_timer()
-        heard = self._answer
+        self._listening.cancel_timer()
+        heard = self._listening.answer
         if not typed:
             stamps.final_transcript = heard.last_final_at
             if heard.speech_end_s is not None:
-                stamps.end_of_speech = self._audio_clock.wall_at(heard.speech_end_s)
+                stamps.end_of_speech = self._listening.audio_clock.wall_at(heard.speech_end_s)
         said = heard.take()
         answer = said.text
         # A typed answer takes no reply begun on spoken words.
@@ -575,7 +449,7 @@ class Session:
 
     # The interviewer's turn -----------------------------------------------------------
 
-    def _agent_speaking(self) -> bool:
+    def interviewer_speaking(self) -> bool:
         return self._agent_task is not None and not self._agent_task.done()
 
     def _start_agent_turn(
@@ -588,16 +462,16 @@ class Session:
         self.turn += 1
         agent = AgentTurn(self.turn, instruction, stamps, extra_metrics=speculative or {})
         self._agent = agent
-        self._agent_task = self._spawn(
+        self._agent_task = self.spawn(
             self._agent_turn(agent, speculation), f"agent-turn-{agent.number}"
         )
 
-    def _pause_agent(self) -> None:
+    def pause_interviewer(self) -> None:
         agent = self._agent
-        if agent is not None and self._agent_speaking():
+        if agent is not None and self.interviewer_speaking():
             self._speech_over.pause(agent)
 
-    def _barge_in(self) -> None:
+    def barge_in(self) -> None:
         """Candidate speech while the interviewer talks: stop audio and the LLM at once."""
         task, agent = self._agent_task, self._agent
         if task is None or task.done() or agent is None:
@@ -609,12 +483,12 @@ class Session:
         self._conclude_agent_turn(agent, spoken, interrupted=True)
         if self._playback is not None:
             self._playback.drain()
-            self._clearing = self._spawn(self._playback.tts.clear(), "tts-clear")
+            self._clearing = self.spawn(self._playback.tts.clear(), "tts-clear")
 
     def _conclude_agent_turn(self, agent: AgentTurn, spoken: str, *, interrupted: bool) -> None:
         self._speech_over.stop()
         agent.ended_at = self.clock()
-        agent.ended_at_audio_s = self._audio_clock.received_s
+        agent.ended_at_audio_s = self._listening.audio_clock.received_s
         self.emit(AgentTurnEndEvent(self.turn, spoken, interrupted=interrupted))
         if spoken:
             self.history.append(Message("interviewer", spoken))

@@ -64,7 +64,7 @@ class Harness:
 
     async def wait_for_audio_received(self, seconds: float) -> None:
         async def received() -> float:
-            return self.session._audio_clock.received_s
+            return self.session._listening.audio_clock.received_s
 
         await eventually(received, lambda value: value >= seconds)
 
