@@ -203,19 +203,24 @@ def _from_bank(bank: Sequence[PlannedQuestion], job: JobData | None) -> list[Pla
     return [_tie(question, job, targets) for question in bank]
 
 
+def _about_each(
+    items: Sequence[str], template: str, otherwise: str, kind: InterviewKind, job: JobData
+) -> list[PlannedQuestion]:
+    """A question about each of the job's ``items`` (its requirements, its duties)."""
+    return [
+        _offline(
+            template.format(topic=_topic(item)), _competency(item, otherwise), kind, item, job=job
+        )
+        for item in items
+    ]
+
+
 def _technical(job: JobData | None, resume: ResumeData | None) -> list[PlannedQuestion]:
     found: list[PlannedQuestion] = []
     if job is not None:
-        found = [
-            _offline(
-                _ABOUT_REQUIREMENT.format(topic=_topic(requirement)),
-                _competency(requirement, "job requirement"),
-                "technical",
-                requirement,
-                job=job,
-            )
-            for requirement in job.requirements
-        ]
+        found = _about_each(
+            job.requirements, _ABOUT_REQUIREMENT, "job requirement", "technical", job
+        )
         covered = {q.competency.lower() for q in found}
         found += [
             _offline(_ABOUT_JOB_SKILL.format(skill=skill), skill, "technical", skill, job=job)
@@ -233,16 +238,7 @@ def _technical(job: JobData | None, resume: ResumeData | None) -> list[PlannedQu
 def _behavioural(job: JobData | None, resume: ResumeData | None) -> list[PlannedQuestion]:
     found: list[PlannedQuestion] = []
     if job is not None:
-        found = [
-            _offline(
-                _ABOUT_DUTY.format(topic=_topic(duty)),
-                _competency(duty, "responsibility"),
-                "behavioral",
-                duty,
-                job=job,
-            )
-            for duty in job.responsibilities
-        ]
+        found = _about_each(job.responsibilities, _ABOUT_DUTY, "responsibility", "behavioral", job)
     if resume is not None:
         found += [
             _offline(

@@ -25,7 +25,14 @@ from pipeline.documents.fragments import (
     is_location_fragment,
     strip_trailing,
 )
-from pipeline.documents.reading import Line, heading_key, parts, read_lines, split_heading
+from pipeline.documents.reading import (
+    Line,
+    file_line,
+    heading_key,
+    parts,
+    read_lines,
+    split_heading,
+)
 from pipeline.documents.requirement_skills import requirement_skills
 from pipeline.documents.skills import listed_skills
 from pipeline.documents.types import JobData
@@ -213,15 +220,7 @@ def job_sections(lines: list[Line]) -> dict[str, list[Line]]:
             heading = (section, "") if section else None
         if heading is None and _labelled_other(line):
             current = "other"  # "We offer: $26–$31/hr, overtime" ends what came before
-            found.setdefault(current, []).append(line)
-            continue
-        if heading is not None:
-            current, rest = heading
-            found.setdefault(current, [])
-            if rest:
-                found[current].append(Line(rest))
-            continue
-        found.setdefault(current, []).append(line)
+        current = file_line(found, current, heading, line)
     return found
 
 

@@ -201,14 +201,23 @@ def sections(
             and (current in labels_inside or heading[0] == "other")
         ):
             heading = None
-        if heading is not None:
-            current, rest = heading
-            found.setdefault(current, [])
-            if rest:
-                found[current].append(Line(rest))
-            continue
-        found.setdefault(current, []).append(line)
+        current = file_line(found, current, heading, line)
     return found
+
+
+def file_line(
+    found: dict[str, list[Line]], current: str, heading: tuple[str, str] | None, line: Line
+) -> str:
+    """Put ``line`` where it belongs: a heading starts its section (keeping the content
+    after "Heading:"), any other line goes to ``current``. Returns the section now current."""
+    if heading is None:
+        found.setdefault(current, []).append(line)
+        return current
+    section, rest = heading
+    found.setdefault(section, [])
+    if rest:
+        found[section].append(Line(rest))
+    return section
 
 
 # Splitting a line into its parts --------------------------------------------------------
