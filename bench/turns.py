@@ -60,6 +60,7 @@ class Options:
     whisper_threads: int
     out: Path
     plot: Path
+    speculation_lead_s: float | None = None  # the server's default unless given
 
 
 def variants() -> list[tuple[str, str, Patience]]:
@@ -270,6 +271,11 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "--tts-first-byte-ms", type=float, default=150.0, help="the fake voice's, live pass"
     )
     parser.add_argument("--whisper-threads", type=int, default=2)
+    parser.add_argument(
+        "--speculation-lead-s",
+        type=float,
+        help="INTERVIEW_SPECULATION_LEAD_S of the live pass (10: begin at the end of speech)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "turns.json")
     parser.add_argument("--plot", type=Path, default=RESULTS / "turns.png")
     args = parser.parse_args(argv)
@@ -286,6 +292,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         llm_first_token_ms=args.llm_first_token_ms,
         tts_first_byte_ms=args.tts_first_byte_ms,
         whisper_threads=args.whisper_threads,
+        speculation_lead_s=args.speculation_lead_s,
         out=args.out,
         plot=args.plot,
     )

@@ -152,6 +152,8 @@ async def live_run(
             "INTERVIEW_FOLLOW_UPS": "0",
             "REGISTER_RATE_LIMIT": "100000",
         }
+        if options.speculation_lead_s is not None:
+            settings["INTERVIEW_SPECULATION_LEAD_S"] = str(options.speculation_lead_s)
         with tempfile.TemporaryDirectory(prefix="intrvuer-turns-live-") as scratch:
             async with (
                 server_process(Path(scratch), server_env(settings)) as server,

@@ -126,6 +126,7 @@ def session_config(settings: Settings) -> SessionConfig:
         first_token_timeout_s=settings.llm_first_token_timeout_s,
         outgoing_max=settings.live_send_queue,
         speculate=settings.interview_speculate,
+        speculation_lead_s=settings.interview_speculation_lead_s,
         barge_in_confirm_s=settings.barge_in_confirm_s,
     )
 

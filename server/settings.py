@@ -211,6 +211,8 @@ class Settings(BaseSettings):
     interview_unfinished_patience_s: float = 3.2
     # Begin the reply at the end of speech, while the turn is being decided.
     interview_speculate: bool = True
+    # How long before the end of the wait after an answer its reply is begun.
+    interview_speculation_lead_s: float = Field(default=0.6, ge=0.0, le=10.0)
     # Speech over the interviewer pauses it; with no real words within this long (a
     # backchannel, a cough) it plays on from where it paused.
     barge_in_confirm_s: float = Field(default=1.0, ge=0.2, le=5.0)
