@@ -188,6 +188,7 @@ async def _trial(
 
 
 async def run_recognizer(recognizer: str, count: int, confirm_s: float) -> list[Trial]:
+    from bench.fakes import server_settings
     from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
     from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
 
@@ -208,17 +209,8 @@ async def run_recognizer(recognizer: str, count: int, confirm_s: float) -> list[
     trials: list[Trial] = []
     async with run_fake_deepgram(deepgram), run_fake_openai(openai):
         settings = {
-            "LOG_LEVEL": "WARNING",
-            "DEEPGRAM_API_KEY": deepgram.api_key,
-            "DEEPGRAM_BASE_URL": deepgram.url,
-            "STT_PROVIDER": recognizer,
-            "TTS_PROVIDER": "deepgram",
-            "OPENAI_API_KEY": openai.api_key,
-            "OPENAI_BASE_URL": openai.openai_base_url,
-            "LLM_PROVIDERS": "openai",
-            "INTERVIEW_FOLLOW_UPS": "0",
+            **server_settings(deepgram, openai, recognizer),
             "BARGE_IN_CONFIRM_S": str(confirm_s),
-            "REGISTER_RATE_LIMIT": "100000",
         }
         with tempfile.TemporaryDirectory(prefix="intrvuer-bargein-") as scratch:
             async with (

@@ -31,6 +31,23 @@ DEFAULT_TRANSCRIPT = (
 DEFAULT_REPLY = "Thank you. Next, tell me about a time you had to make a hard trade-off."
 
 
+def server_settings(deepgram: FakeDeepgram, openai: FakeOpenAI, recognizer: str) -> dict[str, str]:
+    """The settings of a server whose providers are these fakes: ``recognizer`` (deepgram or
+    local) hears, the fake Deepgram voice speaks, the fake OpenAI interviews."""
+    return {
+        "LOG_LEVEL": "WARNING",
+        "DEEPGRAM_API_KEY": deepgram.api_key,
+        "DEEPGRAM_BASE_URL": deepgram.url,
+        "STT_PROVIDER": recognizer,
+        "TTS_PROVIDER": "deepgram",
+        "OPENAI_API_KEY": openai.api_key,
+        "OPENAI_BASE_URL": openai.openai_base_url,
+        "LLM_PROVIDERS": "openai",
+        "INTERVIEW_FOLLOW_UPS": "0",
+        "REGISTER_RATE_LIMIT": "100000",
+    }
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.fakes", description=__doc__.split("\n")[0])
     p.add_argument(

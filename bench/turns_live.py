@@ -123,6 +123,7 @@ async def live_run(
     chosen: TurnPolicy,
     options: Options,
 ) -> LiveRun:
+    from bench.fakes import server_settings
     from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
     from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
 
@@ -139,18 +140,9 @@ async def live_run(
 
     async with run_fake_deepgram(deepgram), run_fake_openai(openai):
         settings = {
-            "LOG_LEVEL": "WARNING",
-            "DEEPGRAM_API_KEY": deepgram.api_key,
-            "DEEPGRAM_BASE_URL": deepgram.url,
-            "STT_PROVIDER": recognizer,
-            "TTS_PROVIDER": "deepgram",
-            "OPENAI_API_KEY": openai.api_key,
-            "OPENAI_BASE_URL": openai.openai_base_url,
-            "LLM_PROVIDERS": "openai",
+            **server_settings(deepgram, openai, recognizer),
             "INTERVIEW_PATIENCE_S": str(chosen.patience_s),
             "INTERVIEW_UNFINISHED_PATIENCE_S": str(chosen.unfinished_patience_s),
-            "INTERVIEW_FOLLOW_UPS": "0",
-            "REGISTER_RATE_LIMIT": "100000",
         }
         if options.speculation_lead_s is not None:
             settings["INTERVIEW_SPECULATION_LEAD_S"] = str(options.speculation_lead_s)
