@@ -18,14 +18,14 @@ pytestmark = pytest.mark.usefixtures("voice_tools")
 def test_backchannels_pause_and_play_on_and_interruptions_end_the_turn(tmp_path: Path) -> None:
     out = tmp_path / "bargein.json"
     command = [
-        sys.executable, "-m", "bench.latency", "--barge-in", "--trials", "4",
+        sys.executable, "-m", "bench.latency", "--barge-in", "--trials", "2",
         "--recognizers", "deepgram", "--out", str(out),
     ]  # fmt: skip
     run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     result = json.loads(out.read_text())["recognizers"]["deepgram"]
     trials = result["per_trial"]
-    assert [t["kind"] for t in trials] == ["backchannel", "interruption"] * 2
+    assert [t["kind"] for t in trials] == ["backchannel", "interruption"]
     for trial in trials:
         # The audio stopped for the candidate on the pause, before any word was known,
         # and no interviewer audio came after it.
