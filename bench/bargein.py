@@ -20,7 +20,6 @@ Measured on the client's clock, from the first voiced frame it sent:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 import tempfile
@@ -31,11 +30,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from websockets.asyncio.client import connect
 
 from bench.accounts import create_accounts, ticket_url
 from bench.audio import SpokenAnswer, spoken_answers
-from bench.live_socket import Listener, Microphone, read
+from bench.live_socket import Listener, Microphone, live_session
 from bench.processes import RESULTS, code_version, server_env, server_process
 from bench.turns_replay import percentile
 
@@ -73,11 +71,6 @@ class Trial:
     audio_after_stop: int = 0  # interviewer frames that still arrived after the stop
 
 
-def _listening(listener: Listener) -> bool:
-    ends = listener.count("agent_turn_end")
-    return ends > 0 and ends == listener.count("agent_turn_start")
-
-
 async def _interview(
     url: str,
     plan: list[tuple[Kind, SpokenAnswer]],
@@ -88,49 +81,35 @@ async def _interview(
 ) -> int:
     """Trials over one interview's turns until the plan or the interview runs out."""
     done = 0
-    async with connect(url, max_size=2**20, open_timeout=30, ping_interval=None) as connection:
-        listener = Listener()
-        reader = asyncio.create_task(read(connection, listener))
-        microphone = Microphone(connection)
-        sender = asyncio.create_task(microphone.run())
-        try:
-            await connection.send(json.dumps({"type": "start"}))
-            for kind, clip in plan:
-                turns = listener.count("agent_turn_start")
-                frames = len(listener.frames)
+    async with live_session(url) as (_, listener, microphone):
+        for kind, clip in plan:
+            turns = listener.count("agent_turn_start")
+            frames = len(listener.frames)
 
-                # The interviewer speaks: its first audio, then a while into it.
-                def speaking(turns: int = turns, frames: int = frames) -> bool:
-                    ended = bool(listener.count("interview_end"))
-                    started = listener.count("agent_turn_start") >= max(turns, 1)
-                    return ended or (started and len(listener.frames) > frames)
+            # The interviewer speaks: its first audio, then a while into it.
+            def speaking(turns: int = turns, frames: int = frames) -> bool:
+                ended = bool(listener.count("interview_end"))
+                started = listener.count("agent_turn_start") >= max(turns, 1)
+                return ended or (started and len(listener.frames) > frames)
 
-                await listener.until(speaking, TURN_TIMEOUT_S)
-                if listener.count("interview_end") or listener.closed:
-                    break
-                first_audio = listener.frames[frames]
-                await asyncio.sleep(0.4 + 0.2 * (done % 4))
-                if _listening(listener):  # the turn was too short to speak over
-                    await _answer(listener, microphone, answer, fake)
-                    continue
-                trials.append(
-                    await _trial(listener, microphone, kind, clip, fake, recognizer, first_audio)
-                )
-                done += 1
-                await listener.until(
-                    lambda: _listening(listener) or bool(listener.count("interview_end")),
-                    TURN_TIMEOUT_S,
-                )
-                if kind == "backchannel" and not listener.count("interview_end"):
-                    await _answer(listener, microphone, answer, fake)
-        finally:
-            sender.cancel()
-            with contextlib.suppress(Exception):
-                await connection.send(json.dumps({"type": "stop"}))
-            await connection.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-            await reader
+            await listener.until(speaking, TURN_TIMEOUT_S)
+            if listener.count("interview_end") or listener.closed:
+                break
+            first_audio = listener.frames[frames]
+            await asyncio.sleep(0.4 + 0.2 * (done % 4))
+            if listener.candidate_has_floor():  # the turn was too short to speak over
+                await _answer(listener, microphone, answer, fake)
+                continue
+            trials.append(
+                await _trial(listener, microphone, kind, clip, fake, recognizer, first_audio)
+            )
+            done += 1
+            await listener.until(
+                lambda: listener.candidate_has_floor() or bool(listener.count("interview_end")),
+                TURN_TIMEOUT_S,
+            )
+            if kind == "backchannel" and not listener.count("interview_end"):
+                await _answer(listener, microphone, answer, fake)
     return done
 
 

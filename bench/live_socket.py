@@ -5,13 +5,14 @@ the server sent, stamped on arrival, and a microphone that sends a 20 ms frame e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bench.audio import FRAME_S, SILENT_FRAME
@@ -38,6 +39,11 @@ class Listener:
             if at >= after and event.get("type") == kind:
                 return at, event
         return None
+
+    def candidate_has_floor(self) -> bool:
+        """The interviewer has spoken and is not speaking now."""
+        ends = self.count("agent_turn_end")
+        return ends > 0 and ends == self.count("agent_turn_start")
 
     async def until(self, check: Callable[[], bool], timeout_s: float) -> bool:
         """Until ``check()`` holds (True) or the connection closed (False)."""
@@ -101,3 +107,25 @@ async def read(connection: ClientConnection, listener: Listener) -> None:
     finally:
         listener.closed = True
         listener.changed.set()
+
+
+@contextlib.asynccontextmanager
+async def live_session(url: str) -> AsyncIterator[tuple[ClientConnection, Listener, Microphone]]:
+    """A started live interview at ``url``: its socket, what the server sent, and a
+    microphone streaming; stopped and closed when the block ends."""
+    async with connect(url, max_size=2**20, open_timeout=30, ping_interval=None) as connection:
+        listener = Listener()
+        reader = asyncio.create_task(read(connection, listener))
+        microphone = Microphone(connection)
+        sender = asyncio.create_task(microphone.run())
+        try:
+            await connection.send(json.dumps({"type": "start"}))
+            yield connection, listener, microphone
+        finally:
+            sender.cancel()
+            with contextlib.suppress(Exception):
+                await connection.send(json.dumps({"type": "stop"}))
+            await connection.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            await reader

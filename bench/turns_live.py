@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import sys
 import tempfile
 import time
@@ -24,10 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from websockets.asyncio.client import connect
 
 from bench.accounts import create_accounts, ticket_url
-from bench.live_socket import Listener, Microphone, read
+from bench.live_socket import Listener, live_session
 from bench.processes import server_env, server_process
 from bench.turns_answers import SpokenTurnAnswer
 from bench.turns_record import Recording
@@ -49,12 +47,6 @@ def _last_question(listener: Listener) -> str:
     return ""
 
 
-def _listening(listener: Listener) -> bool:
-    return listener.count("agent_turn_start") == listener.count("agent_turn_end") and (
-        listener.count("agent_turn_end") > 0
-    )
-
-
 @dataclass(frozen=True)
 class LiveAnswer:
     spoken: SpokenTurnAnswer
@@ -73,43 +65,29 @@ async def _interview(
 ) -> int:
     """Answers said in one interview until they run out or the interview ends; how many."""
     said: list[LiveAnswer] = []
-    async with connect(url, max_size=2**20, open_timeout=30, ping_interval=None) as connection:
-        listener = Listener()
-        reader = asyncio.create_task(read(connection, listener))
-        microphone = Microphone(connection)
-        sender = asyncio.create_task(microphone.run())
-        try:
-            await connection.send(json.dumps({"type": "start"}))
-            await listener.until(lambda: _listening(listener), SETTLE_TIMEOUT_S)
-            for spoken in answers:
-                if listener.count("interview_end") or listener.closed:
-                    break
-                question = _last_question(listener)
-                script(spoken)
-                before = len(listener.events)
-                microphone.say(spoken)
-                await microphone.done.wait()
-                began = microphone.started_at or time.monotonic()
-                ends = [
-                    at - began
-                    for at, event in listener.events[before:]
-                    if event.get("type") == "user_turn_end" and at >= began
-                ]
-                decided = ends[0] if ends else None
-                said.append(LiveAnswer(spoken, question, Outcome(decided, spoken.true_end_s)))
-                with contextlib.suppress(TimeoutError):
-                    await listener.until(
-                        lambda: _listening(listener) or bool(listener.count("interview_end")),
-                        SETTLE_TIMEOUT_S,
-                    )
-        finally:
-            sender.cancel()
-            with contextlib.suppress(Exception):
-                await connection.send(json.dumps({"type": "stop"}))
-            await connection.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-            await reader
+    async with live_session(url) as (_, listener, microphone):
+        await listener.until(listener.candidate_has_floor, SETTLE_TIMEOUT_S)
+        for spoken in answers:
+            if listener.count("interview_end") or listener.closed:
+                break
+            question = _last_question(listener)
+            script(spoken)
+            before = len(listener.events)
+            microphone.say(spoken)
+            await microphone.done.wait()
+            began = microphone.started_at or time.monotonic()
+            ends = [
+                at - began
+                for at, event in listener.events[before:]
+                if event.get("type") == "user_turn_end" and at >= began
+            ]
+            decided = ends[0] if ends else None
+            said.append(LiveAnswer(spoken, question, Outcome(decided, spoken.true_end_s)))
+            with contextlib.suppress(TimeoutError):
+                await listener.until(
+                    lambda: listener.candidate_has_floor() or bool(listener.count("interview_end")),
+                    SETTLE_TIMEOUT_S,
+                )
     run.answers.extend(said)
     run.metrics.extend(
         dict(event["metrics"]) for _, event in listener.events if event.get("type") == "metrics"
