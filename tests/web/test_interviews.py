@@ -164,6 +164,8 @@ async def test_a_system_design_interview_is_chosen_with_its_kind_explained(
         await sign_up(page, server, "design@example.org")
         await page.get_by_role("link", name="New interview").click()
         kind = page.get_by_label("Interview type")
+        # evaluate_all does not wait: the page renders once its lists have arrived.
+        await kind.wait_for()
         # Every kind is offered, and the one chosen is explained in one line.
         offered = await kind.locator("option").evaluate_all("options => options.map(o => o.value)")
         assert offered == ["behavioral", "technical", "system_design", "role", "mixed"]
