@@ -80,31 +80,24 @@ def spoken_answers(texts: Sequence[str], cache_dir: Path) -> list[SpokenAnswer]:
         path = cache_dir / f"answer-{key.hexdigest()[:16]}.wav"
         if not path.exists():
             check_tools()
-            _write_wav(path, tighten(_synthesize(text)))
-        answers.append(SpokenAnswer(text, _read_wav(path)))
+            write_wav(path, tighten(synthesize(text)))
+        answers.append(SpokenAnswer(text, read_wav(path)))
     return answers
 
 
-def _synthesize(text: str) -> bytes:
+def synthesize(text: str, voice: str = VOICE, words_per_minute: int = WORDS_PER_MINUTE) -> bytes:
+    """``text`` spoken by espeak-ng in ``voice``, as 16 kHz mono PCM16."""
     with tempfile.TemporaryDirectory(prefix="intrvuer-bench-") as scratch:
         raw, converted = Path(scratch) / "raw.wav", Path(scratch) / "16k.wav"
-        subprocess.run(
-            ["espeak-ng", "-v", VOICE, "-s", str(WORDS_PER_MINUTE), "-w", str(raw), text],
-            check=True,
-            timeout=60,
-            capture_output=True,
-        )
+        espeak = ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(raw), text]
+        subprocess.run(espeak, check=True, timeout=60, capture_output=True)
         # espeak-ng writes 22050 Hz; the protocol's default input rate is 16 kHz.
-        subprocess.run(
-            ["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(converted)],
-            check=True,
-            timeout=60,
-            capture_output=True,
-        )
-        return _read_wav(converted)
+        sox = ["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(converted)]
+        subprocess.run(sox, check=True, timeout=60, capture_output=True)
+        return read_wav(converted)
 
 
-def _read_wav(path: Path) -> bytes:
+def read_wav(path: Path) -> bytes:
     with wave.open(str(path), "rb") as wav:
         shape = (wav.getframerate(), wav.getnchannels(), wav.getsampwidth())
         if shape != (SAMPLE_RATE, 1, 2):
@@ -112,14 +105,15 @@ def _read_wav(path: Path) -> bytes:
         return wav.readframes(wav.getnframes())
 
 
-def _write_wav(path: Path, pcm: bytes) -> None:
+def write_wav(path: Path, pcm: bytes) -> None:
+    """``pcm`` (16 kHz mono PCM16) as a WAV file, whole or absent."""
     partial = path.with_suffix(".tmp")
     with wave.open(str(partial), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(SAMPLE_RATE)
         wav.writeframes(pcm)
-    partial.replace(path)  # a cache entry is whole or absent
+    partial.replace(path)
 
 
 def frame_rms(frame: bytes) -> float:

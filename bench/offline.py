@@ -415,10 +415,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv)
-    result = asyncio.run(benchmark(options))
-    report.publish(result, options.out, render(result), options.plot, plot)
-    return 0
+    return report.command(argv, parse_options, benchmark, render, plot)
 
 
 if __name__ == "__main__":

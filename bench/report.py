@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import platform
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pipeline import metrics as turn_metrics
 
@@ -320,6 +321,33 @@ def publish(
     print(f"\nJSON: {out}")
     if plot_path is not None and draw(result, plot_path):
         print(f"plot: {plot_path}")
+
+
+class Published(Protocol):
+    """The options of a benchmark that writes a JSON and may draw a PNG."""
+
+    @property
+    def out(self) -> Path: ...
+
+    @property
+    def plot(self) -> Path | None: ...
+
+
+OptionsT = TypeVar("OptionsT", bound=Published)
+
+
+def command(
+    argv: Sequence[str] | None,
+    parse_options: Callable[[Sequence[str] | None], OptionsT],
+    benchmark: Callable[[OptionsT], Coroutine[Any, Any, dict[str, Any]]],
+    render: Callable[[dict[str, Any]], str],
+    draw: Callable[[Any, Path], bool],
+) -> int:
+    """A benchmark's ``main``: its options, one run, then its JSON, summary and PNG."""
+    options = parse_options(argv)
+    result = asyncio.run(benchmark(options))
+    publish(result, options.out, render(result), options.plot, draw)
+    return 0
 
 
 def machine() -> dict[str, Any]:

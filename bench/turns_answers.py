@@ -12,15 +12,20 @@ in the repository.
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import tempfile
-import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-from bench.audio import FRAME_BYTES, SAMPLE_RATE, check_tools, tighten
+from bench.audio import (
+    FRAME_BYTES,
+    SAMPLE_RATE,
+    check_tools,
+    read_wav,
+    synthesize,
+    tighten,
+    write_wav,
+)
 
 PauseKind = Literal["sentence", "trailing", "mid_clause"]
 PAUSES_S: Final = (0.5, 0.8, 1.1, 1.5, 2.0, 2.5, 3.0)
@@ -282,36 +287,10 @@ def _spoken(answer: TurnAnswer, cache_dir: Path) -> SpokenTurnAnswer:
         path = cache_dir / f"piece-{answer.key}-{position}.wav"
         if not path.exists():
             check_tools()
-            _write(path, tighten(_synthesize_with(piece.text, answer.voice, answer.speed_wpm)))
-        pcm += _read(path)
+            write_wav(path, tighten(synthesize(piece.text, answer.voice, answer.speed_wpm)))
+        pcm += read_wav(path)
         ends.append(len(pcm) / 2 / SAMPLE_RATE)
         pcm += silence * round(piece.pause_after_s * SAMPLE_RATE)
     pcm += silence * round(TAIL_S * SAMPLE_RATE)
     usable = len(pcm) - len(pcm) % FRAME_BYTES
     return SpokenTurnAnswer(answer, bytes(pcm[:usable]), ends[-1], tuple(ends))
-
-
-def _synthesize_with(text: str, voice: str, speed_wpm: int) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="intrvuer-turns-") as scratch:
-        raw, converted = Path(scratch) / "raw.wav", Path(scratch) / "16k.wav"
-        espeak = ["espeak-ng", "-v", voice, "-s", str(speed_wpm), "-w", str(raw), text]
-        subprocess.run(espeak, check=True, timeout=60, capture_output=True)
-        # espeak-ng writes 22050 Hz; the protocol's default input rate is 16 kHz.
-        sox = ["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(converted)]
-        subprocess.run(sox, check=True, timeout=60, capture_output=True)
-        return _read(converted)
-
-
-def _read(path: Path) -> bytes:
-    with wave.open(str(path), "rb") as wav:
-        return wav.readframes(wav.getnframes())
-
-
-def _write(path: Path, pcm: bytes) -> None:
-    partial = path.with_suffix(".tmp")
-    with wave.open(str(partial), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(pcm)
-    partial.replace(path)
