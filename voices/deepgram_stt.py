@@ -491,74 +491,62 @@ class DeepgramRecognizer:
     name = "deepgram"
 
     def __init__(self, options: ListenOptions) -> None:
-        self._api_key = options.api_key
-        self.send_chunk_ms = options.send_chunk_ms
-        self.base_url = options.base_url
-        self.model = options.model
-        self.language = options.language
-        self.endpointing_ms = options.endpointing_ms
-        self.utterance_end_ms = options.utterance_end_ms
-        self.keepalive_s = options.keepalive_s
-        self.reconnect_delays_s = tuple(options.reconnect_delays_s)
-        self.buffer_s = options.buffer_s
-        self.close_timeout_s = options.close_timeout_s
-        self.flux = options.flux
-        self.flux_model = options.flux_model
-        self.eot_threshold = options.eot_threshold
-        self.eager_eot_threshold = options.eager_eot_threshold
-        self.eot_timeout_ms = options.eot_timeout_ms
+        self.options = options  # frozen; its repr leaves the key out
 
     def __repr__(self) -> str:  # never show the key
-        model = self.flux_model if self.flux else self.model
-        return f"DeepgramRecognizer(base_url={self.base_url!r}, model={model!r})"
+        o = self.options
+        model = o.flux_model if o.flux else o.model
+        return f"DeepgramRecognizer(base_url={o.base_url!r}, model={model!r})"
 
     def connect_args(self, sample_rate: int) -> dict[str, Any]:
         """The keyword arguments of ``listen.v1.connect`` (``v2`` with ``flux``) for
         audio at ``sample_rate``."""
-        if self.flux:
+        o = self.options
+        if o.flux:
             flux: dict[str, Any] = {
-                "model": self.flux_model,
+                "model": o.flux_model,
                 "encoding": "linear16",
                 "sample_rate": sample_rate,
-                "eot_threshold": self.eot_threshold,
-                "eager_eot_threshold": self.eager_eot_threshold,
-                "eot_timeout_ms": self.eot_timeout_ms,
+                "eot_threshold": o.eot_threshold,
+                "eager_eot_threshold": o.eager_eot_threshold,
+                "eot_timeout_ms": o.eot_timeout_ms,
             }
             return {name: value for name, value in flux.items() if value is not None}
         args: dict[str, Any] = {
-            "model": self.model,
+            "model": o.model,
             "encoding": "linear16",
             "sample_rate": sample_rate,
             "channels": 1,
             "interim_results": "true",
-            "endpointing": "false" if self.endpointing_ms is None else self.endpointing_ms,
+            "endpointing": "false" if o.endpointing_ms is None else o.endpointing_ms,
             "vad_events": "true",
             "smart_format": "true",
             "punctuate": "true",
             # The SDK has no argument for it: without it Deepgram drops "um" and "uh".
             "request_options": {"additional_query_parameters": {"filler_words": "true"}},
         }
-        if self.utterance_end_ms is not None:
-            args["utterance_end_ms"] = self.utterance_end_ms
-        if self.language is not None:
-            args["language"] = self.language
+        if o.utterance_end_ms is not None:
+            args["utterance_end_ms"] = o.utterance_end_ms
+        if o.language is not None:
+            args["language"] = o.language
         return args
 
     async def open(self, *, sample_rate: int) -> DeepgramRecognitionStream:
         """Open a live transcription; raises ``ConnectionError`` if Deepgram can't be
         reached after the reconnect attempts (at once for a refused key)."""
+        o = self.options
         http = http_client(10.0)
         stream = DeepgramRecognitionStream(
-            make_client(self._api_key, self.base_url, http),
+            make_client(o.api_key, o.base_url, http),
             self.connect_args(sample_rate),
             http=http,
-            flux=self.flux,
+            flux=o.flux,
             sample_rate=sample_rate,
-            keepalive_s=self.keepalive_s,
-            reconnect_delays_s=self.reconnect_delays_s,
-            buffer_s=self.buffer_s,
-            close_timeout_s=self.close_timeout_s,
-            send_chunk_ms=self.send_chunk_ms,
+            keepalive_s=o.keepalive_s,
+            reconnect_delays_s=o.reconnect_delays_s,
+            buffer_s=o.buffer_s,
+            close_timeout_s=o.close_timeout_s,
+            send_chunk_ms=o.send_chunk_ms,
         )
         await stream.start()
         return stream
