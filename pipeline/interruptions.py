@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline.playback import AgentTurn, Outgoing
 from pipeline.protocol import AgentAudioPauseEvent, AgentAudioResumeEvent
@@ -23,33 +23,31 @@ from pipeline.protocol import AgentAudioPauseEvent, AgentAudioResumeEvent
 # in this long after the confirmation window is taken for a noise.
 SPEECH_WITHOUT_WORDS_S = 3.0
 
-Spawn = Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]]
 
+class Stage(Protocol):
+    """What the speech over the interviewer acts on: the session, as a weak proxy, so
+    that no cycle keeps it alive."""
 
-def _ignore(item: Outgoing) -> None:
-    pass
+    def emit(self, item: Outgoing) -> None: ...
 
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]: ...
 
-def _ended(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-    coro.close()
-    raise RuntimeError("the session has ended")
+    def still_speaking(self, agent: AgentTurn) -> bool:
+        """Whether ``agent`` is the session's current turn and is going on."""
+        ...
 
 
 class SpeechOverInterviewer:
     def __init__(
         self,
+        stage: Stage,
         *,
         confirm_s: float,
         clock: Callable[[], float],
-        emit: Callable[[Outgoing], None],
-        spawn: Spawn,
-        still_speaking: Callable[[AgentTurn], bool],
     ) -> None:
+        self.stage = stage
         self.confirm_s = confirm_s
         self.clock = clock
-        self.emit = emit
-        self.spawn = spawn
-        self.still_speaking = still_speaking  # the turn is the session's current one, going on
         self.speech_open = False
         self._quiet = asyncio.Event()
         self._quiet.set()
@@ -68,21 +66,14 @@ class SpeechOverInterviewer:
         if agent.paused:
             return
         agent.pause(self.clock())
-        self.emit(AgentAudioPauseEvent(agent.number))
-        self._confirming = self.spawn(self._confirm(agent), "barge-in-confirm")
+        self.stage.emit(AgentAudioPauseEvent(agent.number))
+        self._confirming = self.stage.spawn(self._confirm(agent), "barge-in-confirm")
 
     def stop(self) -> None:
         """The turn ended (cut off, or over): nothing is waited for any more."""
         if self._confirming is not None and not self._confirming.done():
             self._confirming.cancel()
         self._confirming = None
-
-    def detach(self) -> None:
-        """The session ended: let go of it (its ``emit`` and ``spawn``), so that it is
-        freed without waiting for the cyclic garbage collector."""
-        self.stop()
-        self.emit, self.spawn = _ignore, _ended
-        self.still_speaking = lambda agent: False
 
     async def _confirm(self, agent: AgentTurn) -> None:
         """No real words within ``confirm_s``: the interviewer plays on from its pause.
@@ -94,6 +85,6 @@ class SpeechOverInterviewer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._quiet.wait(), SPEECH_WITHOUT_WORDS_S)
         self._confirming = None
-        if agent.paused and self.still_speaking(agent):
+        if agent.paused and self.stage.still_speaking(agent):
             agent.resume(self.clock())
-            self.emit(AgentAudioResumeEvent(agent.number))
+            self.stage.emit(AgentAudioResumeEvent(agent.number))

@@ -32,7 +32,7 @@ from pipeline.answer import (
     question_heard,
 )
 from pipeline.chunker import SpeechChunker
-from pipeline.interruptions import SpeechOverInterviewer
+from pipeline.interruptions import SpeechOverInterviewer, Stage
 from pipeline.interviewer.types import (
     ASKED_AGAIN,
     Instruction,
@@ -165,17 +165,14 @@ class Session:
         # planned question was heard: kept for that question, which is asked again.
         self._kept: Said | None = None
         self._speculations = Speculations()
+        # What acts on the session holds it as a weak proxy: the session is freed as soon
+        # as its connection lets go of it, with no cycle left for the garbage collector.
+        me = weakref.proxy(self)
         self._speech_over = SpeechOverInterviewer(
-            confirm_s=self.config.barge_in_confirm_s,
-            clock=clock,
-            emit=self.emit,
-            spawn=self.spawn,
-            still_speaking=lambda agent: agent is self._agent and self.interviewer_speaking(),
+            cast(Stage, me), confirm_s=self.config.barge_in_confirm_s, clock=clock
         )
-        # The floor is a weak proxy: the session is freed as soon as its connection lets
-        # go of it, with no cycle left for the garbage collector.
         self._listening = Listening(
-            cast(Floor, weakref.proxy(self)),
+            cast(Floor, me),
             policy=self.config.policy,
             speculate=self.config.speculate,
             speculation_lead_s=self.config.speculation_lead_s,
@@ -225,7 +222,7 @@ class Session:
         and its streams are freed as soon as the connection lets go of it, not left as a
         cycle for the server's rare full garbage collections."""
         self._playback = None
-        self._speech_over.detach()
+        self._speech_over.stop()
         self._listening.cancel_timer()
         self._agent_task = self._clearing = None
         self._group = None
@@ -451,6 +448,9 @@ class Session:
 
     def interviewer_speaking(self) -> bool:
         return self._agent_task is not None and not self._agent_task.done()
+
+    def still_speaking(self, agent: AgentTurn) -> bool:
+        return agent is self._agent and self.interviewer_speaking()
 
     def _start_agent_turn(
         self,
