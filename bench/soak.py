@@ -281,9 +281,11 @@ def _part(minutes: list[dict[str, Any]], start_s: float, end_s: float) -> list[d
 
 
 def analyse(minutes: list[dict[str, Any]], tally: Tally, duration_s: float) -> dict[str, Any]:
-    """Growth after the first quarter (warm-up: heaps, caches and pools fill), and the
-    voice-to-voice of the last sixth against the first sixth."""
-    settled = _part(minutes, duration_s / 4, duration_s + 60)
+    """Growth after the first quarter (warm-up: heaps, caches and pools fill) to the end
+    of the run (samples taken while the candidates wind down would count their closing
+    sockets and tasks as shrinkage), and the voice-to-voice of the last sixth against the
+    first sixth."""
+    settled = _part(minutes, duration_s / 4, duration_s)
 
     def growth(key: str) -> float | None:
         values = [m[key] for m in settled if m[key] is not None]
