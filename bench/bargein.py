@@ -81,7 +81,7 @@ async def _interview(
 ) -> int:
     """Trials over one interview's turns until the plan or the interview runs out."""
     done = 0
-    async with live_session(url) as (_, listener, microphone):
+    async with live_session(url) as (listener, microphone):
         for kind, clip in plan:
             turns = listener.count("agent_turn_start")
             frames = len(listener.frames)

@@ -110,9 +110,9 @@ async def read(connection: ClientConnection, listener: Listener) -> None:
 
 
 @contextlib.asynccontextmanager
-async def live_session(url: str) -> AsyncIterator[tuple[ClientConnection, Listener, Microphone]]:
-    """A started live interview at ``url``: its socket, what the server sent, and a
-    microphone streaming; stopped and closed when the block ends."""
+async def live_session(url: str) -> AsyncIterator[tuple[Listener, Microphone]]:
+    """A started live interview at ``url``: what the server sent, and a microphone
+    streaming; stopped and closed when the block ends."""
     async with connect(url, max_size=2**20, open_timeout=30, ping_interval=None) as connection:
         listener = Listener()
         reader = asyncio.create_task(read(connection, listener))
@@ -120,7 +120,7 @@ async def live_session(url: str) -> AsyncIterator[tuple[ClientConnection, Listen
         sender = asyncio.create_task(microphone.run())
         try:
             await connection.send(json.dumps({"type": "start"}))
-            yield connection, listener, microphone
+            yield listener, microphone
         finally:
             sender.cancel()
             with contextlib.suppress(Exception):

@@ -65,7 +65,7 @@ async def _interview(
 ) -> int:
     """Answers said in one interview until they run out or the interview ends; how many."""
     said: list[LiveAnswer] = []
-    async with live_session(url) as (_, listener, microphone):
+    async with live_session(url) as (listener, microphone):
         await listener.until(listener.candidate_has_floor, SETTLE_TIMEOUT_S)
         for spoken in answers:
             if listener.count("interview_end") or listener.closed:

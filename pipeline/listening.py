@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from pipeline.answer import Answer
-from pipeline.interruptions import SpeechOverInterviewer
-from pipeline.playback import AudioClock, Outgoing
+from pipeline.interruptions import SpeechOverInterviewer, Stage
+from pipeline.playback import AudioClock
 from pipeline.protocol import ErrorEvent, TranscriptEvent
 from pipeline.speculation import Speculations
 from pipeline.turns import TurnPolicy, interrupts, is_backchannel, looks_unfinished, words
@@ -33,12 +33,11 @@ from voices.types import (
 )
 
 
-class Floor(Protocol):
-    """What hearing the candidate needs of the live session."""
+class Floor(Stage, Protocol):
+    """What hearing the candidate needs of the live session (also what the speech over
+    the interviewer needs: ``emit``, ``spawn``, ``still_speaking``)."""
 
     turn: int
-
-    def emit(self, item: Outgoing) -> None: ...
 
     def candidate_has_floor(self) -> bool: ...
 
@@ -59,8 +58,6 @@ class Floor(Protocol):
     def take_turn(self) -> None:
         """The answer is over: the interviewer's turn."""
         ...
-
-    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]: ...
 
 
 class Listening:

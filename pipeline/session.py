@@ -32,7 +32,7 @@ from pipeline.answer import (
     question_heard,
 )
 from pipeline.chunker import SpeechChunker
-from pipeline.interruptions import SpeechOverInterviewer, Stage
+from pipeline.interruptions import SpeechOverInterviewer
 from pipeline.interviewer.types import (
     ASKED_AGAIN,
     Instruction,
@@ -167,12 +167,12 @@ class Session:
         self._speculations = Speculations()
         # What acts on the session holds it as a weak proxy: the session is freed as soon
         # as its connection lets go of it, with no cycle left for the garbage collector.
-        me = weakref.proxy(self)
+        floor = cast(Floor, weakref.proxy(self))
         self._speech_over = SpeechOverInterviewer(
-            cast(Stage, me), confirm_s=self.config.barge_in_confirm_s, clock=clock
+            floor, confirm_s=self.config.barge_in_confirm_s, clock=clock
         )
         self._listening = Listening(
-            cast(Floor, me),
+            floor,
             policy=self.config.policy,
             speculate=self.config.speculate,
             speculation_lead_s=self.config.speculation_lead_s,
