@@ -48,6 +48,13 @@ def server_settings(deepgram: FakeDeepgram, openai: FakeOpenAI, recognizer: str)
     }
 
 
+def _seconds_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(item) for item in text.split(",") if item.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated seconds: {text!r}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.fakes", description=__doc__.split("\n")[0])
     p.add_argument(
@@ -86,6 +93,13 @@ def parser() -> argparse.ArgumentParser:
         help="what the fake Deepgram hears in every utterance",
     )
     p.add_argument(
+        "--utterance-seconds",
+        type=_seconds_list,
+        default=(),
+        help="how long each utterance of a listen connection is spoken, in turn (comma-"
+        "separated seconds; FakeDeepgram.utterance_seconds); empty: one segment each",
+    )
+    p.add_argument(
         "--reply", default=DEFAULT_REPLY, help="what the fake LLM answers to every request"
     )
     p.add_argument("--deepgram-key", default="dg-bench-key")
@@ -101,6 +115,7 @@ def build_fakes(args: argparse.Namespace) -> tuple[FakeDeepgram, FakeOpenAI]:
         final_latency_ms=args.stt_final_latency_ms,
         speak_first_byte_ms=args.tts_first_byte_ms,
         speak_ms_per_char=args.speak_ms_per_char,
+        utterance_seconds=args.utterance_seconds,
     )
     reply: str = args.reply
     openai = FakeOpenAI(

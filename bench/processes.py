@@ -104,7 +104,7 @@ def server_env(settings: Mapping[str, str], *, also_drop: tuple[str, ...] = ()) 
 
 @contextlib.asynccontextmanager
 async def fakes_process(
-    scratch: Path, flags: Mapping[str, float], loop: str
+    scratch: Path, flags: Mapping[str, float | str], loop: str
 ) -> AsyncIterator[Fakes]:
     """``python -m bench.fakes`` with ``flags`` (``--name value``), until the block ends."""
     log_path = scratch / "fakes.log"

@@ -99,7 +99,7 @@ class Options:
         return {**parts, "total": round(sum(parts.values()), 2)}
 
     @property
-    def fake_flags(self) -> dict[str, float]:
+    def fake_flags(self) -> dict[str, float | str]:
         """The fakes' knobs, as ``bench.fakes`` takes them."""
         return {
             "stt-final-latency-ms": self.stt_final_latency_ms,
@@ -233,13 +233,19 @@ async def wait_until_quiet(options: Options) -> dict[str, Any]:
     return {"others_pct": round(others, 1), "waited_s": round(waited, 1)}
 
 
+def spoken(answers: list[SpokenAnswer]) -> dict[str, str]:
+    """How long each answer is spoken, in the order every candidate says them: the fake
+    Deepgram finalizes each answer's words as they are heard, whatever its endpointing."""
+    return {"utterance-seconds": ",".join(f"{answer.seconds:.3f}" for answer in answers)}
+
+
 async def run_point(sessions: int, options: Options, answers: list[SpokenAnswer]) -> dict[str, Any]:
     before = await wait_until_quiet(options)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="intrvuer-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         async with (
-            fakes_process(scratch, options.fake_flags, options.loop) as fakes,
+            fakes_process(scratch, options.fake_flags | spoken(answers), options.loop) as fakes,
             server_process(
                 scratch, server_env(_server_settings(options, fakes)), options.profile_server
             ) as server,

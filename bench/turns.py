@@ -58,6 +58,7 @@ class Options:
     llm_first_token_ms: float
     tts_first_byte_ms: float
     whisper_threads: int
+    endpointing_ms: int
     out: Path
     plot: Path
     speculation_lead_s: float | None = None  # the server's default unless given
@@ -119,14 +120,19 @@ async def record(options: Options, spoken: list[SpokenTurnAnswer]) -> dict[str, 
         fake = FakeDeepgram(final_latency_ms=options.stt_final_latency_ms)
         async with run_fake_deepgram(fake):
             recognizer = DeepgramRecognizer(
-                ListenOptions(fake.api_key, base_url=fake.url, model="nova-3")
+                ListenOptions(
+                    fake.api_key,
+                    base_url=fake.url,
+                    model="nova-3",
+                    endpointing_ms=options.endpointing_ms,
+                )
             )
 
             def script(answer: SpokenTurnAnswer) -> None:
                 fake.transcripts.clear()
-                fake.script(*(piece.text for piece in answer.answer.pieces))
+                fake.script(*answer.utterances())
 
-            key = f"nova3-{options.stt_final_latency_ms:g}ms"
+            key = f"nova3-{options.stt_final_latency_ms:g}ms-ep{options.endpointing_ms}"
             return await record_all(
                 "deepgram", recognizer, spoken, CACHE, settings_key=key, before_each=script
             )
@@ -162,6 +168,7 @@ async def benchmark(options: Options) -> dict[str, Any]:
             "paused_answers": sum(1 for a in answers if a.pause_kinds),
             "pauses": sum(len(a.pause_kinds) for a in answers),
             "stt_final_latency_ms": options.stt_final_latency_ms,
+            "endpointing_ms": options.endpointing_ms,
             "llm_first_token_ms": options.llm_first_token_ms,
             "tts_first_byte_ms": options.tts_first_byte_ms,
             "chosen": asdict(CHOSEN),
@@ -253,6 +260,14 @@ def plot(result: dict[str, Any], path: Path) -> bool:
     return True
 
 
+def _default_endpointing_ms() -> int:
+    from server.settings import Settings
+
+    default = Settings.model_fields["deepgram_endpointing_ms"].default
+    assert isinstance(default, int)
+    return default
+
+
 def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--answers", type=int, default=60, help="answers in the set")
@@ -271,6 +286,12 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "--tts-first-byte-ms", type=float, default=150.0, help="the fake voice's, live pass"
     )
     parser.add_argument("--whisper-threads", type=int, default=2)
+    parser.add_argument(
+        "--endpointing-ms",
+        type=int,
+        default=_default_endpointing_ms(),
+        help="Deepgram endpointing (DEEPGRAM_ENDPOINTING_MS; default: the server's)",
+    )
     parser.add_argument(
         "--speculation-lead-s",
         type=float,
@@ -292,6 +313,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         llm_first_token_ms=args.llm_first_token_ms,
         tts_first_byte_ms=args.tts_first_byte_ms,
         whisper_threads=args.whisper_threads,
+        endpointing_ms=args.endpointing_ms,
         speculation_lead_s=args.speculation_lead_s,
         out=args.out,
         plot=args.plot,

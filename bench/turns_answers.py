@@ -26,6 +26,7 @@ from bench.audio import (
     tighten,
     write_wav,
 )
+from tests.fakes.deepgram import Utterance
 
 PauseKind = Literal["sentence", "trailing", "mid_clause"]
 PAUSES_S: Final = (0.5, 0.8, 1.1, 1.5, 2.0, 2.5, 3.0)
@@ -230,6 +231,20 @@ class SpokenTurnAnswer:
 
     def frames(self) -> list[bytes]:
         return [self.pcm[i : i + FRAME_BYTES] for i in range(0, len(self.pcm), FRAME_BYTES)]
+
+    def utterances(self) -> tuple[Utterance, ...]:
+        """The pieces as the fake Deepgram is scripted with them: each one's words and how
+        long it is spoken (its first voiced frame to its last), so that an endpointing
+        shorter than the pauses inside a piece finalizes its words as they are heard."""
+        pieces = self.answer.pieces
+        starts = [LEAD_S] + [
+            end + piece.pause_after_s
+            for end, piece in zip(self.piece_ends_s[:-1], pieces[:-1], strict=True)
+        ]
+        return tuple(
+            Utterance(piece.text, round(end - start, 3))
+            for piece, start, end in zip(pieces, starts, self.piece_ends_s, strict=True)
+        )
 
 
 def make_answers(count: int) -> list[TurnAnswer]:

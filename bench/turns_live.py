@@ -114,13 +114,14 @@ async def live_run(
 
     def script(spoken: SpokenTurnAnswer) -> None:
         deepgram.transcripts.clear()
-        deepgram.script(*(piece.text for piece in spoken.answer.pieces))
+        deepgram.script(*spoken.utterances())
 
     async with run_fake_deepgram(deepgram), run_fake_openai(openai):
         settings = {
             **server_settings(deepgram, openai, recognizer),
             "INTERVIEW_PATIENCE_S": str(chosen.patience_s),
             "INTERVIEW_UNFINISHED_PATIENCE_S": str(chosen.unfinished_patience_s),
+            "DEEPGRAM_ENDPOINTING_MS": str(options.endpointing_ms),
         }
         if options.speculation_lead_s is not None:
             settings["INTERVIEW_SPECULATION_LEAD_S"] = str(options.speculation_lead_s)

@@ -44,14 +44,17 @@ Listen (``/v1/listen``) — client frames: binary PCM16 little-endian mono audio
 
 The fake hears speech by energy, timed in audio time (sample counts, never the wall
 clock), so a test may push audio as fast as it likes: RMS over 20 ms frames against
-``speech_threshold_rms``. Speech after silence opens a segment that takes the next scripted
-transcript (``script(...)``; ``fallback_transcript`` when the script is empty); interim
-results reveal one word per ``ms_per_word`` of speech; ``endpointing`` ms of silence
-finalize it (``speech_final: true``); ``utterance_end_ms`` ms after the last word, with
-``interim_results``, comes ``UtteranceEnd`` (and, when endpointing is off, the final
-first). Filler words ("um", "uh", ...) stay only with ``filler_words=true``, as at
-Deepgram. ``Finalize`` answers at once with ``from_finalize: true``, even when nothing
-is pending.
+``speech_threshold_rms``. Speech after silence opens a segment; the first segment of an
+utterance takes the next scripted transcript (``script(...)``; ``fallback_transcript``
+when the script is empty); interim results reveal one word per ``ms_per_word`` of speech;
+``endpointing`` ms of silence finalize it (``speech_final: true``). An utterance scripted
+with its length (``Utterance(text, seconds)``, or ``utterance_seconds``) may span several
+segments: each final holds the share of its words spoken so far, so a short endpointing
+splits an answer at its pauses, as at Deepgram; one without a length is one segment.
+``utterance_end_ms`` ms after the last word, with ``interim_results``, comes
+``UtteranceEnd`` (and, when endpointing is off, the final first). Filler words ("um",
+"uh", ...) stay only with ``filler_words=true``, as at Deepgram. ``Finalize`` answers at
+once with ``from_finalize: true``, even when nothing is pending.
 
 Listen v1 and Flux share the hearing, the script and the socket loop (``VoicedFrames``,
 ``ListenModel``).
@@ -345,11 +348,46 @@ class ListenOptions:
         )
 
 
+@dataclass(frozen=True)
+class Utterance:
+    """One scripted thing said: its transcript and, when known, how long it is spoken
+    (audio seconds from its first voiced frame to its last). With ``seconds`` the words
+    are finalized as they are heard: an endpoint in a pause inside the utterance finalizes
+    the share of its words spoken so far, and the rest wait for the speech after the pause,
+    as Deepgram finalizes what it heard. Without, the utterance is one segment: the next
+    endpoint finalizes all of it."""
+
+    text: str
+    seconds: float | None = None
+
+
+# A segment reaching this close to its utterance's end (s) has said all of it: the length
+# is measured in whole 20 ms frames, as the fake hears them. Any more slack would close an
+# utterance before a last voiced frame after a short gap, which would then open the next.
+UTTERANCE_END_SLACK_S: Final = 0.01
+
+
+@dataclass
+class _Utterance:
+    tokens: list[str]
+    seconds: float | None
+    start: float  # audio time of its first voiced frame
+    given: int = 0  # tokens already finalized
+
+    def heard(self, until: float) -> int:
+        """How many of its tokens are spoken by audio time ``until``."""
+        if self.seconds is None or until - self.start >= self.seconds - UTTERANCE_END_SLACK_S:
+            return len(self.tokens)
+        # The last word is said only at the end: speech after a pause is still this one.
+        share = max(0.0, until - self.start) / self.seconds
+        return min(len(self.tokens) - 1, max(self.given, round(len(self.tokens) * share)))
+
+
 @dataclass
 class _Segment:
-    """Speech heard since the last final: the transcript it will get and its timing (s)."""
+    """Speech heard since the last final: the utterance it is part of and its timing (s)."""
 
-    tokens: list[str]
+    utterance: _Utterance
     speech_start: float
     last_voiced_end: float
     last_interim_at: float
@@ -361,7 +399,7 @@ class Transcriber(VoicedFrames):
     def __init__(
         self,
         options: ListenOptions,
-        next_transcript: Callable[[], str],
+        next_transcript: Callable[[], str | Utterance],
         *,
         speech_threshold_rms: float,
         interim_interval_ms: int,
@@ -374,6 +412,7 @@ class Transcriber(VoicedFrames):
         self._seconds_per_word = ms_per_word / 1000
         self._window_start = 0.0
         self._segment: _Segment | None = None
+        self._utterance: _Utterance | None = None  # said in part; its rest comes next
         self._last_word_end: float | None = None
         self._sha256 = hashlib.sha256()
         self.request_id = str(uuid.uuid4())
@@ -381,7 +420,10 @@ class Transcriber(VoicedFrames):
 
     def unfinished_transcript(self) -> str | None:
         """The transcript of speech heard but not yet finalized, if any."""
-        return " ".join(self._segment.tokens) if self._segment is not None else None
+        utterance = self._utterance
+        if utterance is None or utterance.given >= len(utterance.tokens):
+            return None
+        return " ".join(utterance.tokens[utterance.given :])
 
     def opening(self) -> list[dict[str, Any]]:
         """What the socket sends first: nothing, on ``/v1/listen``."""
@@ -440,8 +482,13 @@ class Transcriber(VoicedFrames):
         segment = self._segment
         if voiced:
             if segment is None:
-                tokens = self._next_transcript().split()
-                segment = self._segment = _Segment(tokens, start, now, start)
+                utterance = self._utterance
+                if utterance is None:
+                    said = self._next_transcript()
+                    if isinstance(said, str):
+                        said = Utterance(said)
+                    utterance = self._utterance = _Utterance(said.text.split(), said.seconds, start)
+                segment = self._segment = _Segment(utterance, start, now, start)
                 # Speech again before UtteranceEnd fired: the utterance goes on.
                 self._last_word_end = None
                 if options.vad_events:
@@ -475,16 +522,27 @@ class Transcriber(VoicedFrames):
         self._last_word_end = None
 
     def _interim(self, segment: _Segment, now: float) -> dict[str, Any]:
-        heard = now - segment.speech_start
-        count = min(len(segment.tokens), max(1, int(heard / self._seconds_per_word)))
-        words = self._words(segment.tokens[:count], segment.speech_start, now)
+        utterance = segment.utterance
+        remaining = utterance.tokens[utterance.given :]
+        if utterance.seconds is None:
+            heard = int((now - segment.speech_start) / self._seconds_per_word)
+        else:
+            heard = utterance.heard(now) - utterance.given
+        count = min(len(remaining), max(1, heard))
+        words = self._words(remaining[:count], segment.speech_start, now)
         return self._results(words, is_final=False, speech_final=False)
 
     def _final(self, *, speech_final: bool, from_finalize: bool = False) -> dict[str, Any]:
         segment = self._segment
         assert segment is not None
         self._segment = None
-        words = self._words(segment.tokens, segment.speech_start, segment.last_voiced_end)
+        utterance = segment.utterance
+        heard = utterance.heard(segment.last_voiced_end)
+        tokens = utterance.tokens[utterance.given : heard]
+        utterance.given = heard
+        if heard >= len(utterance.tokens):
+            self._utterance = None
+        words = self._words(tokens, segment.speech_start, segment.last_voiced_end)
         if words:
             self._last_word_end = words[-1]["end"]
         return self._results(
@@ -802,11 +860,16 @@ class FakeDeepgram:
 
     api_key: str = "dg-test-key"
     # listen
-    transcripts: deque[str] = field(default_factory=deque)  # one per segment (Flux: turn)
+    # one per utterance (Flux: turn); a str is an utterance of unknown length
+    transcripts: deque[str | Utterance] = field(default_factory=deque)
     fallback_transcript: str = "This is my answer."
     speech_threshold_rms: float = 500.0  # int16 RMS of a 20 ms frame that counts as speech
     interim_interval_ms: int = 500  # audio time between interim results while speaking
     ms_per_word: int = 300  # interim results reveal one word per this much speech
+    # How long each listen connection's utterances are spoken (s), in turn and over again,
+    # for those scripted without their own length: a candidate who says the same answers
+    # in the same order on every connection (bench/latency.py). Empty: one segment each.
+    utterance_seconds: tuple[float, ...] = ()
     final_latency_ms: float = 0.0  # wall-clock delay before each final (and what follows)
     drop_after_audio_s: float | None = None  # abrupt close after this much audio ...
     drop_connections: frozenset[int] = frozenset({0})  # ... on these listen connections
@@ -845,8 +908,8 @@ class FakeDeepgram:
     def ws_url(self) -> str:
         return self.url.replace("http://", "ws://", 1)
 
-    def script(self, *transcripts: str) -> None:
-        """Queue what the next speech segments (Flux: turns) will be transcribed as."""
+    def script(self, *transcripts: str | Utterance) -> None:
+        """Queue what the next utterances (Flux: turns) will be transcribed as."""
         self.transcripts.extend(transcripts)
 
     def speech_for(self, text: str, sample_rate: int) -> bytes:
@@ -869,7 +932,26 @@ class FakeDeepgram:
         )
 
     def _next_transcript(self) -> str:
+        said = self._next_utterance()
+        return said if isinstance(said, str) else said.text
+
+    def _next_utterance(self) -> str | Utterance:
         return self.transcripts.popleft() if self.transcripts else self.fallback_transcript
+
+    def _utterances(self) -> Callable[[], str | Utterance]:
+        """A listen connection's source of utterances, lengths from ``utterance_seconds``."""
+        lengths = self.utterance_seconds
+        said = 0
+
+        def next_utterance() -> str | Utterance:
+            nonlocal said
+            utterance = self._next_utterance()
+            if isinstance(utterance, str) and lengths:
+                utterance = Utterance(utterance, lengths[said % len(lengths)])
+            said += 1
+            return utterance
+
+        return next_utterance
 
     def _refusal(self, headers: Headers, refuse_status: int | None) -> Response | None:
         scheme, _, credential = headers.get("authorization", "").partition(" ")
@@ -910,7 +992,7 @@ class FakeDeepgram:
         self.listen_connections.append(log)
         transcriber = Transcriber(
             options,
-            self._next_transcript,
+            self._utterances(),
             speech_threshold_rms=self.speech_threshold_rms,
             interim_interval_ms=self.interim_interval_ms,
             ms_per_word=self.ms_per_word,

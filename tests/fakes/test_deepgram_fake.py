@@ -17,6 +17,7 @@ from tests.fakes.deepgram import (
     FakeDeepgram,
     ListenOptions,
     Transcriber,
+    Utterance,
     run_fake_deepgram,
     silence,
     tone,
@@ -541,3 +542,70 @@ async def test_speak_rest_returns_audio_and_fails_on_request(
         ("Hi", 500),
     ]
     assert fake.rest_requests[0].query["container"] == "none"
+
+
+def _finals(messages: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+    return [
+        (m["channel"]["alternatives"][0]["transcript"], m["speech_final"])
+        for m in messages
+        if m["type"] == "Results" and m["is_final"]
+    ]
+
+
+def test_a_short_endpointing_finalizes_an_utterance_in_the_share_of_it_spoken() -> None:
+    options = ListenOptions.from_query(
+        {key: str(value) for key, value in LIVE.items()} | {"endpointing": "25"}
+    )
+    script = iter(
+        [
+            Utterance("One two three, four five six.", 1.1),
+            "Next.",
+            "Again.",
+            Utterance("Seven.", 0.3),
+        ]
+    )
+    transcriber = Transcriber(
+        options, lambda: next(script), speech_threshold_rms=500, interim_interval_ms=250,
+        ms_per_word=200,
+    )  # fmt: skip
+    # One utterance with a 0.1 s pause in the middle; then two more, apart.
+    audio = tone(0.5, RATE) + silence(0.1, RATE) + tone(0.5, RATE) + silence(0.5, RATE)
+    audio += tone(0.3, RATE) + silence(0.1, RATE) + tone(0.3, RATE) + silence(0.5, RATE)
+    audio += tone(0.3, RATE) + silence(0.5, RATE)
+    messages = transcriber.feed(audio)
+    assert _finals(messages) == [
+        ("One two three,", True),  # 0.5 s of 1.1: 3 of its 6 words
+        ("four five six.", True),
+        ("Next.", True),  # no length known: each segment is a whole transcript
+        ("Again.", True),
+        ("Seven.", True),
+    ]
+    first = next(m for m in messages if m["type"] == "Results" and m["is_final"])
+    assert first["channel"]["alternatives"][0]["words"][-1]["end"] <= 0.5
+    assert transcriber.unfinished_transcript() is None
+
+
+def test_words_not_yet_finalized_are_what_a_dropped_connection_leaves_unheard() -> None:
+    options = ListenOptions.from_query(
+        {key: str(value) for key, value in LIVE.items()} | {"endpointing": "25"}
+    )
+    transcriber = Transcriber(
+        options, lambda: Utterance("a b c d", 1.0), speech_threshold_rms=500,
+        interim_interval_ms=250, ms_per_word=200,
+    )  # fmt: skip
+    transcriber.feed(tone(0.5, RATE) + silence(0.1, RATE))
+    assert transcriber.unfinished_transcript() == "c d"
+
+
+async def test_each_listen_connection_speaks_utterance_seconds_in_turn() -> None:
+    async with run_fake_deepgram() as fake:
+        fake.utterance_seconds = (1.1, 0.3)
+        fake.fallback_transcript = "One two three four five six."
+        next_utterance = fake._utterances()
+        assert [next_utterance() for _ in range(3)] == [
+            Utterance("One two three four five six.", 1.1),
+            Utterance("One two three four five six.", 0.3),
+            Utterance("One two three four five six.", 1.1),
+        ]
+        fake.script(Utterance("Own length.", 2.0))
+        assert fake._utterances()() == Utterance("Own length.", 2.0)
