@@ -45,6 +45,10 @@ class Floor(Stage, Protocol):
 
     def pause_interviewer(self) -> None: ...
 
+    def keep_warm(self) -> None:
+        """The candidate speaks: the reply may be due soon; have its connections open."""
+        ...
+
     def barge_in(self) -> None: ...
 
     def question_asked(self) -> str:
@@ -88,6 +92,7 @@ class Listening:
             if isinstance(event, Transcript):
                 self._on_transcript(event)
             elif isinstance(event, SpeechStarted):
+                self.floor.keep_warm()
                 self.speech_over.speech_changed(open_=True)
                 if self.floor.interviewer_speaking():
                     self.floor.pause_interviewer()
@@ -120,6 +125,7 @@ class Listening:
             return
         answer = self.answer
         if event.text.strip():
+            floor.keep_warm()  # a recognizer may send no SpeechStarted
             self.cancel_timer()
             # Words came after those it was begun on; the same words made final (Flux's
             # end of turn after its eager one) are what it was begun on.

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from pipeline.answer import (
     Exchange,
@@ -68,6 +68,9 @@ from storage.types import Interview, InterviewTurn, PlannedQuestion
 from voices.types import RecognitionStream, SpeechRecognizer, SpeechSynthesizer, SynthesisStream
 
 log = logging.getLogger("intrvuer.session")
+
+# At most this often (s) the session checks that the next reply's connections are open.
+WARM_EVERY_S: Final = 5.0
 
 
 class State(StrEnum):
@@ -165,6 +168,7 @@ class Session:
         # planned question was heard: kept for that question, which is asked again.
         self._kept: Said | None = None
         self._speculations = Speculations()
+        self._warmed_at = -WARM_EVERY_S
         # What acts on the session holds it as a weak proxy: the session is freed as soon
         # as its connection lets go of it, with no cycle left for the garbage collector.
         floor = cast(Floor, weakref.proxy(self))
@@ -350,6 +354,7 @@ class Session:
         first = self.plan.opening()
         self.state = State.closing if first.action == "close" else State.greeting
         self._start_agent_turn(first, TurnStamps(turn_decision=self.clock()))
+        self.keep_warm()  # after the greeting's request, which may open the connection itself
 
     # Recognition --------------------------------------------------------------------
 
@@ -368,6 +373,17 @@ class Session:
 
     def candidate_has_floor(self) -> bool:
         return self.state is State.listening
+
+    def keep_warm(self) -> None:
+        """Have what the next reply needs connected before the answer ends (the LLM's
+        pooled connection, the voice's socket), so that no reply waits for a handshake."""
+        now = self.clock()
+        if now - self._warmed_at < WARM_EVERY_S:
+            return
+        self._warmed_at = now
+        self.spawn(self.interviewer.warm(), "warm-interviewer")
+        if self._tts is not None:
+            self._tts.warm()
 
     def question_asked(self) -> str:
         return self._asked[1] if self._asked is not None else ""

@@ -246,6 +246,17 @@ class AuraSynthesisStream(JobStream[_Job]):
     def _cool_down(self) -> None:
         self._socket_retry_at = self._loop.time() + self._options.retry_socket_after_s
 
+    def warm(self) -> None:
+        """Reopen the websocket if it closed (Deepgram ends idle ones), in the background,
+        so the next flush does not wait for a handshake; not while REST is cooling it down."""
+        socket = self._socket
+        if self._closed or (socket is not None and socket.alive):
+            return
+        if self._loop.time() < self._socket_retry_at:
+            return
+        if self._connecting is None or self._connecting.done():
+            self._connecting = self._spawn(self._open_socket(), "aura-connect")
+
     async def _ensure_socket(self) -> _Socket | None:
         socket = self._socket
         if socket is not None and socket.alive:

@@ -107,6 +107,7 @@ class ToneSynthesisStream:
         self.fail = fail
         self.texts: list[str] = []
         self.clears = 0
+        self.warmed = 0
         self._pending: list[str] = []
         self._events: asyncio.Queue[SynthesisEvent | None] = asyncio.Queue()
 
@@ -129,6 +130,9 @@ class ToneSynthesisStream:
     async def clear(self) -> None:
         self.clears += 1
         self._pending.clear()
+
+    def warm(self) -> None:
+        self.warmed += 1
 
     async def events(self) -> AsyncIterator[SynthesisEvent]:
         while (event := await self._events.get()) is not None:

@@ -42,6 +42,9 @@ class JobStream(Generic[J]):
         self._texts = []
         await self._jobs.put(job)
 
+    def warm(self) -> None:
+        """Nothing to open, unless the voice is reached over a connection (it overrides)."""
+
     def _void_pending(self) -> bool:
         """The start of every ``clear``: forget the text, jobs and events not yet delivered.
         False when the stream is closed and there is nothing to clear."""

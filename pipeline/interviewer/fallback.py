@@ -25,6 +25,10 @@ class FallbackInterviewer:
         self.name = self.chain[0].name
         self.source = self.name
 
+    async def warm(self) -> None:
+        """Warm the interviewer expected to answer: the first of the chain."""
+        await self.chain[0].warm()
+
     async def respond(self, context: InterviewContext) -> AsyncIterator[str]:
         failures: list[str] = []
         for interviewer in self.chain:

@@ -58,6 +58,9 @@ class ChatInterviewer:
         if not started:
             raise InterviewerError(self.name, "empty reply")
 
+    async def warm(self) -> None:
+        await self.chat.warm()
+
     async def aclose(self) -> None:
         """Release the chat model's connections."""
         await self.chat.aclose()

@@ -57,6 +57,9 @@ class OfflineInterviewer:
             "your feedback will be ready shortly. Goodbye."
         )
 
+    async def warm(self) -> None:
+        """Nothing to connect to."""
+
     async def respond(self, context: InterviewContext) -> AsyncIterator[str]:
         spoken = self.reply_text(context).split(" ")
         for start in range(0, len(spoken), self.delta_words):

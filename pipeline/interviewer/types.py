@@ -69,3 +69,8 @@ class Interviewer(Protocol):
     def respond(self, context: InterviewContext) -> AsyncIterator[str]:
         """Text deltas of the reply. Raises ``InterviewerError`` on failure."""
         ...
+
+    async def warm(self) -> None:
+        """Be ready to reply without a connection handshake (nothing for a local one);
+        never raises. Called at the start of an interview and while the candidate speaks."""
+        ...

@@ -21,6 +21,8 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import math
+import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -38,6 +40,9 @@ MAX_OUTPUT_TOKENS: Final = 4_000  # of a JSON answer: a long resume's structure 
 # and TLS connections, which cost round trips on the turn path. The SDKs keep 20 or 100.
 POOL_KEEPALIVE: Final = 256
 POOL_KEEPALIVE_S: Final = 30.0
+# ``warm`` opens a connection only when none was used this recently: one used since is
+# still in the pool (POOL_KEEPALIVE_S), with time to spare for the reply it is kept for.
+WARM_IDLE_S: Final = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,7 @@ class SdkChat:
             json.JSONDecodeError,
         )
         self._response_class = response_class
+        self._used_at = -math.inf  # time.monotonic() of the last request begun
 
     @classmethod
     def connect(cls, vendor: Vendor, **account: Unpack[Account]) -> SdkChat:
@@ -156,6 +162,7 @@ class SdkChat:
     ) -> AsyncGenerator[str, None]:
         """The reply's non-empty text deltas as they arrive; ``LlmCallError`` on any
         failure. Closing the iterator early closes the HTTP stream."""
+        self._used_at = time.monotonic()
         body = {
             "model": self.model,
             "messages": messages,
@@ -220,6 +227,22 @@ class SdkChat:
         if not content:
             raise LlmCallError("empty answer")
         return str(content)
+
+    async def warm(self) -> None:
+        """Open a connection to the provider ahead of a reply, so that the reply pays no
+        TCP or TLS handshake: a list of the models (no tokens), kept in the pool. Nothing
+        when a connection was used within ``WARM_IDLE_S``; a failure is only logged (the
+        reply that follows reports its own)."""
+        if time.monotonic() - self._used_at < WARM_IDLE_S:
+            return
+        self._used_at = time.monotonic()
+        try:
+            await self._client.models.list()
+        except Exception as error:  # warming is a courtesy: any failure is the reply's to see
+            log.info(
+                "could not warm the chat connection",
+                extra={"chat": self.name, "error": describe(error)},
+            )
 
     async def aclose(self) -> None:
         """Release the SDK client's connections."""

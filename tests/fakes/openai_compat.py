@@ -74,6 +74,7 @@ class ChatRequest:
 
     provider: Provider
     body: dict[str, Any]
+    peer: tuple[str, int] | None = None  # the client's address: one per TCP connection
     status: int = 200
     reply: str | None = None
     tokens_sent: int = 0  # content chunks streamed
@@ -276,6 +277,10 @@ class FakeOpenAI:
     drop_next: int = 0
     drop_after_tokens: int = 3
     requests: deque[ChatRequest] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
+    # the client address of each models list (a client warming its connection)
+    model_lists: deque[tuple[str, int] | None] = field(
+        default_factory=lambda: deque(maxlen=LOG_LIMIT)
+    )
     url: str = ""  # http://127.0.0.1:<port>, set once serving
     _released: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
@@ -321,6 +326,7 @@ class FakeOpenAI:
         return default_reply(body)
 
     async def _models(self, request: Request) -> Response:
+        self.model_lists.append(_peer(request))
         if not self._authorized(request):
             return _error(401, "Invalid API key.", "invalid_request_error", "invalid_api_key")
         data = [
@@ -340,7 +346,7 @@ class FakeOpenAI:
             body = await request.json()
         except ValueError:
             body = None
-        log = ChatRequest(provider, body if isinstance(body, dict) else {})
+        log = ChatRequest(provider, body if isinstance(body, dict) else {}, _peer(request))
         self.requests.append(log)
         response = self._refusal(request, body)
         if response is None and self._take("fail_next"):
@@ -478,3 +484,7 @@ async def run_fake_openai(
             yield fake
         finally:
             fake.release()
+
+
+def _peer(request: Request) -> tuple[str, int] | None:
+    return (request.client.host, request.client.port) if request.client is not None else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -118,6 +119,37 @@ async def test_reply_streams_as_deltas_and_names_its_provider(
     [request] = fake.requests
     # The groq SDK posts to {base_url}/openai/v1/chat/completions, the openai one to /v1/...
     assert request.provider == provider and request.completed
+
+
+async def test_warming_opens_the_connection_the_reply_then_uses(
+    interviewer: ChatInterviewer, fake: FakeOpenAI
+) -> None:
+    await interviewer.warm()
+    await interviewer.warm()  # just warmed: nothing more
+    fake.script(REPLY)
+
+    await reply_of(interviewer, context())
+
+    [warmed_on] = fake.model_lists
+    [request] = fake.requests
+    assert warmed_on is not None and request.peer == warmed_on, "no new connection for the reply"
+
+
+async def test_warming_after_a_reply_asks_nothing_and_a_failed_warm_is_quiet(
+    interviewer: ChatInterviewer, fake: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "intrvuer.llm")
+    fake.script(REPLY)
+    await reply_of(interviewer, context())
+    await interviewer.warm()
+    assert not fake.model_lists, "the reply's connection is still in the pool"
+
+    broken = make("openai", fake, api_key="sk-wrong-key")
+    try:
+        await broken.warm()  # a 401: logged, not raised
+    finally:
+        await broken.aclose()
+    assert "could not warm" in caplog.text and "sk-wrong-key" not in caplog.text
 
 
 async def test_request_carries_model_stream_prompt_and_history_in_order(

@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
+from pipeline import session as session_module
 from pipeline.interviewer.offline import OfflineInterviewer
 from pipeline.interviewer.types import InterviewContext
 from pipeline.session import FinalizedTurn, Session, SessionConfig
 from pipeline.turns import TurnPolicy
 from storage.types import Interview, PlannedQuestion
 from tests.polling import eventually
-from voices.fakes import ScriptedRecognizer, ToneSynthesizer
+from voices.fakes import ScriptedRecognizer, ToneSynthesisStream, ToneSynthesizer
 
 GOOD_ANSWER = (
     "In my last role I led the migration of our billing service to a new queue, "
@@ -401,6 +402,10 @@ class EchoInterviewer:
         self.delay_s = delay_s
         self.requests: list[str] = []
         self.closed: list[str] = []
+        self.warmed = 0
+
+    async def warm(self) -> None:
+        self.warmed += 1
 
     async def respond(self, context: InterviewContext) -> AsyncIterator[str]:
         said = [m.text for m in context.history if m.role == "candidate"]
@@ -457,6 +462,31 @@ async def test_the_reply_is_begun_during_the_patience_and_used(
 
     await run_session(session, body)
     assert interviewer.requests == ["", "We shipped it on time."]  # one request per reply
+
+
+async def test_the_replys_connections_are_warmed_at_start_and_while_the_candidate_speaks(
+    recognizer: ScriptedRecognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interviewer = EchoInterviewer()
+    session = echo_session(recognizer, interviewer)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("ready")
+        voice = session._tts
+        assert isinstance(voice, ToneSynthesisStream)
+        assert (interviewer.warmed, voice.warmed) == (1, 1), "warmed before the first answer"
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.say("We shipped it on time.")
+        await h.wait_for("agent_turn_end", 2)
+        assert interviewer.warmed == 1, "at most every WARM_EVERY_S"
+        monkeypatch.setattr(session_module, "WARM_EVERY_S", 0.0)
+        recognizer.stream.say("It took two weeks.")
+        await h.wait_for("agent_turn_end", 3)
+        assert interviewer.warmed >= 2 and voice.warmed >= 2
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
 
 
 async def test_speech_that_resumes_cancels_the_reply_begun_before_it(

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from pipeline.llm import sdk
 from server.settings import Settings
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram, silence, tone
 from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
@@ -156,6 +157,35 @@ async def test_whole_interview_through_real_sdks(
     assert deepgram.listen_connections[0].query["model"] == "nova-3"
     # The interviewer's four streamed replies (feedback scoring, after the end, is not streamed).
     assert len([request for request in llm.requests if request.stream]) == 4
+
+
+async def test_every_connection_a_reply_needs_is_open_before_the_first_answer_ends(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    deepgram: FakeDeepgram,
+    llm: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As if the greeting's connection had long expired: the session warms one anyway.
+    monkeypatch.setattr(sdk, "WARM_IDLE_S", 0.0)
+    deepgram.script(ANSWERS[0])
+    llm.script(*REPLIES)
+    _, _, url = await start_interview(http, server, "warm@example.org")
+    async with live(url) as client:
+        await client.send({"type": "start"})
+        await client.wait_for("agent_turn_end", 1)
+        # Before the candidate says a word: the listen socket, the speak socket and a
+        # connection to the LLM (the greeting's, or the warming request's) are open.
+        assert [log.ended for log in deepgram.listen_connections] == [None]
+        assert [log.ended for log in deepgram.speak_connections] == [None]
+        assert llm.model_lists, "the session warmed the LLM connection"
+        opened = {request.peer for request in llm.requests} | set(llm.model_lists)
+        await speak(client, 3.0)
+        await client.wait_for("agent_turn_end", 2)
+        await client.send({"type": "stop"})
+    first_reply = llm.requests[1]
+    assert first_reply.peer in opened, "the first reply opened no new connection"
+    assert len(deepgram.listen_connections) == 1 and len(deepgram.speak_connections) == 1
 
 
 async def test_barge_in_keeps_only_the_spoken_words_in_context(

@@ -168,6 +168,27 @@ async def test_a_websocket_dropped_mid_turn_is_finished_over_rest(fake: FakeDeep
     assert texts_sent(fake) == [QUESTION, QUESTION, HELLO]
 
 
+async def test_warming_reopens_a_closed_websocket_before_the_next_flush(
+    fake: FakeDeepgram,
+) -> None:
+    async def sockets() -> int:
+        return len(fake.speak_connections)
+
+    fake.speak_drop_next = 1
+    async with speaking(fake, retry_socket_after_s=0.0) as (stream, played):
+        await eventually(sockets, lambda n: n == 1)
+        stream.warm()  # open: nothing to do
+        await say(stream, QUESTION)  # the socket dies; REST finishes the turn
+        await played.until(lambda p: p.count(SynthesisDone) == 1)
+        assert len(fake.speak_connections) == 1
+        stream.warm()
+        await eventually(sockets, lambda n: n == 2)
+        await say(stream, HELLO)
+        await played.until(lambda p: p.count(SynthesisDone) == 2)
+        assert list(fake.speak_connections[1].texts) == [HELLO]
+        assert len(fake.speak_connections) == 2
+
+
 async def test_a_refused_flush_is_finished_over_rest(fake: FakeDeepgram) -> None:
     fake.speak_flush_limit = 1  # the second Flush gets a FLUSH_LIMIT warning
     async with speaking(fake) as (stream, played):
