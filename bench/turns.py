@@ -113,7 +113,7 @@ async def record(options: Options, spoken: list[SpokenTurnAnswer]) -> dict[str, 
             "local", recognizer, spoken, CACHE, settings_key=local_settings_key()
         )
 
-    async def deepgram() -> list[Recording]:
+    async def deepgram(flux: bool) -> list[Recording]:
         from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
         from voices.deepgram_stt import DeepgramRecognizer, ListenOptions
 
@@ -125,6 +125,7 @@ async def record(options: Options, spoken: list[SpokenTurnAnswer]) -> dict[str, 
                     base_url=fake.url,
                     model="nova-3",
                     endpointing_ms=options.endpointing_ms,
+                    flux=flux,
                 )
             )
 
@@ -132,12 +133,18 @@ async def record(options: Options, spoken: list[SpokenTurnAnswer]) -> dict[str, 
                 fake.transcripts.clear()
                 fake.script(*answer.utterances())
 
-            key = f"nova3-{options.stt_final_latency_ms:g}ms-ep{options.endpointing_ms}"
+            latency = f"{options.stt_final_latency_ms:g}ms"
+            key = f"flux-{latency}" if flux else f"nova3-{latency}-ep{options.endpointing_ms}"
+            name = "flux" if flux else "deepgram"
             return await record_all(
-                "deepgram", recognizer, spoken, CACHE, settings_key=key, before_each=script
+                name, recognizer, spoken, CACHE, settings_key=key, before_each=script
             )
 
-    jobs = {"local": local, "deepgram": deepgram}
+    jobs = {
+        "local": local,
+        "deepgram": lambda: deepgram(flux=False),
+        "flux": lambda: deepgram(flux=True),
+    }
     async with asyncio.TaskGroup() as group:
         tasks = {name: group.create_task(jobs[name]()) for name in options.recognizers}
     return {name: task.result() for name, task in tasks.items()}
@@ -276,7 +283,9 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "--e2e", type=int, default=20, help="answers also measured live through the server"
     )
     parser.add_argument(
-        "--recognizers", default="local,deepgram", help="local and/or deepgram, comma-separated"
+        "--recognizers",
+        default="local,deepgram",
+        help="local, deepgram (nova-3) and/or flux, comma-separated",
     )
     parser.add_argument("--stt-final-latency-ms", type=float, default=100.0)
     parser.add_argument(
@@ -302,7 +311,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     answers, e2e = (20, min(args.e2e, 6)) if args.quick else (args.answers, args.e2e)
     recognizers = tuple(name.strip() for name in args.recognizers.split(",") if name.strip())
-    unknown = set(recognizers) - {"local", "deepgram"}
+    unknown = set(recognizers) - {"local", "deepgram", "flux"}
     if unknown:
         parser.error(f"unknown recognizers: {', '.join(sorted(unknown))}")
     return Options(

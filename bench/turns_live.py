@@ -118,7 +118,8 @@ async def live_run(
 
     async with run_fake_deepgram(deepgram), run_fake_openai(openai):
         settings = {
-            **server_settings(deepgram, openai, recognizer),
+            **server_settings(deepgram, openai, "local" if recognizer == "local" else "deepgram"),
+            "DEEPGRAM_FLUX": str(recognizer == "flux").lower(),
             "INTERVIEW_PATIENCE_S": str(chosen.patience_s),
             "INTERVIEW_UNFINISHED_PATIENCE_S": str(chosen.unfinished_patience_s),
             "DEEPGRAM_ENDPOINTING_MS": str(options.endpointing_ms),

@@ -1014,7 +1014,7 @@ class FakeDeepgram:
         self.flux_connections.append(log)
         turns = FluxTurns(
             options,
-            self._next_transcript,
+            self._utterances(),
             speech_threshold_rms=self.speech_threshold_rms,
             ms_per_word=self.ms_per_word,
             update_interval_ms=self.flux_update_interval_ms,

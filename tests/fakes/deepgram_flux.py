@@ -76,10 +76,18 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from tests.fakes.deepgram import FRAME_MS, ListenConnection, VoicedFrames, pcm_sample_rate
+from tests.fakes.deepgram import (
+    FRAME_MS,
+    UTTERANCE_END_SLACK_S,
+    ListenConnection,
+    Utterance,
+    VoicedFrames,
+    _Utterance,
+    pcm_sample_rate,
+)
 
 FLUX_MODELS: Final = frozenset({"flux-general-en", "flux-general-multi"})
 DEFAULT_EOT_THRESHOLD: Final = 0.7
@@ -170,14 +178,28 @@ class FluxOptions:
 
 @dataclass
 class _Turn:
-    """The open turn: its script entry, and what was heard of it (s, ms of audio)."""
+    """The open turn: what it heard of which script entries, and when (s, ms of audio)."""
 
-    tokens: list[str]
+    said: _Utterance  # the entry being spoken; those before it are in ``earlier``
     start: float
     last_voiced_end: float
+    earlier: list[str] = field(default_factory=list)  # tokens of entries already said
     voiced_ms: int = FRAME_MS
     silent_ms: int = 0  # since its last speech
     eager_text: str | None = None  # what the EagerEndOfTurn of this pause said
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every token the turn will carry if it ends once its entry is said."""
+        return [*self.earlier, *self.said.tokens[self.said.given :]]
+
+    def heard(self, ms_per_word: int) -> int:
+        """How many of ``tokens`` are spoken so far: one per ``ms_per_word`` of speech for
+        an entry of unknown length, the share of its length heard for the others."""
+        said = self.said
+        if said.seconds is None:
+            return min(len(self.tokens), 1 + self.voiced_ms // ms_per_word)
+        return len(self.earlier) + max(1, said.heard(self.last_voiced_end) - said.given)
 
 
 class FluxTurns(VoicedFrames):
@@ -186,7 +208,7 @@ class FluxTurns(VoicedFrames):
     def __init__(
         self,
         options: FluxOptions,
-        next_transcript: Callable[[], str],
+        next_transcript: Callable[[], str | Utterance],
         *,
         speech_threshold_rms: float,
         ms_per_word: int,
@@ -205,6 +227,7 @@ class FluxTurns(VoicedFrames):
         self._eager_ms = None if eager is None else silence_ms_to_reach(eager, confidence_ramp_ms)
         self._eot_ms = silence_ms_to_reach(options.eot_threshold, confidence_ramp_ms)
         self._turn: _Turn | None = None
+        self._carried: _Utterance | None = None  # an entry a turn ended in the middle of
         self._turn_index = 0
         self._window_start = 0.0
         self._quiet_ms = 0  # audio since the last message
@@ -240,8 +263,11 @@ class FluxTurns(VoicedFrames):
         return [self._turn_info("Update")]
 
     def unfinished_transcript(self) -> str | None:
-        """The script entry of the open turn, if any."""
-        return " ".join(self._turn.tokens) if self._turn is not None else None
+        """The words of the open turn (or the rest of an entry a turn ended in), if any."""
+        if self._turn is not None:
+            return " ".join(self._turn.tokens)
+        carried = self._carried
+        return " ".join(carried.tokens[carried.given :]) if carried is not None else None
 
     @staticmethod
     def is_final(message: Mapping[str, Any]) -> bool:
@@ -257,11 +283,17 @@ class FluxTurns(VoicedFrames):
         self._quiet_ms += FRAME_MS
         turn = self._turn
         if voiced and turn is None:
-            tokens = self._next_transcript().split()
-            self._turn = _Turn(tokens, start=start, last_voiced_end=self.audio_time)
+            said = self._carried or self._utterance(start)
+            self._carried = None
+            self._turn = _Turn(said, start=start, last_voiced_end=self.audio_time)
             messages.append(self._turn_info("StartOfTurn"))
             return
         if turn is not None and voiced:
+            said = turn.said
+            if said.seconds is not None and start >= said.start + said.seconds:
+                # Speech after this entry was all said, in the same turn: the next entry.
+                turn.earlier = turn.tokens
+                turn.said = self._utterance(start)
             turn.voiced_ms += FRAME_MS
             turn.last_voiced_end = self.audio_time
             turn.silent_ms = 0
@@ -297,13 +329,33 @@ class FluxTurns(VoicedFrames):
             sent = True
         return sent
 
+    def _utterance(self, start: float) -> _Utterance:
+        said = self._next_transcript()
+        if isinstance(said, str):
+            said = Utterance(said)
+        return _Utterance(said.text.split(), said.seconds, start)
+
+    def _said_in_turn(self, turn: _Turn) -> int:
+        """How many of the turn's tokens its end carries: all of an entry of unknown
+        length, what was spoken of one whose length is known (the rest comes next)."""
+        said = turn.said
+        if said.seconds is None:
+            return len(turn.tokens)
+        return len(turn.earlier) + said.heard(turn.last_voiced_end) - said.given
+
     def _end_turn(self, trigger: str) -> list[dict[str, Any]]:
         turn = self._turn
         assert turn is not None
         messages = []
-        if turn.eager_text is not None and turn.eager_text != " ".join(turn.tokens):
+        count = self._said_in_turn(turn)
+        if turn.eager_text is not None and turn.eager_text != " ".join(turn.tokens[:count]):
             messages.append(self._turn_info("TurnResumed"))
         messages.append(self._turn_info("EndOfTurn", trigger=trigger))
+        said = turn.said
+        said.given = (
+            said.heard(turn.last_voiced_end) if said.seconds is not None else len(said.tokens)
+        )
+        self._carried = said if said.given < len(said.tokens) else None
         self._turn = None
         self._turn_index += 1
         self._window_start = self.audio_time
@@ -312,7 +364,7 @@ class FluxTurns(VoicedFrames):
     # Messages -----------------------------------------------------------------------
 
     def _revealed(self, turn: _Turn) -> int:
-        return min(len(turn.tokens), 1 + turn.voiced_ms // self._ms_per_word)
+        return min(len(turn.tokens), turn.heard(self._ms_per_word))
 
     @staticmethod
     def _transcript(turn: _Turn, count: int) -> str:
@@ -341,7 +393,7 @@ class FluxTurns(VoicedFrames):
         turn = self._turn
         words: list[dict[str, Any]] = []
         if turn is not None:
-            words = self._words(turn, len(turn.tokens) if trigger else self._revealed(turn))
+            words = self._words(turn, self._said_in_turn(turn) if trigger else self._revealed(turn))
         message = self._message(
             "TurnInfo",
             event=event,

@@ -609,3 +609,35 @@ async def test_each_listen_connection_speaks_utterance_seconds_in_turn() -> None
         ]
         fake.script(Utterance("Own length.", 2.0))
         assert fake._utterances()() == Utterance("Own length.", 2.0)
+
+
+def test_a_flux_turn_holds_what_was_said_in_it_whatever_the_script_entries() -> None:
+    query = {"model": "flux-general-en", "encoding": "linear16", "sample_rate": str(RATE)}
+    script = iter(
+        [
+            Utterance("First I checked the logs,", 0.5),
+            Utterance("then the metrics.", 0.3),
+            # 2 s from its first speech to its last, a quarter of it before the pause
+            Utterance("I was, well, it was the second one.", 2.0),
+        ]
+    )
+    turns = FluxTurns(
+        FluxOptions.from_query(query),
+        lambda: next(script),
+        speech_threshold_rms=500,
+        ms_per_word=300,
+        update_interval_ms=250,
+        confidence_ramp_ms=1000,
+    )
+    # Two entries apart by less than the end-of-turn silence (0.7 s): one turn. Then one
+    # entry with a long pause inside it: two turns, each with the words said in it.
+    audio = tone(0.5, RATE) + silence(0.4, RATE) + tone(0.3, RATE) + silence(1.0, RATE)
+    audio += tone(0.5, RATE) + silence(1.0, RATE) + tone(0.5, RATE) + silence(1.0, RATE)
+    messages = turns.feed(audio)
+    ends = [m["transcript"] for m in messages if m.get("event") == "EndOfTurn"]
+    assert ends == [
+        "First I checked the logs, then the metrics.",
+        "I was,",
+        "well, it was the second one.",
+    ]
+    assert turns.unfinished_transcript() is None
