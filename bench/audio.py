@@ -47,6 +47,28 @@ ANSWERS: Final = (
     "and both of them now lead incident reviews on their own.",
 )
 
+# Finished answers to "tell me about a time …": the length such a question deserves
+# (``pipeline.turns.TurnPolicy.story_words``, 30 words and more), as the cloud benchmark's
+# transcript (``bench.fakes.DEFAULT_TRANSCRIPT``) is. What the offline benchmark speaks by
+# default: its recognizer hears the real words, so a shorter answer waits for more.
+FINISHED_ANSWERS: Final = (
+    "I led the migration of our billing service to a new database. I planned it in small "
+    "steps with a rollback for each one, and it reduced checkout errors by forty percent "
+    "within two months.",
+    "When two teams disagreed about an interface, I ran a short design review where each "
+    "side wrote down its constraints. We agreed on a versioned contract, and we shipped "
+    "the new version three weeks early.",
+    "Our test suite took twenty minutes, which slowed every change down. I profiled it, "
+    "split it into parallel jobs and removed the slowest fixtures, which cut the wait to "
+    "six minutes for the whole team.",
+    "A customer reported lost data, so I traced the bug to a race in our cache that only "
+    "happened under load. I fixed it the same day, added a test that reproduced it, and "
+    "we have not seen it since.",
+    "I mentored two junior engineers through their first on-call rotation. We reviewed "
+    "every incident together and wrote a short runbook, and both of them now lead "
+    "incident reviews on their own.",
+)
+
 
 @dataclass(frozen=True)
 class SpokenAnswer:

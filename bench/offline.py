@@ -36,7 +36,7 @@ import httpx
 
 from bench import procstat, report
 from bench.accounts import create_accounts, ticket_url
-from bench.audio import ANSWERS, SpokenAnswer, spoken_answers
+from bench.audio import ANSWERS, FINISHED_ANSWERS, SpokenAnswer, spoken_answers
 from bench.candidate import Candidate, CandidateResult, Crowd, FrameClock, SpeakingTracker
 from bench.processes import RESULTS, code_version, server_env, server_process
 from pipeline.turns import TurnPolicy
@@ -78,6 +78,7 @@ class Options:
     fresh: int
     out: Path
     plot: Path
+    answer_set: str = "finished"  # FINISHED_ANSWERS, or "short": bench.audio.ANSWERS
 
 
 def server_settings(options: Options, model: Path, voices: Path) -> dict[str, str]:
@@ -345,7 +346,8 @@ async def benchmark(options: Options) -> dict[str, Any]:
     from voices.models import resolve_kokoro
 
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    texts = [ANSWERS[i % len(ANSWERS)] for i in range(options.answers)]
+    pool = FINISHED_ANSWERS if options.answer_set == "finished" else ANSWERS
+    texts = [pool[i % len(pool)] for i in range(options.answers)]
     answers = spoken_answers(texts, RESULTS / "audio")
     found = await asyncio.to_thread(resolve_kokoro, data_dir=RESULTS / "kokoro")
     with tempfile.TemporaryDirectory(prefix="intrvuer-offline-bench-") as scratch:
@@ -368,6 +370,7 @@ async def benchmark(options: Options) -> dict[str, Any]:
             "LOOP_LAG_PROBE_MS": options.lag_probe_ms,
             "interviews": options.interviews,
             "answers": options.answers,
+            "answer_set": options.answer_set,
             "model": found.describe(),
         },
         "loop_lag_windows": [
@@ -398,6 +401,13 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--fresh", type=int, default=len(FRESH_SENTENCES), help="fresh sentences to time"
     )
+    parser.add_argument(
+        "--answer-set",
+        choices=("finished", "short"),
+        default="finished",
+        help="finished: answers of the length an open question deserves (30+ words); "
+        "short: the 23-25-word answers of the other benchmarks, which the policy waits on",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "offline.json")
     parser.add_argument("--plot", type=Path, default=RESULTS / "offline.png")
     args = parser.parse_args(argv)
@@ -411,6 +421,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         fresh=max(1, min(args.fresh, len(FRESH_SENTENCES))),
         out=args.out,
         plot=args.plot,
+        answer_set=args.answer_set,
     )
 
 

@@ -69,11 +69,12 @@ def replay(
     speech_end: float | None = None
     deadline: float | None = None
 
-    def end_of_speech(audio_end_s: float, now: float) -> None:
+    def end_of_speech(audio_end_s: float, now: float, *, sound_only: bool = False) -> None:
         nonlocal speech_end, deadline
         if not finals:
             return
-        audio_end_s = last_word_end if last_word_end is not None else audio_end_s
+        last = last_word_end if last_word_end is not None else audio_end_s
+        audio_end_s = max(last, audio_end_s) if sound_only else last
         if deadline is not None and speech_end == audio_end_s:
             return  # UtteranceEnd after speech_final: the same silence
         speech_end = audio_end_s
@@ -98,7 +99,7 @@ def replay(
                     last_word_end = event.end_s
                 interim = ""
                 if event.speech_final:
-                    end_of_speech(event.end_s, now)
+                    end_of_speech(event.end_s, now, sound_only=not event.text.strip())
             elif event.text.strip():
                 interim = event.text.strip()
     if deadline is not None and finals and not interim:

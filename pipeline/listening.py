@@ -136,16 +136,20 @@ class Listening:
             answer.add_final(event)
             floor.emit(TranscriptEvent(floor.turn, answer.text(), final=True))
             if event.speech_final:
-                self._on_end_of_speech(event.end_s)
+                self._on_end_of_speech(event.end_s, sound_only=not event.text.strip())
         elif event.text.strip():
             answer.interim = event.text.strip()
             floor.emit(TranscriptEvent(floor.turn, answer.text(), final=False))
 
-    def _on_end_of_speech(self, audio_end_s: float) -> None:
+    def _on_end_of_speech(self, audio_end_s: float, *, sound_only: bool = False) -> None:
+        """The recognizer heard speech end at ``audio_end_s``; ``sound_only``: a final
+        with no words (a breath, the first sound of a word after a pause), so the candidate
+        was not silent since the last word and the wait counts from this sound."""
         answer = self.answer
         if not self.floor.candidate_has_floor() or not answer.finals:
             return
-        audio_end_s = answer.last_word_end_s(otherwise=audio_end_s)
+        last_word_end_s = answer.last_word_end_s(otherwise=audio_end_s)
+        audio_end_s = max(last_word_end_s, audio_end_s) if sound_only else last_word_end_s
         if (
             self._timer is not None
             and not self._timer.done()
@@ -208,9 +212,18 @@ class Listening:
         on the words it heard; its final end of turn, with the same words, takes it."""
         if not self.floor.candidate_has_floor() or not self.speculate:
             return
-        heard = f"{self.answer.finals_text()} {event.transcript_text}"
-        if words(heard):
-            self._begin_reply(" ".join(heard.split()))
+        heard = " ".join(f"{self.answer.finals_text()} {event.transcript_text}".split())
+        if not words(heard):
+            return
+        # As after any end of speech, no earlier than the reply's lead before the wait
+        # the policy gives these words is over: a candidate who goes on within a long
+        # wait (a short answer to an open question) costs no request.
+        spoken_at = self.audio_clock.wall_at(event.last_word_end_s)
+        wait = self.policy.patience_for(heard, question=self.floor.question_asked())
+        if spoken_at is not None:
+            wait -= self.clock() - spoken_at
+        if wait <= self.speculation_lead_s:
+            self._begin_reply(heard)
 
     def _begin_reply(self, answer: str) -> None:
         if self.speculations.begun_on(answer):

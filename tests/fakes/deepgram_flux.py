@@ -81,7 +81,6 @@ from typing import Any, Final
 
 from tests.fakes.deepgram import (
     FRAME_MS,
-    UTTERANCE_END_SLACK_S,
     ListenConnection,
     Utterance,
     VoicedFrames,

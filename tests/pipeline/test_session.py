@@ -21,6 +21,7 @@ from pipeline.turns import TurnPolicy
 from storage.types import Interview, PlannedQuestion
 from tests.polling import eventually
 from voices.fakes import ScriptedRecognizer, ToneSynthesisStream, ToneSynthesizer
+from voices.types import EagerEndOfTurn, SpeechStarted, Transcript, TurnResumed
 
 GOOD_ANSWER = (
     "In my last role I led the migration of our billing service to a new queue, "
@@ -128,6 +129,7 @@ def make_session(
     questions: int = 3,
     turns: list[FinalizedTurn] | None = None,
     synthesizer: ToneSynthesizer | None = None,
+    policy: TurnPolicy | None = None,
     **config: Any,
 ) -> Session:
     sink = turns if turns is not None else []
@@ -148,7 +150,7 @@ def make_session(
         candidate_first_name="Ada",
         on_turn=collect,
         config=SessionConfig(
-            policy=TurnPolicy(patience_s=0.05, unfinished_patience_s=0.3), **config
+            policy=policy or TurnPolicy(patience_s=0.05, unfinished_patience_s=0.3), **config
         ),
     )
 
@@ -258,11 +260,9 @@ async def test_patience_counts_from_the_end_of_speech_not_the_transcript(
     # 1 s of patience; the recognizer takes 0.8 s to deliver the final transcript (its own
     # endpointing silence and decoding). The candidate has then been silent for 0.8 s, so
     # the interviewer waits 0.2 s more, not another full second.
-    session = make_session(recognizer)
     # (No extra wait for a short answer here: this test is about where patience starts.)
-    session.config = SessionConfig(
-        policy=TurnPolicy(patience_s=1.0, unfinished_patience_s=3.0, short_share=0.0)
-    )
+    policy = TurnPolicy(patience_s=1.0, unfinished_patience_s=3.0, short_share=0.0)
+    session = make_session(recognizer, policy=policy)
 
     async def body(h: Harness) -> None:
         h.send({"type": "start"})
@@ -274,7 +274,42 @@ async def test_patience_counts_from_the_end_of_speech_not_the_transcript(
         recognizer.stream.say("We shipped it.", start_s=0.0)  # 0.3 s a word: ends at 0.9 s
         await h.wait_for("user_turn_end")
         waited = time.monotonic() - said
-        assert waited < 0.7, f"waited {waited:.2f} s after the final transcript"
+        assert 0.1 < waited < 0.7, f"waited {waited:.2f} s after the final transcript"
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+
+
+async def test_a_final_without_words_after_a_pause_restarts_the_wait_from_its_sound(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    # A short endpointing finalizes the first sound after a thinking pause before its words
+    # are known: an empty final. The candidate is speaking again, so the wait counts from
+    # that sound, not from the last word before the pause (which would cut them off).
+    policy = TurnPolicy(patience_s=0.3, unfinished_patience_s=1.5, short_share=0.0)
+    session = echo_session(recognizer, EchoInterviewer(), policy=policy)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        h.send(b"\x00\x00" * 16000 * 2)
+        await h.wait_for_audio_received(2.0)
+        recognizer.stream.say("I talk to my manager, because", start_s=0.2)  # ends at 2.0 s
+        await asyncio.sleep(0.8)  # thinking, within the unfinished patience
+        h.send(b"\x00\x00" * 16000)
+        await h.wait_for_audio_received(3.0)
+        recognizer.stream.inject(SpeechStarted(at_s=2.8, received_at=time.monotonic()))
+        recognizer.stream.inject(
+            Transcript(
+                text="", is_final=True, speech_final=True, start_s=2.0, end_s=3.0, words=(),
+                received_at=time.monotonic(),
+            )
+        )  # fmt: skip
+        await asyncio.sleep(0.9)  # counted from the last word, the wait would be over
+        assert "user_turn_end" not in h.types(), "cut off in the middle of the answer"
+        recognizer.stream.say("he decides.", start_s=3.0)
+        end = await h.wait_for("user_turn_end")
+        assert end["text"] == "I talk to my manager, because he decides."
         h.send({"type": "stop"})
 
     await run_session(session, body)
@@ -549,6 +584,31 @@ async def test_a_long_wait_begins_the_reply_only_its_lead_before_the_decision(
 
     await run_session(session, body)
     assert interviewer.requests == ["", "First part. Second part."]
+
+
+async def test_an_eager_end_of_turn_begins_a_reply_only_when_the_wait_is_nearly_over(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    interviewer = EchoInterviewer()
+    # A short answer to an open question waits up to 3 s; a long one 0.3 s.
+    policy = TurnPolicy(patience_s=0.3, unfinished_patience_s=3.0, short_share=1.0)
+    session = echo_session(recognizer, interviewer, policy=policy, speculation_lead_s=0.6)
+
+    def eager(text: str) -> EagerEndOfTurn:
+        return EagerEndOfTurn(text, last_word_end_s=0.0, received_at=time.monotonic())
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        recognizer.stream.inject(eager("We shipped it."))  # 3 words: a long wait
+        await asyncio.sleep(0.2)
+        assert interviewer.requests == [""], "no request for words that will likely go on"
+        recognizer.stream.inject(TurnResumed(received_at=time.monotonic()))
+        recognizer.stream.inject(eager(GOOD_ANSWER))
+        await eventually(lambda: _now(len(interviewer.requests)), lambda n: n == 2)
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
 
 
 async def test_a_typed_answer_discards_the_reply_begun_on_the_spoken_words(

@@ -64,6 +64,9 @@ async def server(
             "openai_base_url": llm.openai_base_url,
             "llm_providers": ["openai"],
             "interview_patience_s": 0.1,
+            # Short waits whatever the answer's length, so that a reply is begun at every
+            # eager end of turn (a long wait begins it only its lead before the end).
+            "interview_unfinished_patience_s": 0.5,
             "interview_follow_ups": 0,
         }
     )
