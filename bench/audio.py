@@ -2,9 +2,11 @@
 
 Each answer is synthesised once and cached as a WAV file. Leading and trailing silence is
 cut, so the first and the last 20 ms frame are speech, and pauses inside an answer are
-shortened to ``MAX_PAUSE_S``: espeak-ng pauses about 0.45 s between sentences, longer
-than Deepgram's endpointing (300 ms by default), and every answer must reach the fake
-Deepgram as one utterance so that it takes one scripted transcript.
+shortened to ``MAX_PAUSE_S``: espeak-ng pauses about 0.45 s between sentences, which the
+turn policy would rightly take for a thinking pause; these answers are fluent. Each
+answer's length (``SpokenAnswer.seconds``) is what the fake Deepgram is told
+(``utterance_seconds``), so that it finalizes the words of each piece between two pauses
+as they are heard, whatever the endpointing.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ much silence it adds after a finished answer, in the manner of LiveKit's eot-ben
    trailing word, mid-clause) and a known true end; about one in five has no pause.
 2. Each is spoken in real time into the real recognizer adapters — the local one
    (Silero VAD + Whisper, default settings) and Deepgram nova-3 against the wire fake
-   (``tests/fakes/deepgram.py``, which hears the pieces as scripted transcripts and delays
-   each final by ``--stt-final-latency-ms``) — and what they say is recorded once
+   (``tests/fakes/deepgram.py``, which hears the pieces as scripted transcripts of known
+   length, finalizes their words as they are heard at ``--endpointing-ms`` and delays each
+   final by ``--stt-final-latency-ms``) — and what they say is recorded once
    (``bench/turns_record.py``, cached in ``bench/results/turns-cache``).
 3. Every policy variant replays those recordings (``bench/turns_replay.py``): the old
    rule, silence-only waits, and ``pipeline.turns.TurnPolicy`` over a grid of its values.
@@ -19,9 +20,9 @@ much silence it adds after a finished answer, in the manner of LiveKit's eot-ben
 
 It reports false cut-offs (the turn was taken before the true end) and the silence
 added after the true end (p50/p95) per variant and recognizer; JSON and a PNG of the
-trade-off go to ``bench/results/``. Deepgram Flux is not measured yet: its fake
-(``tests/fakes/deepgram_flux.py``) decides turns by a fixed silence ramp, not by a model
-of interview speech, so its numbers would describe the fake, not Flux.
+trade-off go to ``bench/results/``. ``--recognizers flux`` measures Deepgram Flux against
+the same fake, whose end of turn (``tests/fakes/deepgram_flux.py``) is a fixed ramp of
+silence, not a model of interview speech: its numbers describe the fake's Flux.
 """
 
 from __future__ import annotations

@@ -165,7 +165,9 @@ class Settings(BaseSettings):
     deepgram_eager_eot_threshold: float | None = Field(default=0.5, ge=0.3, le=0.9)
     deepgram_eot_timeout_ms: int | None = Field(default=None, ge=500, le=60_000)
     deepgram_tts_model: str = "aura-2-thalia-en"
-    deepgram_endpointing_ms: int = 300
+    # Short, so that the turn policy, not Deepgram's silence, decides when an answer is
+    # over: each pause's words arrive at once (bench/README.md, turn-taking).
+    deepgram_endpointing_ms: int = Field(default=25, ge=10)
     deepgram_utterance_end_ms: int = 1000
     # Local speech recognition (Silero VAD + faster-whisper)
     whisper_model: str = ""  # empty: the bundled tiny.en; else a directory or a model name
