@@ -61,11 +61,12 @@ RESTART_RESET_AFTER_S = 60.0  # a worker that ran this long failed "for the firs
 _ORPHAN_EXIT_S = 60.0  # an orphaned worker's drain may take this long, at most
 _BACKLOG = 2048
 # A worker that is not the least loaded leaves a new connection to one that is for this
-# long, looking again this often; an idle worker wakes at least this often (to see its
-# share change as connections close).
+# long, looking again this often. With no connection waiting it sleeps until one comes
+# (every worker wakes then and looks at its share), or this long at most: waking ten
+# times a second, an idle worker took 0.75 % of a core; once a second, 0.38 %.
 _DEFER_S = 0.02
 _DEFER_POLL_S = 0.005
-_IDLE_POLL_S = 0.1
+_IDLE_POLL_S = 1.0
 # How long uvicorn waits for connections (closed with 1012) and tasks once a drain ended.
 GRACEFUL_SHUTDOWN_S = 15
 
