@@ -36,6 +36,7 @@ from bench.audio import SpokenAnswer, spoken_answers
 from bench.live_socket import Listener, Microphone, live_session
 from bench.processes import RESULTS, code_version, server_env, server_process
 from bench.turns_replay import percentile
+from tests.fakes.deepgram import Utterance
 
 BACKCHANNELS = ("Okay.", "Mm-hmm.", "Right.", "Yeah.")
 INTERRUPTIONS = (
@@ -119,7 +120,7 @@ async def _answer(
     """A whole answer, so the interviewer moves on to its next turn."""
     ends = listener.count("user_turn_end")
     fake.transcripts.clear()
-    fake.script(answer.text)
+    fake.script(Utterance(answer.text, answer.seconds))
     microphone.say(answer)
     await microphone.done.wait()
     await listener.until(lambda: listener.count("user_turn_end") > ends, TURN_TIMEOUT_S)
@@ -135,7 +136,9 @@ async def _trial(
     first_audio: float,
 ) -> Trial:
     fake.transcripts.clear()
-    fake.script(clip.text)
+    # With its length: a short endpointing splits a clip at its pauses, and each piece
+    # must hold the clip's own words, not the next script entry's.
+    fake.script(Utterance(clip.text, clip.seconds))
     microphone.say(clip)
     await microphone.done.wait()
     began = microphone.started_at or time.monotonic()

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from bench.audio import SpokenAnswer
 from bench.eventloop import add_loop_option, run
 from tests.fakes.deepgram import FakeDeepgram, run_fake_deepgram
 from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
@@ -46,6 +47,13 @@ def server_settings(deepgram: FakeDeepgram, openai: FakeOpenAI, recognizer: str)
         "INTERVIEW_FOLLOW_UPS": "0",
         "REGISTER_RATE_LIMIT": "100000",
     }
+
+
+def utterance_flags(answers: Sequence[SpokenAnswer]) -> dict[str, float | str]:
+    """The flag telling the fakes how long each answer is spoken, in the order every
+    candidate says them: the fake Deepgram then finalizes each answer's words as they are
+    heard, whatever the endpointing."""
+    return {"utterance-seconds": ",".join(f"{answer.seconds:.3f}" for answer in answers)}
 
 
 def _seconds_list(text: str) -> tuple[float, ...]:

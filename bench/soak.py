@@ -38,6 +38,7 @@ from bench import procstat, report
 from bench.accounts import Account, create_accounts, ticket_url
 from bench.audio import ANSWERS, SpokenAnswer, spoken_answers
 from bench.candidate import Candidate, Crowd, FrameClock, SpeakingTracker
+from bench.fakes import utterance_flags
 from bench.offline import lag_reports
 from bench.processes import (
     RESULTS,
@@ -108,7 +109,9 @@ def _server_settings(options: Options, provider_settings: dict[str, str]) -> dic
 
 
 @contextlib.asynccontextmanager
-async def _processes(options: Options, scratch: Path) -> AsyncIterator[tuple[Server, list[int]]]:
+async def _processes(
+    options: Options, scratch: Path, answers: list[SpokenAnswer]
+) -> AsyncIterator[tuple[Server, list[int]]]:
     """The server (and on the cloud path the fakes), with the pids of the harness."""
     if options.offline:
         from voices.models import resolve_kokoro
@@ -119,7 +122,7 @@ async def _processes(options: Options, scratch: Path) -> AsyncIterator[tuple[Ser
         async with server_process(scratch, env) as server:
             yield server, [os.getpid()]
         return
-    async with fakes_process(scratch, {}, "auto") as fakes:
+    async with fakes_process(scratch, utterance_flags(answers), "auto") as fakes:
         env = server_env(_server_settings(options, _cloud_settings(fakes)))
         async with server_process(scratch, env) as server:
             yield server, [os.getpid(), fakes.pid]
@@ -340,7 +343,7 @@ async def benchmark(options: Options) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="intrvuer-soak-") as scratch_dir:
         scratch = Path(scratch_dir)
         async with (
-            _processes(options, scratch) as (server, _harness),
+            _processes(options, scratch, answers) as (server, _harness),
             httpx.AsyncClient(base_url=server.url, timeout=60) as http,
         ):
             accounts = await create_accounts(http, options.sessions, options.answers)

@@ -33,7 +33,7 @@ from bench.candidate import (
     SpeakingTracker,
     run_candidates,
 )
-from bench.fakes import DEFAULT_REPLY, DEFAULT_TRANSCRIPT
+from bench.fakes import DEFAULT_REPLY, DEFAULT_TRANSCRIPT, utterance_flags
 from bench.processes import (
     RESULTS,
     Fakes,
@@ -233,19 +233,15 @@ async def wait_until_quiet(options: Options) -> dict[str, Any]:
     return {"others_pct": round(others, 1), "waited_s": round(waited, 1)}
 
 
-def spoken(answers: list[SpokenAnswer]) -> dict[str, str]:
-    """How long each answer is spoken, in the order every candidate says them: the fake
-    Deepgram finalizes each answer's words as they are heard, whatever its endpointing."""
-    return {"utterance-seconds": ",".join(f"{answer.seconds:.3f}" for answer in answers)}
-
-
 async def run_point(sessions: int, options: Options, answers: list[SpokenAnswer]) -> dict[str, Any]:
     before = await wait_until_quiet(options)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="intrvuer-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         async with (
-            fakes_process(scratch, options.fake_flags | spoken(answers), options.loop) as fakes,
+            fakes_process(
+                scratch, options.fake_flags | utterance_flags(answers), options.loop
+            ) as fakes,
             server_process(
                 scratch, server_env(_server_settings(options, fakes)), options.profile_server
             ) as server,
