@@ -119,13 +119,21 @@ class Answer:
         return (self.words[-1].end_s - self.words[0].start_s) if self.words else 0.0
 
     def patience_s(
-        self, policy: TurnPolicy, *, question: str, spoken_at: float | None, now: float
+        self,
+        policy: TurnPolicy,
+        *,
+        question: str,
+        spoken_at: float | None,
+        now: float,
+        heard: str | None = None,
     ) -> float:
         """How much longer to wait for more words, ``now``, when the last word heard
         ended at ``spoken_at``, for this answer to ``question``. Patience counts from the
         end of the last word, not from when its transcript arrived: the silence the
-        recognizer needed to call it the end is part of it."""
-        patience = policy.patience_for(self.finals_text(), question=question)
+        recognizer needed to call it the end is part of it. ``heard``: the words to judge
+        when they are more than the finals (those of an eager end of turn)."""
+        said = self.finals_text() if heard is None else heard
+        patience = policy.patience_for(said, question=question)
         if spoken_at is not None:
             patience = max(0.0, patience - max(0.0, now - spoken_at))
         return patience

@@ -218,10 +218,13 @@ class Listening:
         # As after any end of speech, no earlier than the reply's lead before the wait
         # the policy gives these words is over: a candidate who goes on within a long
         # wait (a short answer to an open question) costs no request.
-        spoken_at = self.audio_clock.wall_at(event.last_word_end_s)
-        wait = self.policy.patience_for(heard, question=self.floor.question_asked())
-        if spoken_at is not None:
-            wait -= self.clock() - spoken_at
+        wait = self.answer.patience_s(
+            self.policy,
+            question=self.floor.question_asked(),
+            spoken_at=self.audio_clock.wall_at(event.last_word_end_s),
+            now=self.clock(),
+            heard=heard,
+        )
         if wait <= self.speculation_lead_s:
             self._begin_reply(heard)
 

@@ -141,7 +141,7 @@ class AuraSynthesisStream(JobStream[_Job]):
     def start(self) -> None:
         self._spawn(self._work(), "aura-synthesis")
         # Open the websocket now, so the first flush does not wait for the handshake.
-        self._connecting = self._spawn(self._open_socket(), "aura-connect")
+        self._connect()
 
     def _spawn(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
         task = asyncio.create_task(coro, name=name)
@@ -252,19 +252,21 @@ class AuraSynthesisStream(JobStream[_Job]):
         socket = self._socket
         if self._closed or (socket is not None and socket.alive):
             return
-        if self._loop.time() < self._socket_retry_at:
-            return
+        if self._loop.time() >= self._socket_retry_at:
+            self._connect()
+
+    def _connect(self) -> asyncio.Task[_Socket | None]:
+        """The handshake in progress, or a new one begun in the background."""
         if self._connecting is None or self._connecting.done():
             self._connecting = self._spawn(self._open_socket(), "aura-connect")
+        return self._connecting
 
     async def _ensure_socket(self) -> _Socket | None:
         socket = self._socket
         if socket is not None and socket.alive:
             return socket
-        if self._connecting is None or self._connecting.done():
-            self._connecting = self._spawn(self._open_socket(), "aura-connect")
         # Shielded: a cleared job must not abort a handshake the next job will use.
-        return await asyncio.shield(self._connecting)
+        return await asyncio.shield(self._connect())
 
     async def _open_socket(self) -> _Socket | None:
         socket = _Socket(opened=self._loop.create_future())

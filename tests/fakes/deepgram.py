@@ -374,6 +374,13 @@ class _Utterance:
     start: float  # audio time of its first voiced frame
     given: int = 0  # tokens already finalized
 
+    @classmethod
+    def begin(cls, said: str | Utterance, start: float) -> _Utterance:
+        """A script entry (a str is one of unknown length), first heard at ``start``."""
+        if isinstance(said, str):
+            said = Utterance(said)
+        return cls(said.text.split(), said.seconds, start)
+
     def heard(self, until: float) -> int:
         """How many of its tokens are spoken by audio time ``until``."""
         if self.seconds is None or until - self.start >= self.seconds - UTTERANCE_END_SLACK_S:
@@ -484,10 +491,7 @@ class Transcriber(VoicedFrames):
             if segment is None:
                 utterance = self._utterance
                 if utterance is None:
-                    said = self._next_transcript()
-                    if isinstance(said, str):
-                        said = Utterance(said)
-                    utterance = self._utterance = _Utterance(said.text.split(), said.seconds, start)
+                    utterance = self._utterance = _Utterance.begin(self._next_transcript(), start)
                 segment = self._segment = _Segment(utterance, start, now, start)
                 # Speech again before UtteranceEnd fired: the utterance goes on.
                 self._last_word_end = None
@@ -930,10 +934,6 @@ class FakeDeepgram:
                 Route("/v1/speak", self._speak_rest, methods=["POST"]),
             ]
         )
-
-    def _next_transcript(self) -> str:
-        said = self._next_utterance()
-        return said if isinstance(said, str) else said.text
 
     def _next_utterance(self) -> str | Utterance:
         return self.transcripts.popleft() if self.transcripts else self.fallback_transcript

@@ -329,10 +329,7 @@ class FluxTurns(VoicedFrames):
         return sent
 
     def _utterance(self, start: float) -> _Utterance:
-        said = self._next_transcript()
-        if isinstance(said, str):
-            said = Utterance(said)
-        return _Utterance(said.text.split(), said.seconds, start)
+        return _Utterance.begin(self._next_transcript(), start)
 
     def _said_in_turn(self, turn: _Turn) -> int:
         """How many of the turn's tokens its end carries: all of an entry of unknown
