@@ -3,21 +3,26 @@ it, the rubric its answers are scored on, its question bank, the follow-ups its
 interviewer asks and the lines the LLM interviewer is told.
 
 Everything that differs between kinds reads it from here (the planner, the follow-ups,
-the interviewer's prompt, feedback): a new kind is one ``KindDefinition`` in ``KINDS``
-and its name in ``storage.types.InterviewKind``.
+the interviewer's prompt, feedback). The definitions themselves are data, in
+``kinds.toml`` beside this module, checked as they are read: a new kind is one
+``[kinds.<name>]`` table there and its name in ``storage.types.InterviewKind``.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
-from typing import Final, get_args
+from pathlib import Path
+from typing import Any, Final, cast, get_args
 
 from pipeline.documents.types import JobData
 from pipeline.questions import BANKS
 from storage.types import InterviewKind, PlannedQuestion
 
+KINDS_FILE: Final = Path(__file__).with_name("kinds.toml")
 # Interviews of kinds a question can be scored by; a mixed interview's questions each
 # have one of these.
 QUESTION_KINDS: Final[tuple[InterviewKind, ...]] = (
@@ -64,182 +69,72 @@ class KindDefinition:
     prompt_line: str  # tells the LLM interviewer what kind of interview it holds
 
 
-def _dims(*entries: tuple[str, str, float]) -> tuple[Dimension, ...]:
-    return tuple(Dimension(name, label, weight) for name, label, weight in entries)
+def _invalid(problem: str) -> ValueError:
+    return ValueError(f"{KINDS_FILE.name}: {problem}")
 
 
-# Follow-ups several kinds share: the same hint always reads the same way.
-CONCRETE_EXAMPLE: Final = FollowUp(
-    "a concrete example", "Could you walk me through one specific example of that?"
-)
-THE_RESULT: Final = FollowUp(
-    "the result",
-    "What was the result in the end?",
-    re.compile(
-        r"\b(result(ed|s)?|outcome|led to|increas\w*|reduc\w*|improv\w*|sav(ed|ing)|"
-        r"achiev\w*|deliver\w*|launch\w*|ship(ped)?|grew|cut|won|so that|which meant|"
-        r"impact\w*|succeed\w*|success\w*|fixed|resolved|finished|completed)\b",
-        re.IGNORECASE,
-    ),
-)
-HOW_MEASURED: Final = FollowUp(
-    "how they measured it",
-    "How did you measure that? Any numbers you can share?",
-    re.compile(
-        r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|"
-        r"fifty|hundred|thousand|million|billion|percent|half|double|twice|triple)\b",
-        re.IGNORECASE,
-    ),
-)
-TRADE_OFFS: Final = FollowUp(
-    "the trade-offs",
-    "What trade-offs did you weigh there, and what did you give up?",
-    re.compile(
-        r"\b(trade.?offs?|instead of|rather than|versus|vs|downside\w*|cost\w*|"
-        r"alternative\w*|on the other hand|at the expense|compromise\w*|but)\b",
-        re.IGNORECASE,
-    ),
-)
-WHY_THAT_WAY: Final = FollowUp(
-    "why they chose that approach",
-    "Why did you choose that approach over the others?",
-    re.compile(r"\b(because|since|so that|the reason|which is why|chose|decided)\b", re.I),
-)
-HOW_TESTED: Final = FollowUp(
-    "how they checked it worked",
-    "How did you check that it actually worked?",
-    re.compile(
-        r"\b(test\w*|verif\w*|check\w*|monitor\w*|measur\w*|benchmark\w*|review\w*|"
-        r"profil\w*|metric\w*)\b",
-        re.I,
-    ),
-)
-THE_SCALE: Final = FollowUp(
-    "the scale it has to handle",
-    "What scale does it have to handle: how many users or requests, and how much data?",
-    re.compile(
-        r"\d|\b(users?|requests?|traffic|load|throughput|per second|qps|rps|scale\w*|"
-        r"volume|peak|million|thousand|billion)\b",
-        re.I,
-    ),
-)
-THE_DATA: Final = FollowUp(
-    "how the data is stored",
-    "Where does the data live, and how is it stored and read?",
-    re.compile(
-        r"\b(database\w*|db|table\w*|store\w*|storage|cache\w*|index\w*|shard\w*|"
-        r"partition\w*|replica\w*|queue\w*|schema|sql|postgres\w*|redis|s3|blob\w*)\b",
-        re.I,
-    ),
-)
-FAILURES: Final = FollowUp(
-    "what happens when a part fails",
-    "What happens when one part of it fails? How does the system cope?",
-    re.compile(
-        r"\b(fail\w*|outage\w*|retr(y|ies)|fallback\w*|redundan\w*|replica\w*|"
-        r"failover|timeout\w*|degrad\w*|backup\w*|recover\w*)\b",
-        re.I,
-    ),
-)
-HOW_DECIDED: Final = FollowUp(
-    "how they made the call",
-    "How did you decide what to do in that moment?",
-    re.compile(
-        r"\b(because|decided|judg\w*|priorit\w*|assess\w*|weigh\w*|considered|"
-        r"the reason|chose|so that)\b",
-        re.I,
-    ),
-)
+def _checked(
+    where: str, table: Mapping[str, Any], required: Set[str], optional: Set[str] = frozenset()
+) -> Mapping[str, Any]:
+    """``table`` once it has every ``required`` key and no key outside the two sets: a
+    misspelt key in the data file fails at import instead of being ignored."""
+    missing, unknown = required - table.keys(), table.keys() - required - optional
+    if missing or unknown:
+        raise _invalid(f"{where} lacks {sorted(missing)} or has unknown {sorted(unknown)}")
+    return table
 
-BEHAVIORAL_KIND: Final = KindDefinition(
-    name="behavioral",
-    label="Behavioural",
-    explanation="Past situations and what you did in them, scored on STAR: situation, "
-    "task, action, result.",
-    dimensions=_dims(
-        ("situation", "Situation", 0.2),
-        ("task", "Task", 0.2),
-        ("action", "Action", 0.35),
-        ("result", "Result", 0.25),
-    ),
-    bank=BANKS["behavioral"],
-    follow_ups=(CONCRETE_EXAMPLE, THE_RESULT, HOW_MEASURED),
-    prompt_line="This is a behavioural interview: questions about past situations and "
-    "what the candidate did in them. Listen for the situation, their task, the actions "
-    "they took themselves and the result.",
-)
-TECHNICAL_KIND: Final = KindDefinition(
-    name="technical",
-    label="Technical",
-    explanation="How you build, debug and reason about your tools, scored on correctness, "
-    "depth, trade-offs and clarity.",
-    dimensions=_dims(
-        ("correctness", "Correctness", 0.3),
-        ("depth", "Depth", 0.25),
-        ("trade_offs", "Trade-offs", 0.25),
-        ("clarity", "Clarity", 0.2),
-    ),
-    bank=BANKS["technical"],
-    follow_ups=(CONCRETE_EXAMPLE, WHY_THAT_WAY, TRADE_OFFS, HOW_TESTED),
-    prompt_line="This is a technical interview: questions about how the candidate "
-    "designs, builds, debugs and reasons about their work. Listen for whether what they "
-    "say is correct, how deep it goes, the trade-offs they name and how clearly they "
-    "explain it.",
-)
-SYSTEM_DESIGN_KIND: Final = KindDefinition(
-    name="system_design",
-    label="System design",
-    explanation="Design a system out loud: requirements, high-level design, data and "
-    "scaling, trade-offs, communication.",
-    dimensions=_dims(
-        ("requirements", "Requirements", 0.2),
-        ("high_level_design", "High-level design", 0.25),
-        ("data_and_scaling", "Data and scaling", 0.2),
-        ("trade_offs", "Trade-offs", 0.2),
-        ("communication", "Communication", 0.15),
-    ),
-    bank=BANKS["system_design"],
-    follow_ups=(CONCRETE_EXAMPLE, THE_SCALE, THE_DATA, FAILURES, TRADE_OFFS),
-    prompt_line="This is a system design interview: each question asks the candidate to "
-    "design a system out loud. Let them lead; listen for the requirements they clarify, "
-    "the high-level design, how data is stored and scaled, the trade-offs and how "
-    "clearly they communicate. Never sketch a design for them.",
-)
-ROLE_KIND: Final = KindDefinition(
-    name="role",
-    label="Role-specific",
-    explanation="The job's own work — patient safety for a nurse, research and critique "
-    "for a designer — scored on the job's requirements.",
-    dimensions=_dims(
-        ("domain_knowledge", "Domain knowledge", 0.4),
-        ("judgement", "Judgement", 0.35),
-        ("communication", "Communication", 0.25),
-    ),
-    bank=BANKS["role"],
-    follow_ups=(CONCRETE_EXAMPLE, HOW_DECIDED, THE_RESULT),
-    prompt_line="This is a role-specific interview: questions about the everyday work, "
-    "standards and judgement of the role the candidate is applying for, in the words of "
-    "that profession. Listen for domain knowledge, sound judgement and clear "
-    "communication.",
-)
-MIXED_KIND: Final = KindDefinition(
-    name="mixed",
-    label="Mixed",
-    explanation="Behavioural, technical, system design and role questions in turn, each "
-    "scored on its own kind's rubric.",
-    # A mixed interview has no rubric of its own: each question is scored on its kind's.
-    dimensions=(),
-    bank=BANKS["mixed"],
-    follow_ups=BEHAVIORAL_KIND.follow_ups,
-    prompt_line="This interview mixes behavioural, technical, system design and "
-    "role-specific questions; each planned question says which it is.",
-)
 
-KINDS: Final[Mapping[InterviewKind, KindDefinition]] = {
-    kind.name: kind
-    for kind in (BEHAVIORAL_KIND, TECHNICAL_KIND, SYSTEM_DESIGN_KIND, ROLE_KIND, MIXED_KIND)
-}
-assert set(KINDS) == set(get_args(InterviewKind)), "every InterviewKind has one definition"
+def _follow_up(name: str, table: Mapping[str, Any]) -> FollowUp:
+    entry = _checked(f"follow-up {name!r}", table, {"hint", "question"}, {"missing", "or_digit"})
+    if "missing" not in entry:
+        return FollowUp(entry["hint"], entry["question"])
+    words = r"\b(?:" + "|".join(entry["missing"]) + r")\b"
+    pattern = r"\d|" + words if entry.get("or_digit", False) else words
+    return FollowUp(entry["hint"], entry["question"], re.compile(pattern, re.IGNORECASE))
+
+
+def _dimension(where: str, table: Mapping[str, Any]) -> Dimension:
+    entry = _checked(f"the rubric of {where}", table, {"name", "label", "weight"})
+    return Dimension(entry["name"], entry["label"], float(entry["weight"]))
+
+
+def _kind(
+    name: str, table: Mapping[str, Any], follow_ups: Mapping[str, FollowUp]
+) -> KindDefinition:
+    where = f"kind {name!r}"
+    entry = _checked(where, table, {"label", "explanation", "rubric", "follow_ups", "prompt_line"})
+    if name not in get_args(InterviewKind):
+        raise _invalid(f"{where} is not a storage.types.InterviewKind")
+    rubric = tuple(_dimension(where, row) for row in entry["rubric"])
+    if rubric and not math.isclose(sum(d.weight for d in rubric), 1.0):
+        raise _invalid(f"the weights of the rubric of {where} do not add up to 1")
+    unknown = [f for f in entry["follow_ups"] if f not in follow_ups]
+    if unknown:
+        raise _invalid(f"{where} names unknown follow-ups {unknown}")
+    kind = cast(InterviewKind, name)
+    return KindDefinition(
+        name=kind,
+        label=entry["label"],
+        explanation=entry["explanation"],
+        dimensions=rubric,
+        bank=BANKS[kind],
+        follow_ups=tuple(follow_ups[f] for f in entry["follow_ups"]),
+        prompt_line=entry["prompt_line"],
+    )
+
+
+def _load() -> dict[InterviewKind, KindDefinition]:
+    data = tomllib.loads(KINDS_FILE.read_text(encoding="utf-8"))
+    follow_ups = {name: _follow_up(name, table) for name, table in data["follow_ups"].items()}
+    kinds = [_kind(name, table, follow_ups) for name, table in data["kinds"].items()]
+    absent = set(get_args(InterviewKind)) - {kind.name for kind in kinds}
+    if absent:
+        raise _invalid(f"every InterviewKind needs a definition; none for {sorted(absent)}")
+    return {kind.name: kind for kind in kinds}
+
+
+# In the file's order, which is the order the new-interview form offers them.
+KINDS: Final[Mapping[InterviewKind, KindDefinition]] = _load()
 
 
 def kind_of(name: InterviewKind) -> KindDefinition:
@@ -285,7 +180,7 @@ def role_dimensions(job: JobData) -> tuple[Dimension, ...]:
         if len(names) == MAX_ROLE_DIMENSIONS:
             break
     if not names:
-        return ROLE_KIND.dimensions
+        return KINDS["role"].dimensions
     weight = round(1 / len(names), 4)
     return tuple(Dimension(name, label, weight) for name, label in names.items())
 

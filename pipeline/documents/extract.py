@@ -23,6 +23,7 @@ import logging
 import re
 import unicodedata
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -43,6 +44,8 @@ PDF_TYPE: Final = "application/pdf"
 DOCX_TYPE: Final = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 FileKind = Literal["pdf", "docx"]
+# What a resume of each kind is stored and served as.
+CONTENT_TYPES: Final[Mapping[FileKind, str]] = {"pdf": PDF_TYPE, "docx": DOCX_TYPE}
 
 _PDF_MAGIC = b"%PDF-"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -56,12 +59,16 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 @dataclass(frozen=True, slots=True)
 class Extracted:
-    """A readable upload: its kind, its content type, and its text (one line per line)."""
+    """A readable upload: its kind (and so its content type) and its text (one line per
+    line)."""
 
     kind: FileKind
-    content_type: str
     text: str
     pages: int | None  # PDF pages; None for DOCX, which has no fixed pages
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.kind]
 
 
 def sniff(data: bytes) -> FileKind:
@@ -103,12 +110,7 @@ def extract_text(data: bytes) -> Extracted:
             "The document has no text we can read (is it a scanned image?). "
             "Upload a file with selectable text.",
         )
-    return Extracted(
-        kind=kind,
-        content_type=PDF_TYPE if kind == "pdf" else DOCX_TYPE,
-        text=text,
-        pages=pages,
-    )
+    return Extracted(kind=kind, text=text, pages=pages)
 
 
 def normalize(text: str) -> str:

@@ -172,18 +172,22 @@ def _cue_signal(found: list[str], bonus: int, what: str, missing: str, ev: Evide
     return Signal(score, _quotes(found, ev), f"{len(found)} sentence(s) {what}.")
 
 
+def _sentences_with(cue: re.Pattern[str], what: str, missing: str) -> Callable[[Evidence], Signal]:
+    """The rule of a dimension scored on the sentences with ``cue`` alone (``_cue_signal``
+    with no bonus)."""
+
+    def rule(ev: Evidence) -> Signal:
+        return _cue_signal(_with(cue, ev.said), 0, what, missing, ev)
+
+    return rule
+
+
 # Behavioural: STAR ------------------------------------------------------------------------
 
 
-def situation(ev: Evidence) -> Signal:
-    found = _with(SITUATION, ev.said)
-    return _cue_signal(
-        found,
-        0,
-        "setting the scene",
-        "No sentence sets the scene (where, when, what was at stake).",
-        ev,
-    )
+situation: Final = _sentences_with(
+    SITUATION, "setting the scene", "No sentence sets the scene (where, when, what was at stake)."
+)
 
 
 def task(ev: Evidence) -> Signal:
@@ -364,15 +368,11 @@ def domain_knowledge(ev: Evidence) -> Signal:
     return Signal(min(5, points), _quotes([best] if best else [], ev), reason)
 
 
-def judgement(ev: Evidence) -> Signal:
-    found = _with(JUDGEMENT, ev.said)
-    return _cue_signal(
-        found,
-        0,
-        "on how you made the call ('because', 'decided', 'prioritised', 'risk')",
-        "No sentence says how you decided or what you weighed.",
-        ev,
-    )
+judgement: Final = _sentences_with(
+    JUDGEMENT,
+    "on how you made the call ('because', 'decided', 'prioritised', 'risk')",
+    "No sentence says how you decided or what you weighed.",
+)
 
 
 def requirement_signal(dimension: Dimension, ev: Evidence) -> Signal:
