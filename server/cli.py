@@ -313,31 +313,41 @@ async def _policy_publish(version: str, summary: str, material: bool) -> int:
     return 0
 
 
+def _fetch_kokoro(settings: Settings, args: argparse.Namespace) -> list[str]:
+    from voices.models import fetch_kokoro
+
+    found = fetch_kokoro(
+        settings.data_dir, base_url=settings.kokoro_download_url, variant=args.variant
+    )
+    return [f"kokoro model: {found.model}", f"kokoro voices: {found.voices}"]
+
+
+def _fetch_whisper(settings: Settings, args: argparse.Namespace) -> list[str]:
+    from voices.whisper import fetch_whisper_model, fetched_whisper_dir
+
+    folder = fetch_whisper_model(args.name, fetched_whisper_dir(settings.data_dir, args.name))
+    return [f"whisper model: {folder}", f"use it with WHISPER_MODEL={args.name}"]
+
+
+# What ``models fetch`` can download: each downloads and says where the files went.
+MODEL_FETCHERS: dict[str, Callable[[Settings, argparse.Namespace], list[str]]] = {
+    "kokoro": _fetch_kokoro,
+    "whisper": _fetch_whisper,
+}
+
+
 def cmd_models_fetch(args: argparse.Namespace) -> int:
     """``intrvuer models fetch kokoro|whisper``: download into the data directory."""
+    from voices.models import DownloadError
+    from voices.whisper import ModelFetchError
+
     settings = _load_settings()
-    if args.which == "kokoro":
-        from voices.models import DownloadError, fetch_kokoro
-
-        try:
-            found = fetch_kokoro(
-                settings.data_dir, base_url=settings.kokoro_download_url, variant=args.variant
-            )
-        except DownloadError as error:
-            print(f"intrvuer: {error}", file=sys.stderr)
-            return 1
-        print(f"kokoro model: {found.model}")
-        print(f"kokoro voices: {found.voices}")
-        return 0
-    from voices.whisper import ModelFetchError, fetch_whisper_model, fetched_whisper_dir
-
     try:
-        folder = fetch_whisper_model(args.name, fetched_whisper_dir(settings.data_dir, args.name))
-    except ModelFetchError as error:
+        said = MODEL_FETCHERS[args.which](settings, args)
+    except (DownloadError, ModelFetchError) as error:
         print(f"intrvuer: {error}", file=sys.stderr)
         return 1
-    print(f"whisper model: {folder}")
-    print(f"use it with WHISPER_MODEL={args.name}")
+    print("\n".join(said))
     return 0
 
 
@@ -405,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch = models_commands.add_parser(
         "fetch", help="download model files into the data directory (resumable, checked)"
     )
-    fetch.add_argument("which", choices=["kokoro", "whisper"])
+    fetch.add_argument("which", choices=list(MODEL_FETCHERS))
     fetch.add_argument(
         "--variant", choices=["int8", "fp32"], default="int8", help="Kokoro model (int8)"
     )

@@ -50,6 +50,14 @@ class ApiError(Exception):
         self.headers = headers or {}
         self.details = details
 
+    def response(self) -> JSONResponse:
+        """The error as the client gets it: the JSON error shape, with its headers."""
+        return JSONResponse(
+            error_body(self.code, self.message, self.details),
+            status_code=self.status,
+            headers=self.headers,
+        )
+
 
 def error_body(
     code: str, message: str, details: list[dict[str, Any]] | None = None
@@ -60,22 +68,9 @@ def error_body(
     return {"error": error}
 
 
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    *,
-    headers: dict[str, str] | None = None,
-    details: list[dict[str, Any]] | None = None,
-) -> JSONResponse:
-    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
-
-
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(
-        exc.status, exc.code, exc.message, headers=exc.headers, details=exc.details
-    )
+    return exc.response()
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
@@ -88,7 +83,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
     headers = dict(exc.headers) if exc.headers else None
     code = _DEFAULT_CODES.get(exc.status_code, "error")
-    return error_response(exc.status_code, code, message, headers=headers)
+    return ApiError(exc.status_code, code, message, headers=headers).response()
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -98,7 +93,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         exc_info=exc,
         extra={"request_id": request_id, "method": request.method, "route": request.url.path},
     )
-    return error_response(500, "internal_error", "Something went wrong on our side.")
+    return ApiError(500, "internal_error", "Something went wrong on our side.").response()
 
 
 EXCEPTION_HANDLERS = {

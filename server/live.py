@@ -161,10 +161,8 @@ async def live_interview(websocket: WebSocket) -> None:
         )
         return
 
-    db = svc.db
     background = await _background(svc, interview)
-    user = await UserRepository(db).get(interview.user_id)
-    first_name = user.first_name if user else None
+    user = await UserRepository(svc.db).get(interview.user_id)
     try:
         recognizer, synthesizer, interviewer = svc.providers.for_interview(interview)
     except LookupError as missing:
@@ -185,7 +183,7 @@ async def live_interview(websocket: WebSocket) -> None:
         recognizer=recognizer,
         synthesizer=synthesizer,
         interviewer=interviewer,
-        candidate_first_name=first_name,
+        candidate_first_name=user.first_name if user else None,
         background=background,
         prior_turns=claim.ordered_turns(),
         on_turn=finalized,

@@ -29,49 +29,43 @@ _BUCKETS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3
 class LiveMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.sessions = Gauge(
-            "intrvuer_live_sessions", "Live interview connections now open", registry=self.registry
-        )
-        self.instance_sessions = Gauge(
+
+        def gauge(name: str, documentation: str, *labels: str) -> Gauge:
+            return Gauge(name, documentation, labels, registry=self.registry)
+
+        self.sessions = gauge("intrvuer_live_sessions", "Live interview connections now open")
+        self.instance_sessions = gauge(
             "intrvuer_instance_live_sessions",
             "Live interview connections open in all worker processes of this instance",
-            registry=self.registry,
         )
-        self.worker_sessions = Gauge(
+        self.worker_sessions = gauge(
             "intrvuer_worker_live_sessions",
             "Live interview connections open per worker process of this instance",
-            ["worker"],
-            registry=self.registry,
+            "worker",
         )
-        self.draining = Gauge(
-            "intrvuer_draining",
-            "1 while this instance drains: it takes no new live sessions",
-            registry=self.registry,
+        self.draining = gauge(
+            "intrvuer_draining", "1 while this instance drains: it takes no new live sessions"
         )
-        self.worker_processes = Gauge(
-            "intrvuer_worker_processes",
-            "Server worker processes of this instance now running",
-            registry=self.registry,
+        self.worker_processes = gauge(
+            "intrvuer_worker_processes", "Server worker processes of this instance now running"
         )
         self.worker_processes.set(1)
         self._queue_kinds: set[str] = set()
-        self.answering_worker = Gauge(
+        self.answering_worker = gauge(
             "intrvuer_answering_worker",
             "1, labelled with the worker process (and its pid) that answered this scrape",
-            ["worker", "pid"],
-            registry=self.registry,
+            "worker",
+            "pid",
         )
-        self.queue_pending = Gauge(
+        self.queue_pending = gauge(
             "intrvuer_queue_pending_jobs",
             "Jobs not finished (waiting, running, waiting for a retry), per kind",
-            ["kind"],
-            registry=self.registry,
+            "kind",
         )
-        self.queue_oldest_age = Gauge(
+        self.queue_oldest_age = gauge(
             "intrvuer_queue_oldest_job_age_seconds",
             "Age of the oldest unfinished job, per kind",
-            ["kind"],
-            registry=self.registry,
+            "kind",
         )
         self.histograms = {
             name: Histogram(

@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -67,7 +67,6 @@ async def publish(
     version: str,
     summary: str,
     material: bool,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     progress: Callable[[int], None] = lambda queued: None,
 ) -> tuple[PolicyVersion, int]:
     """Record ``version`` (again, after a stopped run: then it goes on with the notices);
@@ -75,7 +74,7 @@ async def publish(
     published = await PolicyRepository(db).publish(version, summary=summary, material=material)
     if not published.material:
         return published, 0
-    queued = await send_notices(db, queue, settings, published, sleep=sleep, progress=progress)
+    queued = await send_notices(db, queue, settings, published, progress=progress)
     return published, queued
 
 
@@ -85,7 +84,6 @@ async def send_notices(
     settings: Settings,
     version: PolicyVersion,
     *,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     progress: Callable[[int], None] = lambda queued: None,
 ) -> int:
     """Queue the notices of ``version`` not queued yet, at most ``MAIL_RATE_PER_MINUTE``
@@ -118,6 +116,6 @@ async def send_notices(
         progress(queued)
         ahead_s = queued / per_second - (time.monotonic() - started)
         if ahead_s > 0:
-            await sleep(ahead_s)
+            await asyncio.sleep(ahead_s)
     log.info("policy notices queued", extra={"version": version.version, "queued": queued})
     return queued

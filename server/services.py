@@ -67,6 +67,12 @@ class Services:
     mailer: Mailer
     # ``queue`` with the payloads of ``SEALED_JOB_KINDS`` sealed: enqueue those here.
     sealed_queue: JobQueue
+    # Repositories of encrypted data, on this server's database and cipher (they hold
+    # nothing else, so one of each serves every request).
+    resumes: ResumeRepository
+    job_descriptions: JobRepository
+    interviews: InterviewRepository
+    turns: TurnRepository
     redis: aioredis.Redis | None = None
     # Accepts access tokens issued by another identity provider (Supabase mode).
     external_auth: ExternalAuthenticator | None = None
@@ -85,23 +91,6 @@ class Services:
     @property
     def audit_repository(self) -> AuditRepository:
         return AuditRepository(self.db)
-
-    # Repositories of encrypted data, bound to this server's database and cipher.
-    @property
-    def resumes(self) -> ResumeRepository:
-        return ResumeRepository(self.db, self.cipher)
-
-    @property
-    def job_descriptions(self) -> JobRepository:
-        return JobRepository(self.db, self.cipher)
-
-    @property
-    def interviews(self) -> InterviewRepository:
-        return InterviewRepository(self.db, self.cipher)
-
-    @property
-    def turns(self) -> TurnRepository:
-        return TurnRepository(self.db, self.cipher)
 
     async def close(self) -> None:
         await self.providers.aclose()
@@ -244,6 +233,10 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
         cipher=cipher,
         mailer=mailer,
         sealed_queue=sealed_queue,
+        resumes=ResumeRepository(db, cipher),
+        job_descriptions=JobRepository(db, cipher),
+        interviews=InterviewRepository(db, cipher),
+        turns=TurnRepository(db, cipher),
         http=httpx.AsyncClient(timeout=settings.oauth_timeout_s, follow_redirects=False),
         redis=redis_client,
         documents=documents,

@@ -8,10 +8,11 @@ here, and always as Fernet tokens of the repository's ``FieldCipher``.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Final, Literal
+from typing import Any, Final, Generic, Literal, TypeVar
 
 from storage._util import new_id, utcnow
 from storage.crypto import FieldCipher
@@ -26,8 +27,9 @@ _RESUME_COLUMNS: Final = (
     " parser_version, archived_at, created_at, updated_at"
 )
 # Which table a status change applies to. Queries here interpolate only this and the
-# column list above, both constants of this module (hence the S608 exemptions).
+# column lists, constants of this module (hence the S608 exemptions).
 _Table = Literal["resumes", "job_descriptions"]
+Document = TypeVar("Document", Resume, JobDescription)
 
 
 def _encode(cipher: FieldCipher, parsed: dict[str, Any]) -> str:
@@ -38,34 +40,29 @@ def _decode(cipher: FieldCipher, raw: str | None) -> dict[str, Any] | None:
     return cipher.open_json(raw) if raw is not None else None
 
 
-def _resume(cipher: FieldCipher, row: Row) -> Resume:
-    return from_row(
-        Resume,
-        row,
-        filename=cipher.open_text(row["filename"]),
-        size=int(row["size"]),
-        parsed=_decode(cipher, row["parsed"]),
-    )
-
-
-def _job(cipher: FieldCipher, row: Row) -> JobDescription:
-    return from_row(
-        JobDescription,
-        row,
-        text=cipher.open_text(row["text"]),
-        parsed=_decode(cipher, row["parsed"]),
-    )
-
-
-class _ParseState:
-    """The status changes both kinds of document go through: pending -> parsing ->
-    ready | failed. A finished document is not parsed again (redelivered jobs)."""
+class _ParseState(abc.ABC, Generic[Document]):
+    """What both kinds of document share: reading one, and the status changes they go
+    through, pending -> parsing -> ready | failed. A finished document is not parsed
+    again (redelivered jobs)."""
 
     _table: _Table
+    _columns: str  # what a read returns
 
     def __init__(self, db: Executor, cipher: FieldCipher) -> None:
         self._db = db
         self._cipher = cipher
+
+    @abc.abstractmethod
+    def _record(self, row: Row) -> Document:
+        """The record of a row of ``_columns``, its sensitive fields opened."""
+
+    async def get(self, user_id: str, document_id: str) -> Document | None:
+        row = await self._db.fetchrow(
+            f"SELECT {self._columns} FROM {self._table} WHERE id = $1 AND user_id = $2",  # noqa: S608
+            document_id,
+            user_id,
+        )
+        return self._record(row) if row else None
 
     async def text(self, user_id: str, document_id: str) -> str | None:
         """The document's text, for parsing; None if it is gone."""
@@ -141,10 +138,20 @@ class _ParseState:
             raise
 
 
-class ResumeRepository(_ParseState):
+class ResumeRepository(_ParseState[Resume]):
     """Uploaded resumes: the original file, its text, and its parse."""
 
     _table = "resumes"
+    _columns = _RESUME_COLUMNS
+
+    def _record(self, row: Row) -> Resume:
+        return from_row(
+            Resume,
+            row,
+            filename=self._cipher.open_text(row["filename"]),
+            size=int(row["size"]),
+            parsed=_decode(self._cipher, row["parsed"]),
+        )
 
     async def create(
         self,
@@ -174,15 +181,7 @@ class ResumeRepository(_ParseState):
             now,
         )
         assert row is not None
-        return _resume(self._cipher, row)
-
-    async def get(self, user_id: str, resume_id: str) -> Resume | None:
-        row = await self._db.fetchrow(
-            f"SELECT {_RESUME_COLUMNS} FROM resumes WHERE id = $1 AND user_id = $2",  # noqa: S608
-            resume_id,
-            user_id,
-        )
-        return _resume(self._cipher, row) if row else None
+        return self._record(row)
 
     async def list_for_user(
         self, user_id: str, *, include_archived: bool = False, limit: int = 100
@@ -196,7 +195,7 @@ class ResumeRepository(_ParseState):
             include_archived,
             limit,
         )
-        return [_resume(self._cipher, row) for row in rows]
+        return [self._record(row) for row in rows]
 
     async def file(self, user_id: str, resume_id: str) -> StoredFile | None:
         """The original upload, as it came."""
@@ -225,13 +224,22 @@ class ResumeRepository(_ParseState):
             archived,
             now,
         )
-        return _resume(self._cipher, row) if row else None
+        return self._record(row) if row else None
 
 
-class JobRepository(_ParseState):
+class JobRepository(_ParseState[JobDescription]):
     """Job descriptions pasted by their owner, and their parse."""
 
     _table = "job_descriptions"
+    _columns = "*"
+
+    def _record(self, row: Row) -> JobDescription:
+        return from_row(
+            JobDescription,
+            row,
+            text=self._cipher.open_text(row["text"]),
+            parsed=_decode(self._cipher, row["parsed"]),
+        )
 
     async def create(self, *, user_id: str, text: str) -> JobDescription:
         now = utcnow()
@@ -244,13 +252,7 @@ class JobRepository(_ParseState):
             now,
         )
         assert row is not None
-        return _job(self._cipher, row)
-
-    async def get(self, user_id: str, job_id: str) -> JobDescription | None:
-        row = await self._db.fetchrow(
-            "SELECT * FROM job_descriptions WHERE id = $1 AND user_id = $2", job_id, user_id
-        )
-        return _job(self._cipher, row) if row else None
+        return self._record(row)
 
     async def list_for_user(self, user_id: str, *, limit: int = 100) -> list[JobDescription]:
         rows = await self._db.fetch(
@@ -259,4 +261,4 @@ class JobRepository(_ParseState):
             user_id,
             limit,
         )
-        return [_job(self._cipher, row) for row in rows]
+        return [self._record(row) for row in rows]

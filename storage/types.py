@@ -171,10 +171,11 @@ class Interview:
 
 @dataclass(frozen=True, slots=True)
 class TurnWord:
-    """A word of an answer as the recogniser timed it, on the candidate's audio clock
-    (seconds since the stream started); ``voices.types.WordTiming`` as a turn keeps it."""
+    """A word of an answer as the recogniser timed it (as spoken, with punctuation when
+    the provider adds it), on the candidate's audio clock (seconds since the stream
+    started); ``voices.types.WordTiming`` as a turn keeps it."""
 
-    word: str  # as spoken, with punctuation when the provider adds it
+    word: str
     start_s: float
     end_s: float
     confidence: float = 1.0

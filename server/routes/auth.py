@@ -28,7 +28,7 @@ from server.auth.ratelimit import FailureLimiter, admit, limiter_key, throttled
 from server.auth.sessions import SignInOrigin, network_prefix
 from server.auth.tokens import InvalidToken, IssuedTokens, TokenReuse
 from server.context import audit, client_ip, services, user_agent
-from server.errors import ApiError, error_response
+from server.errors import ApiError
 from server.origins import origin_allowed
 from server.routes.models import (
     Accepted,
@@ -263,7 +263,7 @@ async def refresh(request: Request, body: RefreshBody) -> TokenResponse | Respon
         if not by_cookie:
             raise
         # A dead cookie is of no further use: clear it so the page shows the sign-in.
-        failed = error_response(error.status, error.code, error.message)
+        failed = error.response()
         _clear_cookie_session(failed)
         return failed
     user = await UserRepository(svc.db).get(issued.user_id)
