@@ -157,28 +157,12 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         p.error("--profile-server profiles one process: use it without --workers")
     if not 1 <= args.answers <= 12:
         p.error("--answers must be between 1 and 12 (an interview has at most 12 questions)")
-    return Options(
-        sessions=args.sessions,
-        answers=args.answers,
-        stt_final_latency_ms=args.stt_final_latency_ms,
-        llm_first_token_ms=args.llm_first_token_ms,
-        llm_inter_token_ms=args.llm_inter_token_ms,
-        tts_first_byte_ms=args.tts_first_byte_ms,
-        speak_ms_per_char=args.speak_ms_per_char,
-        endpointing_ms=args.endpointing_ms,
-        patience_s=args.patience_s,
-        stagger_s=args.stagger_s,
-        turn_timeout_s=args.turn_timeout_s,
+    return report.options_from(
+        Options,
+        args,
         compression=None if args.compression == "none" else args.compression,
-        out=args.out,
         plot=None if args.no_plot else args.plot,
-        loop=args.loop,
-        free_running=args.free_running,
-        profile_server=args.profile_server,
         render_only=args.render,
-        quiet_below=args.quiet_below,
-        quiet_wait_s=args.quiet_wait_s,
-        workers=args.workers,
     )
 
 

@@ -28,7 +28,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from bench import procstat, report
 from bench.accounts import create_accounts, ticket_url
 from bench.audio import ANSWERS, FINISHED_ANSWERS, SpokenAnswer, spoken_answers
 from bench.candidate import Candidate, CandidateResult, Crowd, FrameClock, SpeakingTracker
-from bench.processes import RESULTS, code_version, server_env, server_process
+from bench.processes import RESULTS, server_env, server_process
 from pipeline.turns import TurnPolicy
 
 TARGETS_MS = {
@@ -345,7 +344,7 @@ def plot(result: dict[str, Any], path: Path) -> bool:
 async def benchmark(options: Options) -> dict[str, Any]:
     from voices.models import resolve_kokoro
 
-    created = datetime.now(UTC).isoformat(timespec="seconds")
+    created = report.now()
     pool = FINISHED_ANSWERS if options.answer_set == "finished" else ANSWERS
     texts = [pool[i % len(pool)] for i in range(options.answers)]
     answers = spoken_answers(texts, RESULTS / "audio")
@@ -357,11 +356,7 @@ async def benchmark(options: Options) -> dict[str, Any]:
     print("fresh sentences ...", file=sys.stderr)
     fresh = await fresh_sentences(found.model, found.voices, options.threads, options.fresh)
     return {
-        "benchmark": "offline voices",
-        "created": created,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": code_version(),
-        "machine": report.machine(),
+        **report.opening("offline voices", created),
         "settings": {
             "INTERVIEW_PATIENCE_S": options.patience_s,
             "INTERVIEW_UNFINISHED_PATIENCE_S": options.unfinished_patience_s,
@@ -411,18 +406,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--out", type=Path, default=RESULTS / "offline.json")
     parser.add_argument("--plot", type=Path, default=RESULTS / "offline.png")
     args = parser.parse_args(argv)
-    return Options(
-        interviews=args.interviews,
-        answers=args.answers,
-        patience_s=args.patience_s,
-        unfinished_patience_s=args.unfinished_patience_s,
-        threads=args.threads,
-        lag_probe_ms=args.lag_probe_ms,
-        fresh=max(1, min(args.fresh, len(FRESH_SENTENCES))),
-        out=args.out,
-        plot=args.plot,
-        answer_set=args.answer_set,
-    )
+    fresh = max(1, min(args.fresh, len(FRESH_SENTENCES)))
+    return report.options_from(Options, args, fresh=fresh)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

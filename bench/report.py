@@ -1,17 +1,26 @@
-"""Summaries of a benchmark run: percentiles, the targets, a table and a plot."""
+"""Summaries of a benchmark run: percentiles, the targets, a table and a plot; and what
+every benchmark's command shares: its options, the fields its result opens with, and
+writing it out."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import os
 import platform
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from bench.processes import code_version
 from pipeline import metrics as turn_metrics
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # Per-turn metrics the server reports in each ``metrics`` event (docs/protocol.md).
 SERVER_METRICS = turn_metrics.TURN_METRICS
@@ -334,6 +343,19 @@ class Published(Protocol):
 
 
 OptionsT = TypeVar("OptionsT", bound=Published)
+DataclassT = TypeVar("DataclassT", bound="DataclassInstance")
+
+
+def options_from(cls: type[DataclassT], args: argparse.Namespace, **given: Any) -> DataclassT:
+    """A benchmark's options from its parsed command line: each field from the argument of
+    the same name, unless ``given`` holds it (a value the command works out); a field with
+    neither keeps its default."""
+    parsed = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(cls)
+        if field.name not in given and hasattr(args, field.name)
+    }
+    return cls(**parsed, **given)
 
 
 def command(
@@ -348,6 +370,24 @@ def command(
     result = asyncio.run(benchmark(options))
     publish(result, options.out, render(result), options.plot, draw)
     return 0
+
+
+def now() -> str:
+    """The time as results record it: UTC, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def opening(benchmark: str, created: str, code: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fields a result starts with: which benchmark, when it started (``created``) and
+    finished (now), the code measured (read now unless ``code`` was read at the start) and
+    the machine."""
+    return {
+        "benchmark": benchmark,
+        "created": created,
+        "finished": now(),
+        "code": code_version() if code is None else code,
+        "machine": machine(),
+    }
 
 
 def machine() -> dict[str, Any]:

@@ -28,7 +28,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,6 @@ from bench.offline import lag_reports
 from bench.processes import (
     RESULTS,
     Server,
-    code_version,
     fakes_process,
     server_env,
     server_process,
@@ -336,7 +334,7 @@ def analyse(minutes: list[dict[str, Any]], tally: Tally, duration_s: float) -> d
 
 
 async def benchmark(options: Options) -> dict[str, Any]:
-    created = datetime.now(UTC).isoformat(timespec="seconds")
+    created = report.now()
     texts = [ANSWERS[i % len(ANSWERS)] for i in range(options.answers)]
     answers = spoken_answers(texts, RESULTS / "audio")
     duration_s = options.minutes * 60
@@ -366,11 +364,7 @@ async def benchmark(options: Options) -> dict[str, Any]:
             ran_s = tally.elapsed()
         _keep_warnings(scratch / "server.log", options.out.with_suffix(".server.log"))
     return {
-        "benchmark": "soak",
-        "created": created,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": code_version(),
-        "machine": report.machine(),
+        **report.opening("soak", created),
         "config": {
             "sessions": options.sessions,
             "minutes": options.minutes,

@@ -14,7 +14,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -338,8 +337,8 @@ async def _live_phase(
 
 
 async def benchmark(options: Options) -> dict[str, Any]:
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    code = code_version()
+    started = report.now()
+    code = code_version()  # before the run: the tree may change while it lasts
     texts = [ANSWERS[i % len(ANSWERS)] for i in range(options.answers)]
     answers = spoken_answers(texts, RESULTS / "audio")
     points = []
@@ -347,11 +346,7 @@ async def benchmark(options: Options) -> dict[str, Any]:
         print(f"running {sessions} session(s) × {options.answers} answer(s) ...", file=sys.stderr)
         points.append(await run_point(sessions, options, answers))
     return {
-        "benchmark": "live interview latency",
-        "created": started,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": code,
-        "machine": report.machine(),
+        **report.opening("live interview latency", started, code),
         "config": {
             "sessions": options.sessions,
             "answers_per_session": options.answers,

@@ -30,14 +30,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.processes import RESULTS, code_version
+from bench.processes import RESULTS
 from bench.turns_answers import SpokenTurnAnswer, make_answers, speak
 from bench.turns_record import Recording, local_recognizer, local_settings_key, record_all
 from bench.turns_replay import Outcome, Patience, Scored, fixed, legacy, policy, replay, score
@@ -141,7 +140,7 @@ async def record(options: Options, spoken: list[SpokenTurnAnswer]) -> dict[str, 
                 name, recognizer, spoken, CACHE, settings_key=key, before_each=script
             )
 
-    jobs = {
+    jobs: dict[str, Callable[[], Coroutine[Any, Any, list[Recording]]]] = {
         "local": local,
         "deepgram": lambda: deepgram(flux=False),
         "flux": lambda: deepgram(flux=True),
@@ -152,7 +151,7 @@ async def record(options: Options, spoken: list[SpokenTurnAnswer]) -> dict[str, 
 
 
 async def benchmark(options: Options) -> dict[str, Any]:
-    created = datetime.now(UTC).isoformat(timespec="seconds")
+    created = report.now()
     answers = make_answers(options.answers)
     spoken = speak(answers, CACHE / "audio")
     recordings = await record(options, spoken)
@@ -166,11 +165,7 @@ async def benchmark(options: Options) -> dict[str, Any]:
 
         live = await measure_live(options, spoken[: options.e2e], CHOSEN, recordings)
     return {
-        "benchmark": "turns",
-        "created": created,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": code_version(),
-        "machine": report.machine(),
+        **report.opening("turns", created),
         "settings": {
             "answers": options.answers,
             "paused_answers": sum(1 for a in answers if a.pause_kinds),
@@ -315,18 +310,12 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     unknown = set(recognizers) - {"local", "deepgram", "flux"}
     if unknown:
         parser.error(f"unknown recognizers: {', '.join(sorted(unknown))}")
-    return Options(
+    return report.options_from(
+        Options,
+        args,
         answers=max(1, answers),
         e2e=max(0, min(e2e, answers)),
         recognizers=recognizers,
-        stt_final_latency_ms=args.stt_final_latency_ms,
-        llm_first_token_ms=args.llm_first_token_ms,
-        tts_first_byte_ms=args.tts_first_byte_ms,
-        whisper_threads=args.whisper_threads,
-        endpointing_ms=args.endpointing_ms,
-        speculation_lead_s=args.speculation_lead_s,
-        out=args.out,
-        plot=args.plot,
     )
 
 

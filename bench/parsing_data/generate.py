@@ -17,7 +17,7 @@ names as a person would write them (an all-capitals name in title case).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -47,176 +47,181 @@ JOBS = HERE / "jobs"
 # PDF layouts ----------------------------------------------------------------------------
 
 
-def _pdf(build: Callable[[Any], list[Any]]) -> bytes:
-    from reportlab.lib.pagesizes import LETTER
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import SimpleDocTemplate
-
-    styles = getSampleStyleSheet()
-    buffer = BytesIO()
-    document = SimpleDocTemplate(
-        buffer, pagesize=LETTER, invariant=1, leftMargin=50, rightMargin=50, topMargin=40,
-        bottomMargin=40, title="Resume", author="",
-    )  # fmt: skip
-    document.build(build(styles))
-    return buffer.getvalue()
-
-
-def _bullets(items: list[str], styles: Any) -> Any:
-    from reportlab.platypus import ListFlowable, ListItem, Paragraph
-
-    return ListFlowable(
-        [ListItem(Paragraph(item, styles["Normal"]), leftIndent=12) for item in items],
-        bulletType="bullet",
-        start="•",
-        leftIndent=12,
-    )
-
-
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _bold(text: str) -> str:
+    return f"<b>{_esc(text)}</b>"
+
+
+def _skills(person: Resume) -> list[str]:
+    """Every skill, without its category, in the order written."""
+    return [skill for group in person.skills.values() for skill in group]
+
+
+class _Story:
+    """A PDF layout's flowables, added a paragraph at a time as python-docx adds them to a
+    document. Text is escaped for reportlab's markup; ``add_markup`` takes markup."""
+
+    def __init__(self, heading_style: str = "Heading2") -> None:
+        from reportlab.lib.styles import getSampleStyleSheet
+
+        self.styles = getSampleStyleSheet()
+        self.heading_style = heading_style
+        self.flowables: list[Any] = []
+
+    def add_markup(self, markup: str, style: str = "Normal") -> None:
+        from reportlab.platypus import Paragraph
+
+        self.flowables.append(Paragraph(markup, self.styles[style]))
+
+    def add(self, text: str, style: str = "Normal") -> None:
+        self.add_markup(_esc(text), style)
+
+    def lines(self, texts: Iterable[str]) -> None:
+        for text in texts:
+            self.add(text)
+
+    def title(self, text: str) -> None:
+        self.add(text, "Title")
+
+    def heading(self, text: str) -> None:
+        self.add(text, self.heading_style)
+
+    def bullets(self, items: list[str]) -> None:
+        from reportlab.platypus import ListFlowable, ListItem, Paragraph
+
+        normal = self.styles["Normal"]
+        self.flowables.append(
+            ListFlowable(
+                [ListItem(Paragraph(_esc(item), normal), leftIndent=12) for item in items],
+                bulletType="bullet",
+                start="•",
+                leftIndent=12,
+            )
+        )
+
+    def space(self, height: float) -> None:
+        from reportlab.platypus import Spacer
+
+        self.flowables.append(Spacer(1, height))
+
+    def pdf(self) -> bytes:
+        from reportlab.lib.pagesizes import LETTER
+        from reportlab.platypus import SimpleDocTemplate
+
+        buffer = BytesIO()
+        document = SimpleDocTemplate(
+            buffer, pagesize=LETTER, invariant=1, leftMargin=50, rightMargin=50, topMargin=40,
+            bottomMargin=40, title="Resume", author="",
+        )  # fmt: skip
+        document.build(self.flowables)
+        return buffer.getvalue()
+
+
 def classic_pdf(person: Resume, headings: dict[str, str], order: list[str]) -> bytes:
     """One column: name, a contact line, sections with title — company and dates."""
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Table, TableStyle
 
-    def build(styles: Any) -> list[Any]:
-        normal = styles["Normal"]
-        contact = " | ".join([person.email, person.phone, person.location, *person.links])
-        story: list[Any] = [
-            Paragraph(_esc(person.written_name or person.name), styles["Title"]),
-            Paragraph(_esc(contact), styles["Normal"]),
-            Spacer(1, 8),
-        ]
-        for section in order:
-            story.append(Paragraph(headings[section], styles["Heading2"]))
-            if section == "summary":
-                story.append(Paragraph(_esc(person.summary), styles["Normal"]))
-            elif section == "experience":
-                for p in person.positions:
-                    heading = Paragraph(f"<b>{_esc(p.title)}</b> — {_esc(p.company)}", normal)
-                    row = Table([[heading, Paragraph(p.dates, normal)]], colWidths=[380, 130])
-                    row.setStyle(TableStyle([("ALIGN", (1, 0), (1, 0), "RIGHT")]))
-                    story.extend([row, _bullets([_esc(h) for h in p.highlights], styles)])
-            elif section == "education":
-                for s in person.schools:
-                    story.append(
-                        Paragraph(
-                            f"{_esc(s.degree)}, {_esc(s.school)}, {s.dates}", styles["Normal"]
-                        )
-                    )
-            elif section == "skills":
-                for category, items in person.skills.items():
-                    label = f"<b>{category}:</b> " if category else ""
-                    story.append(Paragraph(label + _esc(", ".join(items)), styles["Normal"]))
-            elif section == "achievements":
-                story.append(_bullets([_esc(a) for a in person.achievements], styles))
-        return story
-
-    return _pdf(build)
+    story = _Story()
+    story.title(person.written_name or person.name)
+    story.add(" | ".join([person.email, person.phone, person.location, *person.links]))
+    story.space(8)
+    normal = story.styles["Normal"]
+    for section in order:
+        story.heading(headings[section])
+        if section == "summary":
+            story.add(person.summary)
+        elif section == "experience":
+            for p in person.positions:
+                heading = Paragraph(f"{_bold(p.title)} — {_esc(p.company)}", normal)
+                row = Table([[heading, Paragraph(_esc(p.dates), normal)]], colWidths=[380, 130])
+                row.setStyle(TableStyle([("ALIGN", (1, 0), (1, 0), "RIGHT")]))
+                story.flowables.append(row)
+                story.bullets(p.highlights)
+        elif section == "education":
+            story.lines(f"{s.degree}, {s.school}, {s.dates}" for s in person.schools)
+        elif section == "skills":
+            for category, items in person.skills.items():
+                label = f"<b>{category}:</b> " if category else ""
+                story.add_markup(label + _esc(", ".join(items)))
+        elif section == "achievements":
+            story.bullets(person.achievements)
+    return story.pdf()
 
 
 def sidebar_pdf(person: Resume) -> bytes:
     """Two columns in a table: contact, skills and education left; the rest right."""
-    from reportlab.platypus import Paragraph, Table, TableStyle
+    from reportlab.platypus import Table, TableStyle
 
-    def build(styles: Any) -> list[Any]:
-        normal, small = styles["Normal"], styles["Heading4"]
-        left: list[Any] = [Paragraph("CONTACT", small)]
-        left += [
-            Paragraph(_esc(x), normal)
-            for x in [person.email, person.phone, person.location, *person.links]
-        ]
-        left.append(Paragraph("SKILLS", small))
-        left += [Paragraph("• " + _esc(s), normal) for g in person.skills.values() for s in g]
-        left.append(Paragraph("EDUCATION", small))
-        for s in person.schools:
-            left += [
-                Paragraph(f"<b>{_esc(s.degree)}</b>", normal),
-                Paragraph(_esc(s.school), normal),
-                Paragraph(s.dates, normal),
-            ]
-        right: list[Any] = [Paragraph("PROFILE", small), Paragraph(_esc(person.summary), normal)]
-        right.append(Paragraph("WORK HISTORY", small))
-        for p in person.positions:
-            right.append(Paragraph(f"<b>{_esc(p.company)}</b>", normal))
-            right.append(Paragraph(f"{_esc(p.title)} | {p.dates}", normal))
-            right.append(_bullets([_esc(h) for h in p.highlights], styles))
-        right.append(Paragraph("AWARDS", small))
-        right.append(_bullets([_esc(a) for a in person.achievements], styles))
-        table = Table([[left, right]], colWidths=[170, 340])
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        return [Paragraph(_esc(person.name), styles["Title"]), table]
-
-    return _pdf(build)
+    left, right = _Story("Heading4"), _Story("Heading4")
+    left.heading("CONTACT")
+    left.lines([person.email, person.phone, person.location, *person.links])
+    left.heading("SKILLS")
+    left.lines("• " + skill for skill in _skills(person))
+    left.heading("EDUCATION")
+    for s in person.schools:
+        left.add_markup(_bold(s.degree))
+        left.lines([s.school, s.dates])
+    right.heading("PROFILE")
+    right.add(person.summary)
+    right.heading("WORK HISTORY")
+    for p in person.positions:
+        right.add_markup(_bold(p.company))
+        right.add(f"{p.title} | {p.dates}")
+        right.bullets(p.highlights)
+    right.heading("AWARDS")
+    right.bullets(person.achievements)
+    table = Table([[left.flowables, right.flowables]], colWidths=[170, 340])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    page = _Story()
+    page.title(person.name)
+    page.flowables.append(table)
+    return page.pdf()
 
 
 def career_pdf(person: Resume) -> bytes:
     """Company in capitals, then the title, then the dates on a line of their own;
     education first, under "Qualifications"; skills as "Areas of Expertise"."""
-    from reportlab.platypus import Paragraph, Spacer
-
-    def build(styles: Any) -> list[Any]:
-        normal, head = styles["Normal"], styles["Heading3"]
-        story: list[Any] = [
-            Paragraph(_esc(person.written_name or person.name), styles["Title"]),
-            Paragraph(_esc(person.location), normal),
-            Paragraph(_esc(f"Tel: {person.phone}  ·  Email: {person.email}"), normal),
-        ]
-        story += [Paragraph(_esc(link), normal) for link in person.links]
-        story += [Spacer(1, 6), Paragraph("Qualifications", head)]
-        for s in person.schools:
-            story.append(Paragraph(f"{s.dates}  {_esc(s.degree)} — {_esc(s.school)}", normal))
-        story.append(Paragraph("Career History", head))
-        for p in person.positions:
-            story += [
-                Paragraph(f"<b>{_esc(p.company.upper())}</b>", normal),
-                Paragraph(_esc(p.title), normal),
-                Paragraph(p.dates, normal),
-                _bullets([_esc(h) for h in p.highlights], styles),
-            ]
-        story.append(Paragraph("Areas of Expertise", head))
-        story.append(
-            Paragraph(_esc(" | ".join(s for g in person.skills.values() for s in g)), normal)
-        )
-        story.append(Paragraph("Certifications", head))
-        story.append(_bullets([_esc(a) for a in person.achievements], styles))
-        return story
-
-    return _pdf(build)
+    story = _Story("Heading3")
+    story.title(person.written_name or person.name)
+    story.lines([person.location, f"Tel: {person.phone}  ·  Email: {person.email}"])
+    story.lines(person.links)
+    story.space(6)
+    story.heading("Qualifications")
+    story.lines(f"{s.dates}  {s.degree} — {s.school}" for s in person.schools)
+    story.heading("Career History")
+    for p in person.positions:
+        story.add_markup(_bold(p.company.upper()))
+        story.lines([p.title, p.dates])
+        story.bullets(p.highlights)
+    story.heading("Areas of Expertise")
+    story.add(" | ".join(_skills(person)))
+    story.heading("Certifications")
+    story.bullets(person.achievements)
+    return story.pdf()
 
 
 def compact_pdf(person: Resume) -> bytes:
     """Each position on one line: "Title, Company (dates)"; plain-text hyphen bullets."""
-    from reportlab.platypus import Paragraph
-
-    def build(styles: Any) -> list[Any]:
-        normal, head = styles["Normal"], styles["Heading2"]
-        story: list[Any] = [
-            Paragraph(_esc(person.written_name or person.name), styles["Title"]),
-            Paragraph(_esc(f"{person.location} • {person.phone} • {person.email}"), normal),
-        ]
-        story += [Paragraph(_esc(link), normal) for link in person.links]
-        story += [Paragraph("Summary", head), Paragraph(_esc(person.summary), normal)]
-        story.append(Paragraph("Employment History", head))
-        for p in person.positions:
-            story.append(
-                Paragraph(f"<b>{_esc(p.title)}, {_esc(p.company)}</b> ({p.dates})", normal)
-            )
-            story += [Paragraph("- " + _esc(h), normal) for h in p.highlights]
-        story.append(Paragraph("Education", head))
-        for s in person.schools:
-            story.append(Paragraph(f"{_esc(s.school)} — {_esc(s.degree)} ({s.dates})", normal))
-        story.append(Paragraph("Key Skills", head))
-        story.append(
-            Paragraph(_esc(", ".join(s for g in person.skills.values() for s in g)), normal)
-        )
-        story.append(Paragraph("Honors &amp; Awards", head))
-        story += [Paragraph("- " + _esc(a), normal) for a in person.achievements]
-        return story
-
-    return _pdf(build)
+    story = _Story()
+    story.title(person.written_name or person.name)
+    story.add(f"{person.location} • {person.phone} • {person.email}")
+    story.lines(person.links)
+    story.heading("Summary")
+    story.add(person.summary)
+    story.heading("Employment History")
+    for p in person.positions:
+        story.add_markup(f"<b>{_esc(p.title)}, {_esc(p.company)}</b> ({_esc(p.dates)})")
+        story.lines("- " + h for h in p.highlights)
+    story.heading("Education")
+    story.lines(f"{s.school} — {s.degree} ({s.dates})" for s in person.schools)
+    story.heading("Key Skills")
+    story.add(", ".join(_skills(person)))
+    story.heading("Honors & Awards")
+    story.lines("- " + a for a in person.achievements)
+    return story.pdf()
 
 
 # DOCX layouts ---------------------------------------------------------------------------
@@ -233,6 +238,12 @@ def _docx(fill: Callable[[Any], None]) -> bytes:
     return buffer.getvalue()
 
 
+def _bullet_list(container: Any, items: Iterable[str]) -> None:
+    """A paragraph in Word's "List Bullet" style per item, in a document or a table cell."""
+    for item in items:
+        container.add_paragraph(item, style="List Bullet")
+
+
 def modern_docx(person: Resume) -> bytes:
     """Word headings and list bullets; a tab between the title line and its dates."""
 
@@ -244,8 +255,7 @@ def modern_docx(person: Resume) -> bytes:
         document.add_heading("Professional Experience", 1)
         for p in person.positions:
             document.add_paragraph(f"{p.title} — {p.company}\t{p.dates}")
-            for h in p.highlights:
-                document.add_paragraph(h, style="List Bullet")
+            _bullet_list(document, p.highlights)
         document.add_heading("Technical Skills", 1)
         for category, items in person.skills.items():
             document.add_paragraph(
@@ -256,8 +266,7 @@ def modern_docx(person: Resume) -> bytes:
             document.add_paragraph(f"{s.degree}\t{s.dates}")
             document.add_paragraph(s.school)
         document.add_heading("Honors & Awards", 1)
-        for a in person.achievements:
-            document.add_paragraph(a, style="List Bullet")
+        _bullet_list(document, person.achievements)
 
     return _docx(fill)
 
@@ -273,21 +282,17 @@ def table_docx(person: Resume) -> bytes:
         for value in [person.phone, person.email, person.location, *person.links]:
             left.add_paragraph(value)
         left.add_paragraph("Skills")
-        for group in person.skills.values():
-            for skill in group:
-                left.add_paragraph(skill, style="List Bullet")
+        _bullet_list(left, _skills(person))
         right.paragraphs[0].text = "Work Experience"
         for p in person.positions:
             right.add_paragraph(p.company)
             right.add_paragraph(f"{p.title}, {p.dates}")
-            for h in p.highlights:
-                right.add_paragraph(h, style="List Bullet")
+            _bullet_list(right, p.highlights)
         right.add_paragraph("Education")
         for s in person.schools:
             right.add_paragraph(f"{s.degree} | {s.school} | {s.dates}")
         right.add_paragraph("Achievements")
-        for a in person.achievements:
-            right.add_paragraph(a, style="List Bullet")
+        _bullet_list(right, person.achievements)
 
     return _docx(fill)
 
@@ -304,21 +309,17 @@ def header_docx(person: Resume) -> bytes:
         document.add_heading("Profile", 1)
         document.add_paragraph(person.summary)
         document.add_heading("Skills", 1)
-        for group in person.skills.values():
-            for skill in group:
-                document.add_paragraph(skill, style="List Bullet")
+        _bullet_list(document, _skills(person))
         document.add_heading("Employment", 1)
         for p in person.positions:
             document.add_paragraph(f"{p.company}\t{p.dates}")
             document.add_paragraph(p.title)
-            for h in p.highlights:
-                document.add_paragraph(h, style="List Bullet")
+            _bullet_list(document, p.highlights)
         document.add_heading("Qualifications", 1)
         for s in person.schools:
             document.add_paragraph(f"{s.degree}, {s.school} ({s.dates})")
         document.add_heading("Achievements", 1)
-        for a in person.achievements:
-            document.add_paragraph(a, style="List Bullet")
+        _bullet_list(document, person.achievements)
 
     return _docx(fill)
 
@@ -341,12 +342,10 @@ def roles_docx(person: Resume) -> bytes:
                 document.add_paragraph().add_run(p.company).bold = True
                 previous = p.company
             document.add_paragraph(f"{p.title}\t{p.dates}")
-            for h in p.highlights:
-                document.add_paragraph(h, style="List Bullet")
+            _bullet_list(document, p.highlights)
         for section, items in person.extra.items():
             document.add_heading(section, 2)
-            for item in items:
-                document.add_paragraph(item, style="List Bullet")
+            _bullet_list(document, items)
         document.add_heading("Skills", 2)
         for category, items in person.skills.items():
             document.add_paragraph(f"{category}: {' · '.join(items)}")
@@ -355,8 +354,7 @@ def roles_docx(person: Resume) -> bytes:
             document.add_paragraph(f"{s.school}\t{s.dates}")
             document.add_paragraph(s.degree)
         document.add_heading("Awards", 2)
-        for a in person.achievements:
-            document.add_paragraph(a, style="List Bullet")
+        _bullet_list(document, person.achievements)
 
     return _docx(fill)
 
@@ -393,7 +391,7 @@ def plain_pdf(person: Resume) -> bytes:
     for s in person.schools:
         line(f"{s.degree} - {s.school} - {s.dates}")
     heading("Skills")
-    line(" / ".join(sk for g in person.skills.values() for sk in g))
+    line(" / ".join(_skills(person)))
     heading("Certifications")
     for a in person.achievements:
         line(f"- {a}", x=70)

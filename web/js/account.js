@@ -3,7 +3,9 @@
 import * as session from "./api.js";
 import { api, optional } from "./api.js";
 import { securitySection } from "./security.js";
-import { errorBox, field, formatDate, h, notAvailable, render, saveBlob, toast } from "./ui.js";
+import {
+  errorBox, field, formatDate, h, notAvailable, render, saveBlob, submitActions, toast,
+} from "./ui.js";
 
 export async function accountPage() {
   const [me, retention, audit] = await Promise.all([
@@ -16,7 +18,7 @@ export async function accountPage() {
     h("h2", { id: "profile-title" }, "Profile"),
     h("p", {}, `Signed in as ${me.email}`),
     field("Name", name), profileError,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Save")));
+    submitActions("Save"));
   profile.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
@@ -67,7 +69,7 @@ export async function accountPage() {
     me.has_password ? field("Current password", password) : h("p", { class: "muted" }, "You signed in with an identity provider: sign in again within 5 minutes before deleting."),
     h("div", { class: "check" }, confirmDelete, h("label", { for: "confirm-delete" }, "I understand this cannot be undone.")),
     deleteError,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "danger", id: "delete-account" }, "Delete my account")));
+    submitActions("Delete my account", { class: "danger", id: "delete-account" }));
   deletion.addEventListener("submit", async (event) => {
     event.preventDefault();
     deleteError.textContent = "";

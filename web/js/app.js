@@ -1,6 +1,8 @@
 // The app shell: theme, session start-up, hash routing, sign-in and sign-up.
 import * as api from "./api.js";
-import { errorBox, field, h, navigate, noticeForNextPage, render, statusBox, takeNotice, toast } from "./ui.js";
+import {
+  errorBox, field, h, navigate, noticeForNextPage, onSubmit, render, statusBox, submitActions, takeNotice, toast,
+} from "./ui.js";
 import { dashboardPage } from "./dashboard.js";
 import { jobsPage, resumesPage } from "./documents.js";
 import { newInterviewPage, reportPage } from "./interviews.js";
@@ -130,21 +132,15 @@ function signInPage() {
     field("Password", password),
     h("p", { class: "forgot" }, h("a", { href: "#/forgot" }, "Forgot password?")),
     error,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Sign in")),
+    submitActions("Sign in"),
     providers,
     h("p", {}, "New here? ", h("a", { href: "#/signup" }, "Create an account")),
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
-    try {
-      user = await api.signIn({ email: email.value, password: password.value });
-      const next = afterSignIn;
-      afterSignIn = null;
-      navigate(next || "/dashboard");
-    } catch (failure) {
-      error.textContent = failure.message;
-    }
+  onSubmit(form, error, async () => {
+    user = await api.signIn({ email: email.value, password: password.value });
+    const next = afterSignIn;
+    afterSignIn = null;
+    navigate(next || "/dashboard");
   });
   render(form);
   loadProviders(providers);
@@ -182,21 +178,15 @@ function signUpPage() {
     h("p", { class: "muted" }, "By creating an account you accept the ",
       h("a", { href: "/privacy.html" }, "privacy policy"), "."),
     error,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Create account")),
+    submitActions("Create account"),
     h("p", {}, "Have an account? ", h("a", { href: "#/signin" }, "Sign in")),
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
-    try {
-      user = await api.signUp({
-        name: name.value, email: email.value, password: password.value, confirm_age_16: age.checked,
-      });
-      toast("Welcome to Intrvuer.");
-      navigate("/dashboard");
-    } catch (failure) {
-      error.textContent = failure.message;
-    }
+  onSubmit(form, error, async () => {
+    user = await api.signUp({
+      name: name.value, email: email.value, password: password.value, confirm_age_16: age.checked,
+    });
+    toast("Welcome to Intrvuer.");
+    navigate("/dashboard");
   });
   render(form);
 }
@@ -210,7 +200,7 @@ function confirmAgePage() {
     h("p", {}, "Intrvuer is for people aged 16 or over."),
     h("div", { class: "check" }, age, h("label", { for: "confirm-age" }, "I am at least 16 years old.")),
     error,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Continue")));
+    submitActions("Continue"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {

@@ -1,7 +1,9 @@
 // Resumes (upload with progress, parse status, archive, delete, download) and job
 // descriptions (paste, see what was extracted).
 import { api, upload } from "./api.js";
-import { badge, errorBox, field, formatDate, h, render, saveBlob, toast } from "./ui.js";
+import {
+  badge, errorBox, field, formatDate, h, onSubmit, render, saveBlob, submitActions, toast,
+} from "./ui.js";
 
 const POLL_MS = 1000;
 
@@ -19,7 +21,7 @@ export async function resumesPage() {
     h("h2", { id: "upload-title" }, "Upload a resume"),
     field("PDF or DOCX, up to 10 MB", fileInput),
     bar, error,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Upload")));
+    submitActions("Upload"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const file = fileInput.files[0];
@@ -132,18 +134,12 @@ export async function jobsPage() {
     h("h2", { id: "paste-title" }, "Paste a job description"),
     field("Job description", text, "Paste the whole advert; we pick out the title, company, requirements and skills."),
     error,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Save job")));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
-    try {
-      const job = await api("/v1/jobs", { method: "POST", body: { text: text.value } });
-      form.reset();
-      await refresh();
-      await show(job.id);
-    } catch (failure) {
-      error.textContent = failure.message;
-    }
+    submitActions("Save job"));
+  onSubmit(form, error, async () => {
+    const job = await api("/v1/jobs", { method: "POST", body: { text: text.value } });
+    form.reset();
+    await refresh();
+    await show(job.id);
   });
 
   async function refresh() {

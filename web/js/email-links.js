@@ -5,7 +5,9 @@
 import * as session from "./api.js";
 import { ApiError, api } from "./api.js";
 import { refreshNotices } from "./notices.js";
-import { errorBox, field, h, navigate, noticeForNextPage, render } from "./ui.js";
+import {
+  errorBox, field, h, navigate, newPasswordFields, noticeForNextPage, onSubmit, render, submitActions,
+} from "./ui.js";
 
 function takeToken(ctx, path) {
   const token = ctx.query.get("token") || "";
@@ -43,24 +45,18 @@ export function forgotPage(ctx) {
     h("p", {}, "Enter the e-mail address of your account: we send it a link that sets a new password."),
     field("E-mail", email),
     error,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Send the link")),
+    submitActions("Send the link"),
     h("p", {}, ctx.user ? h("a", { href: "#/account" }, "Back to your account") : h("a", { href: "#/signin" }, "Back to sign in")));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
-    try {
-      const answer = await api("/v1/auth/password/forgot", { method: "POST", body: { email: email.value } });
-      card(
-        h("h1", {}, "Check your e-mail"),
-        h("p", { id: "forgot-sent" }, answer.message),
-        h("p", { class: "muted" }, "Nothing after a few minutes? Look in the spam folder, or ",
-          // The same route: navigate() renders it again, a plain link would not.
-          h("a", { href: "#/forgot", onclick: (e) => { e.preventDefault(); navigate("/forgot"); } }, "ask again"), "."),
-        onwards(ctx.user));
-    } catch (failure) {
-      // 429 says how long to wait.
-      error.textContent = failure.message;
-    }
+  // A refusal's message says what to do (a 429's, how long to wait).
+  onSubmit(form, error, async () => {
+    const answer = await api("/v1/auth/password/forgot", { method: "POST", body: { email: email.value } });
+    card(
+      h("h1", {}, "Check your e-mail"),
+      h("p", { id: "forgot-sent" }, answer.message),
+      h("p", { class: "muted" }, "Nothing after a few minutes? Look in the spam folder, or ",
+        // The same route: navigate() renders it again, a plain link would not.
+        h("a", { href: "#/forgot", onclick: (e) => { e.preventDefault(); navigate("/forgot"); } }, "ask again"), "."),
+      onwards(ctx.user));
   });
   render(form);
 }
@@ -73,32 +69,22 @@ export function resetPage(ctx) {
       h("p", {}, h("a", { href: "#/forgot" }, "Ask for a new link")));
     return;
   }
-  const password = h("input", {
-    type: "password", name: "new-password", autocomplete: "new-password", required: true, minlength: 10,
-  });
-  const repeat = h("input", {
-    type: "password", name: "repeat-password", autocomplete: "new-password", required: true, minlength: 10,
-  });
   const error = errorBox("reset-error");
+  const fresh = newPasswordFields(error, "The two passwords are not the same.",
+    { name: "new-password" }, { name: "repeat-password" });
   const again = h("p", { hidden: true }, h("a", { href: "#/forgot" }, "Ask for a new link"));
   const form = h("form", { class: "card narrow", "aria-labelledby": "reset-title" },
     h("h1", { id: "reset-title" }, "Choose a new password"),
     h("p", { class: "muted" }, "Every browser and app signed in to your account is signed out; sign in again with the new password."),
-    field("New password", password, "At least 10 characters."),
-    field("Repeat the new password", repeat),
+    fresh.fields,
     error, again,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Set the new password")));
-  for (const input of [password, repeat]) input.addEventListener("input", () => { error.textContent = ""; });
+    submitActions("Set the new password"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
-    if (password.value !== repeat.value) {
-      error.textContent = "The two passwords are not the same.";
-      repeat.focus();
-      return;
-    }
+    if (!fresh.matches()) return;
     try {
-      await api("/v1/auth/password/reset", { method: "POST", body: { token, password: password.value } });
+      await api("/v1/auth/password/reset", { method: "POST", body: { token, password: fresh.password.value } });
     } catch (failure) {
       error.textContent = linkProblem(failure);
       again.hidden = failure.code !== "invalid_link";

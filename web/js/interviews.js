@@ -2,7 +2,9 @@
 // dashboard shares with it: status notes and deleting an interview.
 import { api, ApiError, optional } from "./api.js";
 import { barChart, lineChart } from "./charts.js";
-import { badge, errorBox, field, formatDate, h, navigate, render, toast } from "./ui.js";
+import {
+  badge, errorBox, field, formatDate, h, navigate, onSubmit, render, submitActions, toast,
+} from "./ui.js";
 
 // The server concludes an interview left without "End interview" once its resume window
 // has passed: ``completed`` when something was answered, ``abandoned`` otherwise.
@@ -95,20 +97,14 @@ export async function newInterviewPage(ctx) {
     field("Interviewer voice", voice),
     field("Number of questions", length, "Between 1 and 12; about two minutes each."),
     error,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Create and enter the room")));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
-    try {
-      const body = { type: type.value, question_count: Number(length.value) };
-      if (resume.value) body.resume_id = resume.value;
-      if (job.value) body.job_id = job.value;
-      if (voice.value && voice.value !== "default") body.voice = voice.value;
-      const created = await api("/v1/interviews", { method: "POST", body });
-      navigate(`/interviews/${created.id}/room`);
-    } catch (failure) {
-      error.textContent = failure.message;
-    }
+    submitActions("Create and enter the room"));
+  onSubmit(form, error, async () => {
+    const body = { type: type.value, question_count: Number(length.value) };
+    if (resume.value) body.resume_id = resume.value;
+    if (job.value) body.job_id = job.value;
+    if (voice.value && voice.value !== "default") body.voice = voice.value;
+    const created = await api("/v1/interviews", { method: "POST", body });
+    navigate(`/interviews/${created.id}/room`);
   });
   render(form);
 }

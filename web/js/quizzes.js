@@ -1,6 +1,8 @@
 // Quizzes: make one from a job, resume or interview; answer; see the graded results.
 import { api, ApiError, optional } from "./api.js";
-import { errorBox, field, formatDate, h, notAvailable, render } from "./ui.js";
+import {
+  errorBox, field, formatDate, h, notAvailable, onSubmit, render, submitActions,
+} from "./ui.js";
 
 export async function quizzesPage() {
   const [existing, { jobs }, { interviews }] = await Promise.all([
@@ -20,18 +22,12 @@ export async function quizzesPage() {
   const form = h("form", { class: "card", "aria-labelledby": "quiz-new" },
     h("h2", { id: "quiz-new" }, "New quiz"),
     field("Job description", job), field("Focus on the weak points of", interview), field("Questions", count),
-    error, h("div", { class: "actions" }, h("button", { type: "submit" }, "Make a quiz")));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
+    error, submitActions("Make a quiz"));
+  onSubmit(form, error, async () => {
     const body = { count: Number(count.value) };
     if (job.value) body.job_id = job.value;
     if (interview.value) body.interview_id = interview.value;
-    try {
-      showQuiz(area, await api("/v1/quizzes", { method: "POST", body }));
-    } catch (failure) {
-      error.textContent = failure.message;
-    }
+    showQuiz(area, await api("/v1/quizzes", { method: "POST", body }));
   });
   const quizzes = existing.quizzes || [];
   render(h("h1", {}, "Quizzes"), form, area,
@@ -66,7 +62,7 @@ function showQuiz(area, quiz) {
   const error = errorBox("quiz-answer-error");
   const form = h("form", { class: "card", "aria-labelledby": "quiz-title" },
     h("h2", { id: "quiz-title" }, "Quiz"), inputs.map((input) => input.el), error,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Check my answers")), results);
+    submitActions("Check my answers"), results);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {

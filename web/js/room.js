@@ -4,7 +4,7 @@
 // but not after the interview ended or another tab took it over.
 // ``window.intrvuerRoom`` exposes counters of the audio pipeline (tests read them).
 import { api, ApiError } from "./api.js";
-import { errorBox, h, render, toast } from "./ui.js";
+import { errorBox, h, render, submitActions, toast } from "./ui.js";
 
 const INPUT_RATE = 16000;
 const OUTPUT_RATE = 24000;
@@ -96,7 +96,7 @@ class Room {
     this.typedForm = h("form", { class: "typed", "aria-labelledby": "typed-label" },
       h("label", { id: "typed-label", for: "typed-answer" }, "Type your answer instead"),
       this.typed,
-      h("div", { class: "actions" }, h("button", { type: "submit", id: "send-typed", disabled: true }, "Send answer")));
+      submitActions("Send answer", { id: "send-typed", disabled: true }));
     this.typedForm.addEventListener("submit", (event) => {
       event.preventDefault();
       this.sendTyped();

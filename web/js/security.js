@@ -3,7 +3,7 @@
 import * as session from "./api.js";
 import { api } from "./api.js";
 import {
-  errorBox, field, formatDate, h, navigate, noticeForNextPage, statusBox,
+  errorBox, field, formatDate, h, navigate, newPasswordFields, noticeForNextPage, statusBox, submitActions,
 } from "./ui.js";
 
 const BROWSERS = [
@@ -50,30 +50,24 @@ function passwordForm(me) {
         h("a", { href: "#/forgot" }, "Set a password by e-mail"), " to sign in with your address too."));
   }
   const current = h("input", { type: "password", id: "current-password", autocomplete: "current-password", required: true });
-  const fresh = h("input", { type: "password", id: "new-password", autocomplete: "new-password", required: true, minlength: 10 });
-  const repeat = h("input", { type: "password", id: "repeat-password", autocomplete: "new-password", required: true, minlength: 10 });
   const error = errorBox("password-error");
   const done = statusBox("password-status");
-  for (const input of [fresh, repeat]) input.addEventListener("input", () => { error.replaceChildren(); });
+  const fresh = newPasswordFields(error, "The two new passwords are not the same.",
+    { id: "new-password" }, { id: "repeat-password" });
   const form = h("form", { id: "password-change", "aria-labelledby": "password-title" },
     h("h3", { id: "password-title" }, "Change your password"),
     field("Current password", current),
-    field("New password", fresh, "At least 10 characters."),
-    field("Repeat the new password", repeat),
+    fresh.fields,
     error, done,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Change password")));
+    submitActions("Change password"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.replaceChildren();
     done.textContent = "";
-    if (fresh.value !== repeat.value) {
-      error.textContent = "The two new passwords are not the same.";
-      repeat.focus();
-      return;
-    }
+    if (!fresh.matches()) return;
     try {
       await api("/v1/me/password", {
-        method: "POST", body: { current_password: current.value, new_password: fresh.value },
+        method: "POST", body: { current_password: current.value, new_password: fresh.password.value },
       });
     } catch (failure) {
       if (failure.code === "no_password") {
@@ -105,7 +99,7 @@ function emailForm(me) {
       ? field("Current password", password)
       : h("p", { class: "muted" }, "You signed in with an identity provider: sign in again shortly before changing the address."),
     error, done,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Send a confirmation link")));
+    submitActions("Send a confirmation link"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";

@@ -60,6 +60,52 @@ export function field(label, input, hint) {
   return h("div", { class: "field" }, h("label", { for: id }, label), input, hintEl);
 }
 
+/** The row under a form that holds its submit button (``attrs`` for the button). */
+export function submitActions(label, attrs = {}) {
+  return h("div", { class: "actions" }, h("button", { type: "submit", ...attrs }, label));
+}
+
+/**
+ * Run ``submit`` when ``form`` is submitted, instead of the browser's own submission:
+ * ``error`` is emptied first, and shows the message of whatever ``submit`` throws.
+ */
+export function onSubmit(form, error, submit) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    try {
+      await submit();
+    } catch (failure) {
+      error.textContent = failure.message;
+    }
+  });
+}
+
+/**
+ * A new password typed twice, in two inputs with ``passwordAttrs`` and ``repeatAttrs``
+ * (their name or id): the first input (``password``), the two ``fields``, and
+ * ``matches()``: false while the two differ, saying ``mismatch`` in ``error`` with the
+ * repeat focused. Typing in either empties ``error``.
+ */
+export function newPasswordFields(error, mismatch, passwordAttrs, repeatAttrs) {
+  const input = (attrs) => h("input", {
+    type: "password", ...attrs, autocomplete: "new-password", required: true, minlength: 10,
+  });
+  const password = input(passwordAttrs);
+  const repeat = input(repeatAttrs);
+  for (const each of [password, repeat]) each.addEventListener("input", () => { error.textContent = ""; });
+  return {
+    password,
+    fields: [field("New password", password, "At least 10 characters."), field("Repeat the new password", repeat)],
+    matches() {
+      if (password.value === repeat.value) return true;
+      error.textContent = mismatch;
+      repeat.focus();
+      return false;
+    },
+  };
+}
+
 export function errorBox(id) {
   return h("p", { class: "error", id, role: "alert" });
 }
