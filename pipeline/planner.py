@@ -54,6 +54,19 @@ PLAN_TIMEOUT_S: Final = 15.0
 
 
 @dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """What a plan is asked for: ``count`` questions of ``kind`` for this resume and job,
+    none of them asked in the ``recent`` interviews (question texts, newest first) while
+    others are left."""
+
+    kind: InterviewKind
+    count: int
+    resume: ResumeData | None
+    job: JobData | None
+    recent: Sequence[frozenset[str]] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     questions: list[PlannedQuestion]
     source: str  # "offline" | "llm:<model>"
@@ -355,24 +368,17 @@ _FAMILIES: Final[Mapping[InterviewKind, tuple[Family, ...]]] = {
 }
 
 
-def offline_plan(
-    kind: InterviewKind,
-    count: int,
-    *,
-    resume: ResumeData | None,
-    job: JobData | None,
-    recent: Sequence[frozenset[str]] = (),
-) -> list[PlannedQuestion]:
-    """``count`` questions tailored to ``resume`` and ``job``; deterministic. None of them
-    was asked in the ``recent`` interviews (texts, newest first) while others are left."""
-    pool = interleave(*(family(job, resume) for family in _FAMILIES[kind]))
+def offline_plan(request: PlanRequest) -> list[PlannedQuestion]:
+    """The ``request``'s questions from the offline banks; deterministic."""
+    job, resume = request.job, request.resume
+    pool = interleave(*(family(job, resume) for family in _FAMILIES[request.kind]))
     unique: list[PlannedQuestion] = []
     seen: set[str] = set()
     for question in pool:
         if question.text not in seen:
             seen.add(question.text)
             unique.append(question)
-    return fresh_first(unique, recent)[: max(1, count)]
+    return fresh_first(unique, request.recent)[: max(1, request.count)]
 
 
 # The LLM planner --------------------------------------------------------------------------
@@ -451,22 +457,15 @@ def _question_kind(kind: InterviewKind, given: str | None, index: int) -> Interv
     return QUESTION_KINDS[index % len(QUESTION_KINDS)]
 
 
-async def llm_plan(
-    chat: JsonChat,
-    kind: InterviewKind,
-    count: int,
-    *,
-    resume: ResumeData | None,
-    job: JobData | None,
-    recent: Sequence[frozenset[str]] = (),
-) -> list[PlannedQuestion]:
+async def llm_plan(chat: JsonChat, request: PlanRequest) -> list[PlannedQuestion]:
     """The model's questions; ``LlmParseError`` when it gave no valid plan twice."""
+    kind, count, resume, job = request.kind, request.count, request.resume, request.job
     requirements = list(job.requirements) if job is not None else []
     background = summarize(
         resume.model_dump(mode="json") if resume is not None else None,
         job.model_dump(mode="json") if job is not None else None,
     )
-    asked = list(dict.fromkeys(text for texts in recent for text in sorted(texts)))
+    asked = list(dict.fromkeys(text for texts in request.recent for text in sorted(texts)))
     user = (
         f"Kind: {_KIND_BRIEFS[kind]}\nNumber of questions: {count}.\n"
         f"Requirements (copy exactly when a question probes one):\n"
@@ -511,22 +510,14 @@ async def llm_plan(
 
 
 async def tailored_plan(
-    kind: InterviewKind,
-    count: int,
-    *,
-    resume: ResumeData | None,
-    job: JobData | None,
-    chat: JsonChat | None,
-    timeout_s: float = PLAN_TIMEOUT_S,
-    recent: Sequence[frozenset[str]] = (),
+    request: PlanRequest, *, chat: JsonChat | None, timeout_s: float = PLAN_TIMEOUT_S
 ) -> Plan:
     """The LLM's plan when ``chat`` is given and answers validly within ``timeout_s``,
-    else the offline one. Either avoids the questions of the ``recent`` interviews
-    (texts, newest first)."""
+    else the offline one. Either avoids the questions of the ``recent`` interviews."""
     if chat is not None:
         try:
             async with asyncio.timeout(timeout_s):
-                questions = await llm_plan(chat, kind, count, resume=resume, job=job, recent=recent)
+                questions = await llm_plan(chat, request)
             return Plan(questions, f"llm:{chat.model}")
         except LlmParseError as error:
             log.warning(
@@ -538,4 +529,4 @@ async def tailored_plan(
                 "LLM question planning timed out; the offline plan is used",
                 extra={"llm": chat.name, "timeout_s": timeout_s},
             )
-    return Plan(offline_plan(kind, count, resume=resume, job=job, recent=recent), OFFLINE)
+    return Plan(offline_plan(request), OFFLINE)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pipeline.feedback.heuristic import keywords, overlap
+from pipeline.feedback.types import NO_JOB, JobContext
 from pipeline.llm.redact import redact
 from pipeline.llm.types import JsonChat, LlmParseError
 from pipeline.llm.validated import ask_validated
@@ -56,9 +57,7 @@ class _LlmQuiz(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class QuizInput:
-    job_title: str | None = None
-    requirements: tuple[str, ...] = ()
-    skills: tuple[str, ...] = ()
+    job: JobContext = NO_JOB
     resume_skills: tuple[str, ...] = ()
     weak_criteria: tuple[str, ...] = ()  # weakest first
     missing_requirements: tuple[str, ...] = ()  # coverage "missing" first, then "partly"
@@ -390,15 +389,17 @@ def offline_quiz(data: QuizInput, count: int) -> list[QuizQuestion]:
             )
             if question not in technique:
                 technique.append(question)
-    requirements = list(dict.fromkeys([*data.missing_requirements, *data.requirements]))
+    requirements = list(dict.fromkeys([*data.missing_requirements, *data.job.requirements]))
     if not requirements:
-        requirements = [f"Experience with {skill}" for skill in data.skills or data.resume_skills]
+        requirements = [
+            f"Experience with {skill}" for skill in data.job.skills or data.resume_skills
+        ]
     job_questions: list[QuizQuestion] = []
     for index, requirement in enumerate(requirements):
         job_questions.append(
             _requirement_text(requirement)
             if index % 2 == 0
-            else _requirement_mc(requirement, index, data.job_title)
+            else _requirement_mc(requirement, index, data.job.title)
         )
     weak_share = max(1, count // 3) if data.weak_criteria else count // 4
     chosen = technique[:weak_share] + job_questions[: count - weak_share]
@@ -440,9 +441,9 @@ async def generate_quiz(
     count = max(1, min(count, MAX_QUESTIONS))
     if chat is not None:
         user = (
-            f"Questions: {count}. Job: {data.job_title or 'unknown'}.\n"
-            "Requirements:\n" + "\n".join(f"- {r}" for r in data.requirements) + "\n"
-            f"Skills: {', '.join(data.skills)}\n"
+            f"Questions: {count}. Job: {data.job.title or 'unknown'}.\n"
+            "Requirements:\n" + "\n".join(f"- {r}" for r in data.job.requirements) + "\n"
+            f"Skills: {', '.join(data.job.skills)}\n"
             f"Weak areas (weakest first): {', '.join(data.weak_criteria) or 'none known'}\n"
             "Requirements the candidate did not cover: "
             + ("; ".join(data.missing_requirements) or "none known")

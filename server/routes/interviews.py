@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from pipeline.documents.types import JobData, ResumeData
 from pipeline.kinds import KINDS
-from pipeline.planner import tailored_plan
+from pipeline.planner import PlanRequest, tailored_plan
 from pipeline.questions import default_plan
 from server.api import ApiRouter
 from server.context import audit, client_ip, services, user_agent
@@ -182,14 +182,14 @@ async def create_interview(request: Request, user: User, body: CreateInterview) 
         questions, plan_source = default_plan(body.type, body.question_count, recent), "bank"
     else:
         # Tailored to what has been parsed so far (a pending document adds nothing yet).
-        plan = await tailored_plan(
+        plan_request = PlanRequest(
             body.type,
             body.question_count,
             resume=ResumeData.model_validate(resume.parsed) if resume and resume.parsed else None,
             job=JobData.model_validate(job.parsed) if job and job.parsed else None,
-            chat=svc.coaching,
             recent=recent,
         )
+        plan = await tailored_plan(plan_request, chat=svc.coaching)
         questions, plan_source = plan.questions, plan.source
     interview = await svc.interviews.create(
         user_id=user.id,

@@ -22,7 +22,7 @@ from pipeline.quizzes import (
 from server.api import ApiRouter
 from server.context import audit, services
 from server.errors import ApiError
-from server.jobs.feedback import feedback_repository
+from server.jobs.feedback import feedback_repository, job_context
 from server.routes.models import FromRecord, Strict
 from server.routes.owned import owned, referenced
 from storage.quizzes import QuizRepository
@@ -156,9 +156,7 @@ async def create_quiz(request: Request, user: User, body: CreateQuiz) -> QuizOut
             weakest = [str(a["requirement"]) for a in answers if a.get("requirement")]
             missing = tuple(dict.fromkeys([*uncovered, *weakest]))
     data = QuizInput(
-        job_title=parsed_job.title,
-        requirements=tuple(parsed_job.requirements),
-        skills=tuple(parsed_job.skills),
+        job=job_context(parsed_job),
         resume_skills=tuple(parsed_resume.skills),
         weak_criteria=weak,
         missing_requirements=missing,

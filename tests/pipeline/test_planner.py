@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.documents.types import Experience, JobData, ResumeData
 from pipeline.llm.sdk import SdkChat as SdkJsonChat
-from pipeline.planner import offline_plan, tailored_plan
+from pipeline.planner import PlanRequest, offline_plan, tailored_plan
 from pipeline.questions import BANKS
 from storage.types import InterviewKind
 from tests.fakes.openai_compat import FakeOpenAI, run_fake_openai
@@ -28,7 +28,7 @@ RESUME = ResumeData(
 
 
 def test_technical_questions_probe_the_job_requirements() -> None:
-    plan = offline_plan("technical", 4, resume=RESUME, job=JOB)
+    plan = offline_plan(PlanRequest("technical", 4, resume=RESUME, job=JOB))
     assert [q.requirement for q in plan] == [
         "5+ years of Python experience",
         "Experience running PostgreSQL at scale",
@@ -41,7 +41,7 @@ def test_technical_questions_probe_the_job_requirements() -> None:
 
 
 def test_behavioural_questions_use_duties_roles_and_the_bank() -> None:
-    plan = offline_plan("behavioral", 4, resume=RESUME, job=JOB)
+    plan = offline_plan(PlanRequest("behavioral", 4, resume=RESUME, job=JOB))
     assert plan[0].requirement == "Mentor junior engineers"
     assert "mentor junior engineers" in plan[0].text
     assert "Senior Engineer at Analytical Engines Ltd" in plan[2].text
@@ -49,15 +49,15 @@ def test_behavioural_questions_use_duties_roles_and_the_bank() -> None:
 
 
 def test_mixed_plans_alternate_and_the_same_input_gives_the_same_words() -> None:
-    first = offline_plan("mixed", 6, resume=RESUME, job=JOB)
-    assert first == offline_plan("mixed", 6, resume=RESUME, job=JOB)
+    first = offline_plan(PlanRequest("mixed", 6, resume=RESUME, job=JOB))
+    assert first == offline_plan(PlanRequest("mixed", 6, resume=RESUME, job=JOB))
     assert first[0].requirement == "5+ years of Python experience"
     assert first[1].requirement == "Mentor junior engineers"
     assert len({q.text for q in first}) == 6
 
 
 def test_a_resume_alone_gives_questions_about_its_skills() -> None:
-    plan = offline_plan("technical", 2, resume=RESUME, job=None)
+    plan = offline_plan(PlanRequest("technical", 2, resume=RESUME, job=None))
     assert [q.competency for q in plan] == ["Python", "Go"]
 
 
@@ -91,7 +91,7 @@ async def test_the_llm_plan_is_labelled_and_tagged(
 ) -> None:
     fake, client = chat
     fake.script(_plan("5+ years of python experience", None))
-    plan = await tailored_plan("technical", 2, resume=RESUME, job=JOB, chat=client)
+    plan = await tailored_plan(PlanRequest("technical", 2, resume=RESUME, job=JOB), chat=client)
     assert plan.source == "llm:gpt-4o-mini"
     # The requirement is stored in the job's own spelling.
     assert plan.questions[0].requirement == "5+ years of Python experience"
@@ -106,9 +106,9 @@ async def test_an_invented_requirement_is_retried_then_the_offline_plan_is_used(
 ) -> None:
     fake, client = chat
     fake.script(_plan("Ten years of Haskell", None), _plan("Ten years of Haskell", None))
-    plan = await tailored_plan("technical", 2, resume=RESUME, job=JOB, chat=client)
+    plan = await tailored_plan(PlanRequest("technical", 2, resume=RESUME, job=JOB), chat=client)
     assert plan.source == "offline"
-    assert plan.questions == offline_plan("technical", 2, resume=RESUME, job=JOB)
+    assert plan.questions == offline_plan(PlanRequest("technical", 2, resume=RESUME, job=JOB))
     assert len(fake.requests) == 2
     assert "must be one of the listed requirements" in fake.requests[1].messages[-1]["content"]
 
@@ -116,7 +116,7 @@ async def test_an_invented_requirement_is_retried_then_the_offline_plan_is_used(
 async def test_an_llm_error_gives_the_offline_plan(chat: tuple[FakeOpenAI, SdkJsonChat]) -> None:
     fake, client = chat
     fake.fail_next = 2
-    plan = await tailored_plan("behavioral", 3, resume=RESUME, job=JOB, chat=client)
+    plan = await tailored_plan(PlanRequest("behavioral", 3, resume=RESUME, job=JOB), chat=client)
     assert plan.source == "offline" and len(plan.questions) == 3
 
 
@@ -125,9 +125,11 @@ async def test_a_hung_llm_gives_the_offline_plan_in_time(
 ) -> None:
     fake, client = chat
     fake.hang_next = 2
-    plan = await tailored_plan("technical", 2, resume=RESUME, job=JOB, chat=client, timeout_s=0.5)
+    plan = await tailored_plan(
+        PlanRequest("technical", 2, resume=RESUME, job=JOB), chat=client, timeout_s=0.5
+    )
     assert plan.source == "offline"
-    assert plan.questions == offline_plan("technical", 2, resume=RESUME, job=JOB)
+    assert plan.questions == offline_plan(PlanRequest("technical", 2, resume=RESUME, job=JOB))
 
 
 NURSE_JOB = JobData(
@@ -151,8 +153,8 @@ DESIGN_JOB = JobData(
 
 @pytest.mark.parametrize("kind", ["behavioral", "technical", "system_design", "role", "mixed"])
 def test_every_kind_has_an_offline_plan_of_its_own_questions(kind: InterviewKind) -> None:
-    plan = offline_plan(kind, 8, resume=RESUME, job=JOB)
-    assert plan == offline_plan(kind, 8, resume=RESUME, job=JOB)
+    plan = offline_plan(PlanRequest(kind, 8, resume=RESUME, job=JOB))
+    assert plan == offline_plan(PlanRequest(kind, 8, resume=RESUME, job=JOB))
     assert len({q.text for q in plan}) == 8
     kinds = [q.kind for q in plan]
     if kind == "mixed":
@@ -163,14 +165,14 @@ def test_every_kind_has_an_offline_plan_of_its_own_questions(kind: InterviewKind
 
 
 def test_a_system_design_plan_is_built_around_the_jobs_tools() -> None:
-    plan = offline_plan("system_design", 4, resume=None, job=JOB)
+    plan = offline_plan(PlanRequest("system_design", 4, resume=None, job=JOB))
     assert plan[0].text.startswith("Design a service") and "Python" in plan[0].text
     assert plan[0].requirement == "Python"
     assert all(q.text.startswith("Design ") for q in plan)
 
 
 def test_a_nurse_is_asked_about_patient_safety_and_clinical_workflows() -> None:
-    plan = offline_plan("role", 6, resume=None, job=NURSE_JOB)
+    plan = offline_plan(PlanRequest("role", 6, resume=None, job=NURSE_JOB))
     asked = " ".join(q.text for q in plan).lower()
     assert "patient's safety" in asked and "clinical workflow" in asked
     assert "epic ehr" in asked and "nursing license" in asked
@@ -184,7 +186,7 @@ def test_a_nurse_is_asked_about_patient_safety_and_clinical_workflows() -> None:
 
 
 def test_a_designer_is_asked_about_research_and_critique() -> None:
-    plan = offline_plan("role", 6, resume=None, job=DESIGN_JOB)
+    plan = offline_plan(PlanRequest("role", 6, resume=None, job=DESIGN_JOB))
     asked = " ".join(q.text for q in plan).lower()
     assert "user research" in asked and "critique" in asked
     assert "patient" not in asked
@@ -193,15 +195,17 @@ def test_a_designer_is_asked_about_research_and_critique() -> None:
 
 
 def test_without_a_job_a_role_plan_is_domain_neutral() -> None:
-    plan = offline_plan("role", 5, resume=RESUME, job=None)
+    plan = offline_plan(PlanRequest("role", 5, resume=RESUME, job=None))
     assert [q.text for q in plan] == [q.text for q in BANKS["role"][:5]]
     assert all(q.requirement is None for q in plan)
 
 
 def test_recent_questions_are_asked_last() -> None:
-    first = offline_plan("technical", 4, resume=RESUME, job=JOB)
+    first = offline_plan(PlanRequest("technical", 4, resume=RESUME, job=JOB))
     second = offline_plan(
-        "technical", 4, resume=RESUME, job=JOB, recent=[frozenset(q.text for q in first)]
+        PlanRequest(
+            "technical", 4, resume=RESUME, job=JOB, recent=[frozenset(q.text for q in first)]
+        )
     )
     assert not {q.text for q in first} & {q.text for q in second}
 
@@ -227,7 +231,9 @@ async def test_every_kind_has_an_llm_plan(
     ]
     fake.script(json.dumps({"questions": questions}))
     asked = frozenset({"An old question about PostgreSQL?"})
-    plan = await tailored_plan(kind, 2, resume=RESUME, job=JOB, chat=client, recent=[asked])
+    plan = await tailored_plan(
+        PlanRequest(kind, 2, resume=RESUME, job=JOB, recent=[asked]), chat=client
+    )
     assert plan.source == "llm:gpt-4o-mini"
     if kind == "mixed":
         # The model's kind when it names one, else the kinds in turn.
@@ -247,7 +253,8 @@ async def test_an_llm_plan_that_repeats_a_recent_question_is_retried(
     repeat = "Question number 0 about your work, with an example?"
     fake.script(_plan(None, None), _plan(None, None))
     plan = await tailored_plan(
-        "technical", 2, resume=RESUME, job=JOB, chat=client, recent=[frozenset({repeat})]
+        PlanRequest("technical", 2, resume=RESUME, job=JOB, recent=[frozenset({repeat})]),
+        chat=client,
     )
     assert plan.source == "offline"
     assert "was asked recently" in fake.requests[1].messages[-1]["content"]

@@ -3,6 +3,7 @@ exact for multiple choice and a keyword rubric for short text."""
 
 from __future__ import annotations
 
+from pipeline.feedback.types import JobContext
 from pipeline.llm.sdk import SdkChat as SdkJsonChat
 from pipeline.quizzes import (
     QuizInput,
@@ -16,9 +17,11 @@ from pipeline.quizzes import (
 from tests.fakes.openai_compat import run_fake_openai
 
 DATA = QuizInput(
-    job_title="Backend Engineer",
-    requirements=("Experience with Redis and PostgreSQL", "Mentoring junior engineers"),
-    skills=("Redis",),
+    job=JobContext(
+        title="Backend Engineer",
+        requirements=("Experience with Redis and PostgreSQL", "Mentoring junior engineers"),
+        skills=("Redis",),
+    ),
     weak_criteria=("specificity", "structure", "relevance", "communication"),
     missing_requirements=("Mentoring junior engineers",),
 )
