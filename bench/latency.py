@@ -19,17 +19,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from bench import report
 from bench.eventloop import add_loop_option, run
-from bench.processes import RESULTS
+from bench.processes import RESULTS, setting_default
 from bench.sweep import Options, benchmark
-from server.settings import Settings
-
-
-def _default(name: str) -> Any:
-    return Settings.model_fields[name].default
 
 
 def _sessions(text: str) -> list[int]:
@@ -84,13 +78,13 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     p.add_argument(
         "--endpointing-ms",
         type=int,
-        default=_default("deepgram_endpointing_ms"),
+        default=setting_default("deepgram_endpointing_ms"),
         help="DEEPGRAM_ENDPOINTING_MS of the server (the fake's endpointing)",
     )
     p.add_argument(
         "--patience-s",
         type=float,
-        default=_default("interview_patience_s"),
+        default=setting_default("interview_patience_s"),
         help="INTERVIEW_PATIENCE_S of the server",
     )
     p.add_argument(

@@ -52,6 +52,13 @@ class Server:
         return self.url.replace("http://", "ws://", 1)
 
 
+def setting_default(name: str) -> Any:
+    """The server's default for the setting ``name`` (a field of ``server.settings.Settings``)."""
+    from server.settings import Settings
+
+    return Settings.model_fields[name].default
+
+
 def log_file(path: Path) -> IO[bytes]:
     return path.open("wb")
 

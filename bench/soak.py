@@ -454,16 +454,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         parser.error("--sessions ≥ 1, --minutes > 0 and --answers 1-12")
     name = "soak-offline" if args.offline else "soak"
     out = args.out or RESULTS / f"{name}.json"
-    return Options(
-        sessions=args.sessions,
-        minutes=args.minutes,
-        answers=args.answers,
-        offline=args.offline,
-        sample_s=args.sample_s,
-        stagger_s=args.stagger_s,
-        out=out,
-        plot=None if args.no_plot else (args.plot or out.with_suffix(".png")),
-    )
+    plot = None if args.no_plot else (args.plot or out.with_suffix(".png"))
+    return report.options_from(Options, args, out=out, plot=plot)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -64,22 +64,36 @@ class Floor(Stage, Protocol):
         ...
 
 
+class TurnTaking(Protocol):
+    """The session's settings for taking the turn (``pipeline.session.SessionConfig``)."""
+
+    @property
+    def policy(self) -> TurnPolicy: ...
+
+    @property
+    def speculate(self) -> bool:
+        """Whether a reply is begun before the turn is taken."""
+        ...
+
+    @property
+    def speculation_lead_s(self) -> float:
+        """How long before the end of the wait it is begun."""
+        ...
+
+
 class Listening:
     def __init__(
         self,
         floor: Floor,
+        config: TurnTaking,
         *,
-        policy: TurnPolicy,
-        speculate: bool,
-        speculation_lead_s: float,
         speculations: Speculations,
         speech_over: SpeechOverInterviewer,
         clock: Callable[[], float],
     ) -> None:
         self.floor = floor  # a weak proxy of the session: no cycle keeps it alive
-        self.policy = policy
-        self.speculate = speculate
-        self.speculation_lead_s = speculation_lead_s
+        self.config = config
+        self.policy = config.policy
         self.speculations = speculations
         self.speech_over = speech_over
         self.clock = clock
@@ -167,10 +181,10 @@ class Listening:
         self._timer = self.floor.spawn(self._patience(patience), "turn-timer")
 
     async def _patience(self, seconds: float) -> None:
-        if self.speculate:
+        if self.config.speculate:
             # The reply is begun no earlier than it must be to be ready at the decision:
             # a candidate who goes on within a long wait costs no request.
-            lead_s = self.speculation_lead_s
+            lead_s = self.config.speculation_lead_s
             if seconds > lead_s:
                 await asyncio.sleep(seconds - lead_s)
             self._begin_reply(" ".join(self.answer.finals_text().split()))
@@ -210,7 +224,7 @@ class Listening:
     def _on_eager_end_of_turn(self, event: EagerEndOfTurn) -> None:
         """The recognizer thinks the turn probably ended (Deepgram Flux): begin the reply
         on the words it heard; its final end of turn, with the same words, takes it."""
-        if not self.floor.candidate_has_floor() or not self.speculate:
+        if not self.floor.candidate_has_floor() or not self.config.speculate:
             return
         heard = " ".join(f"{self.answer.finals_text()} {event.transcript_text}".split())
         if not words(heard):
@@ -225,7 +239,7 @@ class Listening:
             now=self.clock(),
             heard=heard,
         )
-        if wait <= self.speculation_lead_s:
+        if wait <= self.config.speculation_lead_s:
             self._begin_reply(heard)
 
     def _begin_reply(self, answer: str) -> None:

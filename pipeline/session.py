@@ -177,9 +177,7 @@ class Session:
         )
         self._listening = Listening(
             floor,
-            policy=self.config.policy,
-            speculate=self.config.speculate,
-            speculation_lead_s=self.config.speculation_lead_s,
+            self.config,
             speculations=self._speculations,
             speech_over=self._speech_over,
             clock=clock,

@@ -155,7 +155,7 @@ def _deepgram_recognizer(context: ProviderContext) -> SpeechRecognizer:
 def _local_recognizer(context: ProviderContext) -> SpeechRecognizer:
     from voices.local_stt import LocalOptions, LocalRecognizer
     from voices.vad import EndpointerConfig
-    from voices.whisper import resolve_whisper_model, shared_engine
+    from voices.whisper import WhisperOptions, resolve_whisper_model, shared_engine
 
     s = context.settings
     model, _ = resolve_whisper_model(s.whisper_model, s.data_dir)  # LookupError: none
@@ -171,7 +171,9 @@ def _local_recognizer(context: ProviderContext) -> SpeechRecognizer:
         raise LookupError(f"local speech recognition is misconfigured: {invalid}") from None
     # One model per process, shared by every session.
     return LocalRecognizer(
-        shared_engine(model, cpu_threads=s.whisper_threads, window_s=s.whisper_window_s),
+        shared_engine(
+            model, WhisperOptions(cpu_threads=s.whisper_threads, window_s=s.whisper_window_s)
+        ),
         LocalOptions(endpointing=endpointing),
     )
 

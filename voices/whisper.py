@@ -194,6 +194,18 @@ class RecognitionJob:
             self.future.cancel()
 
 
+@dataclass(frozen=True, slots=True)
+class WhisperOptions:
+    """How the model runs: its CPU threads and number format, the decoding, and how many
+    seconds of audio its encoder is given (``window_s``; 30 or 0: Whisper's own window)."""
+
+    cpu_threads: int = 2
+    compute_type: str = "int8"
+    beam_size: int = 1
+    language: str = "en"
+    window_s: float = 12.0
+
+
 class WhisperEngine:
     """One faster-whisper model and the one thread that runs it.
 
@@ -202,22 +214,10 @@ class WhisperEngine:
     """
 
     def __init__(
-        self,
-        model: str,
-        *,
-        cpu_threads: int = 2,
-        compute_type: str = "int8",
-        beam_size: int = 1,
-        language: str = "en",
-        queue_max: int = 8,
-        window_s: float = 12.0,
+        self, model: str, options: WhisperOptions | None = None, *, queue_max: int = 8
     ) -> None:
         self.model = model
-        self.window_s = window_s
-        self.cpu_threads = cpu_threads
-        self.compute_type = compute_type
-        self.beam_size = beam_size
-        self.language = language
+        self.options = options or WhisperOptions()
         self._jobs: queue.Queue[RecognitionJob | None] = queue.Queue(queue_max)  # None: stop
         self._whisper: Any = None
         self.transcriptions = 0  # Whisper runs so far (speculative ones included)
@@ -333,8 +333,8 @@ class WhisperEngine:
                 whisper = WhisperModel(
                     self.model,
                     device="cpu",
-                    compute_type=self.compute_type,
-                    cpu_threads=self.cpu_threads,
+                    compute_type=self.options.compute_type,
+                    cpu_threads=self.options.cpu_threads,
                     num_workers=1,
                 )
             except Exception as error:
@@ -345,12 +345,12 @@ class WhisperEngine:
         # after the last word it timed (a second 30-s encoder pass, as costly as the
         # first, to find the silence empty); the batched pipeline, given one clip, does
         # not. An utterance is under 30 s (``LocalRecognitionStream`` cuts monologues).
-        pipeline = _windowed(BatchedInferencePipeline, whisper, self.window_s)
+        pipeline = _windowed(BatchedInferencePipeline, whisper, self.options.window_s)
         # The first call sets up CTranslate2's buffers: pay for it now, not on an answer.
         list(
             pipeline.transcribe(
                 np.zeros(VAD_RATE, np.float32),
-                language=self.language,
+                language=self.options.language,
                 vad_filter=False,
                 batch_size=1,
             )[0]
@@ -368,8 +368,8 @@ class WhisperEngine:
         seconds = audio.size / VAD_RATE
         segments, _info = self._whisper.transcribe(
             audio[: MAX_AUDIO_S * VAD_RATE],
-            language=self.language,
-            beam_size=self.beam_size,
+            language=self.options.language,
+            beam_size=self.options.beam_size,
             temperature=0.0,  # no fallback re-decoding: it multiplies the worst case
             word_timestamps=True,
             initial_prompt=FILLER_PROMPT,
@@ -441,7 +441,7 @@ def _windowed(pipeline_class: Any, whisper: Any, window_s: float) -> Any:
 
 
 _engines_lock = threading.Lock()
-_engines: dict[tuple[str, int, str, float], WhisperEngine] = {}
+_engines: dict[tuple[str, WhisperOptions], WhisperEngine] = {}
 
 
 def recognition_busy() -> bool:
@@ -452,16 +452,12 @@ def recognition_busy() -> bool:
     return any(engine.busy for engine in engines)
 
 
-def shared_engine(
-    model: str, *, cpu_threads: int = 2, compute_type: str = "int8", window_s: float = 12.0
-) -> WhisperEngine:
+def shared_engine(model: str, options: WhisperOptions | None = None) -> WhisperEngine:
     """The process-wide engine for this model and these options (made on first use; the
     model itself loads on the first ``load``)."""
-    key = (model, cpu_threads, compute_type, window_s)
+    key = (model, options or WhisperOptions())
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = WhisperEngine(
-                model, cpu_threads=cpu_threads, compute_type=compute_type, window_s=window_s
-            )
+            engine = _engines[key] = WhisperEngine(*key)
         return engine

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
@@ -48,6 +49,7 @@ JWKS_ALGORITHMS = frozenset({"RS256", "ES256"})
 _NAME_MAX = 100
 
 
+@dataclass
 class JwksCache:
     """The signing keys of a JWKS endpoint, by ``kid``, fetched with httpx off the hot path.
 
@@ -57,40 +59,31 @@ class JwksCache:
     fails the keys we have are kept, and the next try waits ``miss_cooldown_s``.
     """
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        url: str,
-        *,
-        ttl_s: float = 600.0,
-        miss_cooldown_s: float = 30.0,
-        timeout_s: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._http = http
-        self.url = url
-        self.ttl_s = ttl_s
-        self.miss_cooldown_s = miss_cooldown_s
-        self.timeout_s = timeout_s
-        self._clock = clock
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._stale_at = float("-inf")
-        self._last_miss_fetch = float("-inf")
-        self._generation = 0
-        self._lock = asyncio.Lock()
+    http: httpx.AsyncClient
+    url: str
+    _: KW_ONLY
+    ttl_s: float = 600.0
+    miss_cooldown_s: float = 30.0
+    timeout_s: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    _keys: dict[str, jwt.PyJWK] = field(default_factory=dict, init=False)
+    _stale_at: float = field(default=float("-inf"), init=False)
+    _last_miss_fetch: float = field(default=float("-inf"), init=False)
+    _generation: int = field(default=0, init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
         """The key with this id, or None if the endpoint does not publish it."""
-        refreshed = self._clock() >= self._stale_at
+        refreshed = self.clock() >= self._stale_at
         if refreshed:
             await self._refresh()
         key = self._keys.get(kid)
         if (
             key is None
             and not refreshed
-            and self._clock() - self._last_miss_fetch >= self.miss_cooldown_s
+            and self.clock() - self._last_miss_fetch >= self.miss_cooldown_s
         ):
-            self._last_miss_fetch = self._clock()
+            self._last_miss_fetch = self.clock()
             await self._refresh()
             key = self._keys.get(kid)
         return key
@@ -108,13 +101,13 @@ class JwksCache:
                     "could not fetch the Supabase JWKS; keeping the keys we have",
                     extra={"reason": error.__class__.__name__, "keys": len(self._keys)},
                 )
-                self._stale_at = self._clock() + self.miss_cooldown_s
+                self._stale_at = self.clock() + self.miss_cooldown_s
                 return
             self._keys = keys
-            self._stale_at = self._clock() + self.ttl_s
+            self._stale_at = self.clock() + self.ttl_s
 
     async def _fetch(self) -> dict[str, jwt.PyJWK]:
-        response = await self._http.get(
+        response = await self.http.get(
             self.url, headers={"accept": "application/json"}, timeout=self.timeout_s
         )
         response.raise_for_status()

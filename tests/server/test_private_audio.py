@@ -44,7 +44,7 @@ from voices.kokoro import KokoroSynthesizer
 from voices.models import resolve_kokoro
 from voices.phrase_cache import DISK_FOLDER, PhraseCache, PhraseKey, read_entry
 from voices.text_normalize import segments
-from voices.whisper import WhisperEngine, bundled_whisper_model, shared_engine
+from voices.whisper import WhisperEngine, WhisperOptions, bundled_whisper_model, shared_engine
 
 NAME = "Zebedee Quarrington"
 NAME_WORDS = ("Zebedee", "Quarrington")
@@ -224,7 +224,7 @@ async def test_interviewer_audio_on_disk_never_names_the_candidate(
 ) -> None:
     data_dir = server.settings.data_dir
     kokoro, cache = kokoro_of(server)  # loaded, as after an earlier live session
-    whisper = shared_engine(str(bundled_whisper_model()), cpu_threads=2)
+    whisper = shared_engine(str(bundled_whisper_model()), WhisperOptions(cpu_threads=2))
     await whisper.load()
     llm = server.settings.openai_api_key is not None
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:

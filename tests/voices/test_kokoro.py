@@ -19,7 +19,7 @@ from voices.models import resolve_kokoro
 from voices.phrase_cache import PhraseCache
 from voices.text_normalize import normalize, segments
 from voices.types import AudioChunk, SpeechError, SynthesisDone, SynthesisEvent
-from voices.whisper import bundled_whisper_model, shared_engine
+from voices.whisper import WhisperOptions, bundled_whisper_model, shared_engine
 
 QUESTIONS = [
     "Tell me about a time you led a project under a tight deadline.",
@@ -118,7 +118,7 @@ def test_segments_are_normalised_sentences() -> None:
 
 async def test_speech_is_intelligible_to_the_local_whisper(kokoro: KokoroSynthesizer) -> None:
     stream = await kokoro.open(sample_rate=16000, voice="default")
-    whisper = shared_engine(str(bundled_whisper_model()), cpu_threads=2)
+    whisper = shared_engine(str(bundled_whisper_model()), WhisperOptions(cpu_threads=2))
     await whisper.load()
     rates = []
     try:

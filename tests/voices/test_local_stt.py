@@ -41,6 +41,7 @@ from voices.vad import Boundary, Endpointer, EndpointerConfig, shared_vad
 from voices.whisper import (
     EngineBusy,
     WhisperEngine,
+    WhisperOptions,
     is_speech_segment,
     recognition_busy,
     resolve_whisper_model,
@@ -355,7 +356,7 @@ async def test_audio_past_the_buffer_is_dropped_oldest_first(
 
 
 async def test_the_full_whisper_window_hears_the_same(engine: WhisperEngine) -> None:
-    full = WhisperEngine(engine.model, window_s=30)
+    full = WhisperEngine(engine.model, WhisperOptions(window_s=30))
     try:
         await full.load()
         audio = np.frombuffer(silence(0.2) + speech(WITH_UM) + silence(0.3), "<i2")
