@@ -31,14 +31,19 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.processes import RESULTS
+from bench.processes import RESULTS, setting_default
 from bench.turns_answers import SpokenTurnAnswer, make_answers, speak
-from bench.turns_record import Recording, local_recognizer, local_settings_key, record_all
+from bench.turns_record import (
+    Recording,
+    local_recognizer,
+    local_settings_key,
+    record_all,
+)
 from bench.turns_replay import Outcome, Patience, Scored, fixed, legacy, policy, replay, score
 from pipeline.turns import TurnPolicy
 
@@ -58,6 +63,8 @@ class Options:
     llm_first_token_ms: float
     tts_first_byte_ms: float
     whisper_threads: int
+    vad_pause_ms: int
+    vad_end_silence_ms: int
     endpointing_ms: int
     out: Path
     plot: Path
@@ -80,6 +87,13 @@ def variants() -> list[tuple[str, str, Patience]]:
                 )
                 name = f"new {patience}/{unfinished} short×{share}"
                 found.append((name, "new policy", policy(turn)))
+    # Judging completeness on the words before a last word heard unsure or without sound
+    # of its own (off: every last word counts).
+    for confidence in (0.3, 0.4, 0.6, 0.7):
+        turn = replace(CHOSEN, sure_confidence=confidence)
+        found.append((f"unsure below {confidence}", "unsure last word", policy(turn)))
+    off = replace(CHOSEN, sure_confidence=0.0, heard_word_s=0.0)
+    found.append(("every last word counts", "unsure last word", policy(off)))
     found.append(("new (chosen)", "chosen", policy(CHOSEN)))
     return found
 
@@ -108,9 +122,10 @@ def evaluate(recordings: Sequence[Recording]) -> list[Scored]:
 
 async def record(options: Options, spoken: list[SpokenTurnAnswer]) -> dict[str, list[Recording]]:
     async def local() -> list[Recording]:
-        recognizer = await local_recognizer(options.whisper_threads, CACHE / "data")
+        vad = {"pause_ms": options.vad_pause_ms, "end_ms": options.vad_end_silence_ms}
+        recognizer = await local_recognizer(options.whisper_threads, CACHE / "data", **vad)
         return await record_all(
-            "local", recognizer, spoken, CACHE, settings_key=local_settings_key()
+            "local", recognizer, spoken, CACHE, settings_key=local_settings_key(**vad)
         )
 
     async def deepgram(flux: bool) -> list[Recording]:
@@ -228,6 +243,7 @@ def plot(result: dict[str, Any], path: Path) -> bool:
         "silence only": ("-o", "grey"),
         "old rule": ("s", "tab:orange"),
         "new policy": (".", "tab:blue"),
+        "unsure last word": ("d", "tab:green"),
         "baseline": ("X", "black"),
         "chosen": ("*", "tab:red"),
     }
@@ -263,14 +279,6 @@ def plot(result: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def _default_endpointing_ms() -> int:
-    from server.settings import Settings
-
-    default = Settings.model_fields["deepgram_endpointing_ms"].default
-    assert isinstance(default, int)
-    return default
-
-
 def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--answers", type=int, default=60, help="answers in the set")
@@ -291,12 +299,13 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "--tts-first-byte-ms", type=float, default=150.0, help="the fake voice's, live pass"
     )
     parser.add_argument("--whisper-threads", type=int, default=2)
-    parser.add_argument(
-        "--endpointing-ms",
-        type=int,
-        default=_default_endpointing_ms(),
-        help="Deepgram endpointing (DEEPGRAM_ENDPOINTING_MS; default: the server's)",
-    )
+    # The server's settings the recordings are made with (the defaults: the server's).
+    for flag, setting in (
+        ("--endpointing-ms", "deepgram_endpointing_ms"),  # Deepgram's (the fake's)
+        ("--vad-pause-ms", "vad_pause_ms"),  # the local recognizer's speculative pause
+        ("--vad-end-silence-ms", "vad_end_silence_ms"),  # its end of an utterance
+    ):
+        parser.add_argument(flag, type=int, default=setting_default(setting), help=setting.upper())
     parser.add_argument(
         "--speculation-lead-s",
         type=float,

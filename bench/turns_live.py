@@ -123,6 +123,8 @@ async def live_run(
             "INTERVIEW_PATIENCE_S": str(chosen.patience_s),
             "INTERVIEW_UNFINISHED_PATIENCE_S": str(chosen.unfinished_patience_s),
             "DEEPGRAM_ENDPOINTING_MS": str(options.endpointing_ms),
+            "VAD_PAUSE_MS": str(options.vad_pause_ms),
+            "VAD_END_SILENCE_MS": str(options.vad_end_silence_ms),
         }
         if options.speculation_lead_s is not None:
             settings["INTERVIEW_SPECULATION_LEAD_S"] = str(options.speculation_lead_s)

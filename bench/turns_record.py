@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.audio import FRAME_S, SAMPLE_RATE
+from bench.processes import setting_default
 from bench.turns_answers import SpokenTurnAnswer
 from bench.turns_replay import HeardEvent
 from voices.types import SpeechRecognizer, SpeechStarted, Transcript, UtteranceEnd
 
 CLOSE_TIMEOUT_S = 10.0
+RECORDING_VERSION = 2  # 2: final transcripts keep their words' timings and confidences
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ async def record_one(recognizer: SpeechRecognizer, spoken: SpokenTurnAnswer) -> 
                         is_final=event.is_final,
                         speech_final=event.speech_final,
                         end_s=end,
+                        words=event.words if event.is_final else (),
                     )
                 )
             elif isinstance(event, SpeechStarted):
@@ -91,7 +94,7 @@ async def record_all(
     ``before_each`` (a callable taking the answer) runs before a fresh recording."""
     recordings = []
     for position, spoken in enumerate(answers, start=1):
-        path = cache_dir / f"{name}-{settings_key}-{spoken.answer.key}.json"
+        path = cache_dir / f"{name}-{settings_key}-{spoken.answer.key}-v{RECORDING_VERSION}.json"
         if path.exists():  # noqa: ASYNC240 - a small file, read once per run
             events = [HeardEvent.of(raw) for raw in json.loads(path.read_text())]
         else:
@@ -105,33 +108,31 @@ async def record_all(
     return recordings
 
 
-def _default(name: str) -> object:
-    from server.settings import Settings
-
-    return Settings.model_fields[name].default
-
-
-async def local_recognizer(threads: int, data_dir: Path) -> SpeechRecognizer:
-    """The offline recognizer as the server builds it with default settings, loaded."""
+async def local_recognizer(
+    threads: int, data_dir: Path, *, pause_ms: int, end_ms: int
+) -> SpeechRecognizer:
+    """The offline recognizer as the server builds it (default settings, but for the VAD's
+    ``pause_ms`` and ``end_ms``), loaded."""
     from voices.local_stt import LocalOptions, LocalRecognizer
     from voices.vad import EndpointerConfig
-    from voices.whisper import resolve_whisper_model, shared_engine
+    from voices.whisper import WhisperOptions, resolve_whisper_model, shared_engine
 
-    threshold = float(_default("vad_threshold"))  # type: ignore[arg-type]
+    threshold = float(setting_default("vad_threshold"))
     endpointing = EndpointerConfig(
         threshold=threshold,
         silence_threshold=max(0.01, threshold - 0.15),
-        pause_ms=int(_default("vad_pause_ms")),  # type: ignore[call-overload]
-        end_ms=int(_default("vad_end_silence_ms")),  # type: ignore[call-overload]
-        long_silence_ms=int(_default("vad_utterance_end_ms")),  # type: ignore[call-overload]
+        pause_ms=pause_ms,
+        end_ms=end_ms,
+        long_silence_ms=int(setting_default("vad_utterance_end_ms")),
     )
     model, _ = resolve_whisper_model("", data_dir)
-    window = float(_default("whisper_window_s"))  # type: ignore[arg-type]
-    engine = shared_engine(model, cpu_threads=threads, window_s=window)
+    window = float(setting_default("whisper_window_s"))
+    engine = shared_engine(model, WhisperOptions(cpu_threads=threads, window_s=window))
     await engine.load()
     return LocalRecognizer(engine, LocalOptions(endpointing=endpointing))
 
 
-def local_settings_key() -> str:
-    names = ("vad_threshold", "vad_pause_ms", "vad_end_silence_ms", "vad_utterance_end_ms")
-    return "-".join(str(_default(name)) for name in names)
+def local_settings_key(*, pause_ms: int, end_ms: int) -> str:
+    threshold = setting_default("vad_threshold")
+    utterance_end = setting_default("vad_utterance_end_ms")
+    return f"{threshold}-{pause_ms}-{end_ms}-{utterance_end}"

@@ -18,10 +18,12 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from pipeline.turns import TurnPolicy, words
+from voices.types import WordTiming
 
 EventKind = Literal["transcript", "speech_started", "utterance_end"]
-# Patience for the words heard so far, given the question: what a variant decides.
-Patience = Callable[[str, str], float]
+# Patience for the words heard so far (their text, and their timings where recorded),
+# given the question: what a variant decides.
+Patience = Callable[[str, str, Sequence[WordTiming]], float]
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,15 @@ class HeardEvent:
     is_final: bool = False
     speech_final: bool = False
     end_s: float = 0.0  # audio time of the last word (a transcript) or of the speech end
+    words: tuple[WordTiming, ...] = ()  # a final transcript's words, as the recognizer timed them
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> HeardEvent:
-        return cls(**raw)
+        timed = tuple(WordTiming(**word) for word in raw.get("words", ()))
+        return cls(**{**raw, "words": timed})
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ def replay(
 ) -> Outcome:
     """When a session with this ``patience`` would take the turn, hearing ``events``."""
     finals: list[str] = []
+    timings: list[WordTiming] = []
     last_word_end: float | None = None
     interim = ""
     speech_end: float | None = None
@@ -78,7 +83,7 @@ def replay(
         if deadline is not None and speech_end == audio_end_s:
             return  # UtteranceEnd after speech_final: the same silence
         speech_end = audio_end_s
-        deadline = max(now, audio_end_s + patience(" ".join(finals), question))
+        deadline = max(now, audio_end_s + patience(" ".join(finals), question, timings))
 
     for event in events:  # in the order delivered
         if deadline is not None and deadline <= event.at_s:
@@ -96,6 +101,7 @@ def replay(
             if event.is_final:
                 if event.text.strip():
                     finals.append(event.text.strip())
+                    timings.extend(event.words)
                     last_word_end = event.end_s
                 interim = ""
                 if event.speech_final:
@@ -119,7 +125,7 @@ _LEGACY_UNFINISHED = frozenset(
 
 
 def legacy(patience_s: float = 0.6, unfinished_s: float = 2.0) -> Patience:
-    def decide(text: str, question: str) -> float:
+    def decide(text: str, question: str, timings: Sequence[WordTiming]) -> float:
         stripped = text.rstrip()
         found = words(stripped)
         unfinished = (
@@ -132,11 +138,14 @@ def legacy(patience_s: float = 0.6, unfinished_s: float = 2.0) -> Patience:
 
 def fixed(seconds: float) -> Patience:
     """Silence only: the same wait whatever was said."""
-    return lambda text, question: seconds
+    return lambda text, question, timings: seconds
 
 
 def policy(turn_policy: TurnPolicy) -> Patience:
-    return lambda text, question: turn_policy.patience_for(text, question=question)
+    def decide(text: str, question: str, timings: Sequence[WordTiming]) -> float:
+        return turn_policy.patience_for(text, question=question, timings=timings)
+
+    return decide
 
 
 @dataclass(frozen=True)

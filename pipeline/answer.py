@@ -132,8 +132,8 @@ class Answer:
         end of the last word, not from when its transcript arrived: the silence the
         recognizer needed to call it the end is part of it. ``heard``: the words to judge
         when they are more than the finals (those of an eager end of turn)."""
-        said = self.finals_text() if heard is None else heard
-        patience = policy.patience_for(said, question=question)
+        said, timings = (self.finals_text(), self.words) if heard is None else (heard, [])
+        patience = policy.patience_for(said, question=question, timings=timings)
         if spoken_at is not None:
             patience = max(0.0, patience - max(0.0, now - spoken_at))
         return patience

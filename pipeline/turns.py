@@ -12,7 +12,10 @@ added silence) and chose their values.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from voices.types import WordTiming
 
 _WORD = re.compile(r"[\w'-]+")
 _SENTENCE_END = re.compile(r"[.?!…]+")
@@ -78,11 +81,21 @@ class TurnPolicy:
     closed_words: int = 4  # what a yes/no question ("have you used …?") deserves
     barge_in_min_words: int = 2  # words (not backchannels) that interrupt the interviewer
     end_turn_final_wait_s: float = 1.0  # after end_turn, how long to wait for the last words
+    # A last word the recognizer is unsure of, or that has no sound of its own, does not
+    # finish the sentence: Whisper completes a fragment that stops mid-clause ("I was
+    # responsible for" becomes "… for it.", the "it." placed after the speech ended, so
+    # 0 ms long once kept inside it; "could write the" becomes "… write them.", confidence
+    # 0.44). Completeness is then judged on the words before it.
+    sure_confidence: float = 0.5
+    heard_word_s: float = 0.01  # a word shorter than this had no sound of its own
 
-    def patience_for(self, text: str, *, question: str = "") -> float:
+    def patience_for(
+        self, text: str, *, question: str = "", timings: Sequence[WordTiming] = ()
+    ) -> float:
         """How long to wait, from the end of the last word, before the answer ``text``
-        (to ``question``) is taken as finished."""
-        if looks_unfinished(text):
+        (to ``question``) is taken as finished. ``timings``: its words as the recognizer
+        timed them, when known."""
+        if looks_unfinished(self.clearly_heard(text, timings)):
             return self.unfinished_patience_s
         if open_list(text):
             return self.patience_s + (self.unfinished_patience_s - self.patience_s) * 0.5
@@ -92,6 +105,22 @@ class TurnPolicy:
             1.0, self.short_share * missing
         )
         return self.patience_s + max(0.0, extra)
+
+    def clearly_heard(self, text: str, timings: Sequence[WordTiming]) -> str:
+        """``text`` up to its last word heard with confidence and sound of its own (all
+        of it when ``timings`` are unknown or its last word is clear)."""
+        kept = list(timings)
+        while kept and not self._clear(kept[-1]):
+            kept.pop()
+        if len(kept) == len(timings):
+            return text
+        return " ".join(word.word for word in kept)
+
+    def _clear(self, word: WordTiming) -> bool:
+        return (
+            word.confidence >= self.sure_confidence
+            and word.end_s - word.start_s >= self.heard_word_s
+        )
 
     def deserved_words(self, question: str) -> int:
         """How many words an answer to ``question`` should have before its end is trusted."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
 
-from bench.turns import cut_in_pause, evaluate, parse_options
+from bench.turns import CHOSEN, cut_in_pause, evaluate, parse_options
 from bench.turns_answers import PAUSES_S, make_answers, speak
 from bench.turns_record import Recording
-from bench.turns_replay import HeardEvent, fixed, legacy, replay, score
+from bench.turns_replay import HeardEvent, fixed, legacy, policy, replay, score
+from voices.types import WordTiming
+
+STORY = "Tell me about a time you made a mistake and what you learned."
 
 
 def test_the_answer_set_has_every_kind_of_pause_and_some_without() -> None:
@@ -57,8 +61,8 @@ def test_the_wait_never_ends_before_the_final_arrives() -> None:
 
 
 def test_the_old_rule_waits_longer_after_a_trailing_word() -> None:
-    assert legacy()("and so", "") == 2.0
-    assert legacy()("We did it.", "") == 0.6
+    assert legacy()("and so", "", ()) == 2.0
+    assert legacy()("We did it.", "", ()) == 0.6
 
 
 def test_scores_count_cut_offs_and_added_silence() -> None:
@@ -84,3 +88,21 @@ def test_every_variant_replays_a_recording(tmp_path: Path, voice_tools: None) ->
 def test_quick_is_short() -> None:
     options = parse_options(["--quick"])
     assert options.answers == 20 and options.e2e <= 6
+
+
+def test_a_recorded_final_keeps_its_words_and_the_policy_judges_them() -> None:
+    # "I was responsible for" heard as "… for it.", the "it." with no sound of its own:
+    # the chosen policy waits as after a trailing word; a policy that counts every last
+    # word takes the turn in the pause.
+    text = (
+        "It broke the nightly export because a date format had changed. I was responsible for it."
+    )
+    words = [WordTiming(w, 0.3 * i, 0.3 * (i + 1), 0.95) for i, w in enumerate(text.split())]
+    words[-1] = WordTiming("it.", 4.5, 4.5, 0.84)
+    recorded = final(5.0, text, 4.5)
+    recorded = HeardEvent.of({**recorded.as_dict(), "words": [asdict(w) for w in words]})
+    assert recorded.words == tuple(words)
+    events = (HeardEvent(0.5, "speech_started"), recorded)
+    counts_every_word = replace(CHOSEN, sure_confidence=0.0, heard_word_s=0.0)
+    assert replay(events, policy(counts_every_word), STORY, true_end_s=7.0).cut_off
+    assert not replay(events, policy(CHOSEN), STORY, true_end_s=7.0).cut_off

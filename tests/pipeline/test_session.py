@@ -21,7 +21,7 @@ from pipeline.turns import TurnPolicy
 from storage.types import Interview, PlannedQuestion
 from tests.polling import eventually
 from voices.fakes import ScriptedRecognizer, ToneSynthesisStream, ToneSynthesizer
-from voices.types import EagerEndOfTurn, SpeechStarted, Transcript, TurnResumed
+from voices.types import EagerEndOfTurn, SpeechStarted, Transcript, TurnResumed, WordTiming
 
 GOOD_ANSWER = (
     "In my last role I led the migration of our billing service to a new queue, "
@@ -310,6 +310,37 @@ async def test_a_final_without_words_after_a_pause_restarts_the_wait_from_its_so
         recognizer.stream.say("he decides.", start_s=3.0)
         end = await h.wait_for("user_turn_end")
         assert end["text"] == "I talk to my manager, because he decides."
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+
+
+async def test_a_last_word_placed_after_the_speech_does_not_finish_the_answer(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    # Whisper completes a fragment: "I was responsible for" comes out as "… for it.", the
+    # "it." with no sound of its own. The answer is judged on the words before it.
+    policy = TurnPolicy(patience_s=0.2, unfinished_patience_s=1.5, short_share=0.0)
+    session = echo_session(recognizer, EchoInterviewer(), policy=policy)
+    heard = [("I", 0.2, 0.4), ("was", 0.4, 0.7), ("responsible", 0.7, 1.3), ("for", 1.3, 1.6)]
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        h.send(b"\x00\x00" * 16000 * 2)
+        await h.wait_for_audio_received(2.0)
+        words = (*(WordTiming(*word, 0.95) for word in heard), WordTiming("it.", 1.6, 1.6, 0.84))
+        recognizer.stream.inject(
+            Transcript(
+                text="I was responsible for it.", is_final=True, speech_final=True,
+                start_s=0.2, end_s=1.6, words=words, received_at=time.monotonic(),
+            )
+        )  # fmt: skip
+        await asyncio.sleep(0.8)  # far past the patience after a finished sentence
+        assert "user_turn_end" not in h.types(), "cut off in the middle of a clause"
+        recognizer.stream.say("the fix.", start_s=2.4)
+        end = await h.wait_for("user_turn_end")
+        assert end["text"] == "I was responsible for it. the fix."
         h.send({"type": "stop"})
 
     await run_session(session, body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.turns import TurnPolicy, interrupts, is_backchannel, looks_unfinished
+from voices.types import WordTiming
 
 POLICY = TurnPolicy(patience_s=0.4, unfinished_patience_s=3.0, short_share=0.5)
 STORY = "Tell me about a time you improved the performance of a system."
@@ -53,6 +54,43 @@ def test_words_that_trail_off_wait_longest(text: str) -> None:
 )
 def test_complete_sentences_are_not_unfinished(text: str) -> None:
     assert not looks_unfinished(text)
+
+
+def timed(text: str, *, last: tuple[float, float, float] | None = None) -> list[WordTiming]:
+    """``text``'s words 0.3 s each, the last one with ``(start, end, confidence)``."""
+    words = [WordTiming(w, 0.3 * i, 0.3 * (i + 1), 0.95) for i, w in enumerate(text.split())]
+    if last is not None:
+        words[-1] = WordTiming(words[-1].word, *last)
+    return words
+
+
+@pytest.mark.parametrize(
+    ("text", "last"),
+    [
+        # Whisper's completion of "… I was responsible for": "it." placed after the speech
+        # the VAD heard, so no sound of its own.
+        (FINISHED + " I was responsible for it.", (20.0, 20.0, 0.84)),
+        # "… could write the" heard as "them.", unsure.
+        (FINISHED + " Two workers could write them.", (19.4, 19.55, 0.44)),
+    ],
+)
+def test_a_last_word_without_sound_or_confidence_does_not_finish_the_answer(
+    text: str, last: tuple[float, float, float]
+) -> None:
+    assert POLICY.patience_for(text, question=STORY) == pytest.approx(0.4)
+    assert POLICY.patience_for(text, question=STORY, timings=timed(text, last=last)) == 3.0
+
+
+def test_an_unsure_last_word_after_a_finished_sentence_leaves_it_finished() -> None:
+    text = FINISHED + " Um."
+    timings = timed(text, last=(20.0, 20.2, 0.2))
+    assert POLICY.patience_for(text, question=STORY, timings=timings) == pytest.approx(0.4)
+
+
+def test_clearly_heard_words_are_judged_as_they_are() -> None:
+    timings = timed(FINISHED)
+    assert POLICY.clearly_heard(FINISHED, timings) == FINISHED
+    assert POLICY.patience_for(FINISHED, question=STORY, timings=timings) == pytest.approx(0.4)
 
 
 def test_a_short_answer_to_a_story_question_waits_longer() -> None:
