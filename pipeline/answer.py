@@ -126,13 +126,16 @@ class Answer:
         spoken_at: float | None,
         now: float,
         heard: str | None = None,
+        heard_words: Sequence[WordTiming] = (),
     ) -> float:
         """How much longer to wait for more words, ``now``, when the last word heard
         ended at ``spoken_at``, for this answer to ``question``. Patience counts from the
         end of the last word, not from when its transcript arrived: the silence the
         recognizer needed to call it the end is part of it. ``heard``: the words to judge
-        when they are more than the finals (those of an eager end of turn)."""
-        said, timings = (self.finals_text(), self.words) if heard is None else (heard, [])
+        when they are more than the finals (those of an eager end of turn), timed after
+        the finals' by ``heard_words``."""
+        said = self.finals_text() if heard is None else heard
+        timings = [*self.words, *heard_words] if heard is not None else self.words
         patience = policy.patience_for(said, question=question, timings=timings)
         if spoken_at is not None:
             patience = max(0.0, patience - max(0.0, now - spoken_at))

@@ -238,6 +238,7 @@ class Listening:
             spoken_at=self.audio_clock.wall_at(event.last_word_end_s),
             now=self.clock(),
             heard=heard,
+            heard_words=event.words,
         )
         if wait <= self.config.speculation_lead_s:
             self._begin_reply(heard)

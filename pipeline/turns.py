@@ -110,6 +110,8 @@ class TurnPolicy:
         """``text`` up to its last word heard with confidence and sound of its own (all
         of it when ``timings`` are unknown or its last word is clear)."""
         kept = list(timings)
+        if not kept or words(kept[-1].word) != words(text)[-1:]:
+            return text  # the timings are not of the words that end the text
         while kept and not self._clear(kept[-1]):
             kept.pop()
         if len(kept) == len(timings):

@@ -418,7 +418,8 @@ class DeepgramRecognitionStream(RecognitionEvents):
             await self._on_transcript(link, transcript)
         if event == "EagerEndOfTurn":
             last_word_end = words[-1].end_s if words else link.to_stream(end)
-            await self._emit(EagerEndOfTurn(text, last_word_end_s=last_word_end, received_at=now))
+            eager = EagerEndOfTurn(text, last_word_end, now, words=tuple(words))
+            await self._emit(eager)
 
     async def _on_transcript(self, link: Link, heard: Transcript) -> None:
         """Emit ``heard``, whose times are still in the connection's audio; a final one

@@ -60,6 +60,7 @@ class EagerEndOfTurn:
     transcript_text: str
     last_word_end_s: float  # on the stream's audio clock
     received_at: float
+    words: tuple[WordTiming, ...] = ()  # of ``transcript_text``, when the provider timed them
 
 
 @dataclass(frozen=True, slots=True)

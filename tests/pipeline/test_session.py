@@ -642,6 +642,28 @@ async def test_an_eager_end_of_turn_begins_a_reply_only_when_the_wait_is_nearly_
     await run_session(session, body)
 
 
+async def test_an_eager_end_of_turn_on_a_last_word_without_sound_begins_no_reply(
+    recognizer: ScriptedRecognizer,
+) -> None:
+    interviewer = EchoInterviewer()
+    policy = TurnPolicy(patience_s=0.3, unfinished_patience_s=3.0, short_share=1.0)
+    session = echo_session(recognizer, interviewer, policy=policy, speculation_lead_s=0.6)
+    text = GOOD_ANSWER + " I was responsible for it."
+    timed = [WordTiming(w, 0.3 * i, 0.3 * (i + 1), 0.95) for i, w in enumerate(text.split())]
+    timed[-1] = WordTiming("it.", timed[-2].end_s, timed[-2].end_s, 0.84)
+
+    async def body(h: Harness) -> None:
+        h.send({"type": "start"})
+        await h.wait_for("agent_turn_end", 1)
+        eager = EagerEndOfTurn(text, timed[-1].end_s, time.monotonic(), words=tuple(timed))
+        recognizer.stream.inject(eager)
+        await asyncio.sleep(0.3)
+        assert interviewer.requests == [""], "a reply begun on a clause that goes on"
+        h.send({"type": "stop"})
+
+    await run_session(session, body)
+
+
 async def test_a_typed_answer_discards_the_reply_begun_on_the_spoken_words(
     recognizer: ScriptedRecognizer,
 ) -> None:

@@ -481,7 +481,7 @@ def test_with_no_deepgram_key_auto_selects_local_recognition(tmp_path: Path) -> 
     recognizer, again = providers.recognizer(), providers.recognizer()
     assert isinstance(recognizer, LocalRecognizer) and isinstance(again, LocalRecognizer)
     assert recognizer.engine is again.engine  # one model per process
-    assert (recognizer.engine.window_s, recognizer.engine.cpu_threads) == (12.0, 2)
+    assert recognizer.engine.options == WhisperOptions(cpu_threads=2, window_s=12.0)
     choice, why = providers.recognizer_choice()
     assert choice == "local"
     assert why.startswith("no DEEPGRAM_API_KEY; Whisper model ")
