@@ -24,7 +24,9 @@ from bench.turns_replay import HeardEvent
 from voices.types import SpeechRecognizer, SpeechStarted, Transcript, UtteranceEnd
 
 CLOSE_TIMEOUT_S = 10.0
-RECORDING_VERSION = 2  # 2: final transcripts keep their words' timings and confidences
+# 2: finals keep their words (timings, confidences); 3: local words past the speech lose
+# confidence. A recording of another version is made again.
+RECORDING_VERSION = 3
 
 
 @dataclass(frozen=True)

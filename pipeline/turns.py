@@ -76,7 +76,7 @@ class TurnPolicy:
     # An answer shorter than the question deserves waits longer, in proportion to how much
     # is missing: this share of the way from ``patience_s`` to ``unfinished_patience_s``
     # per missing whole (capped at all of the way).
-    short_share: float = 1.5
+    short_share: float = 2.0
     story_words: int = 30  # what an open question ("tell me about a time …") deserves
     closed_words: int = 4  # what a yes/no question ("have you used …?") deserves
     barge_in_min_words: int = 2  # words (not backchannels) that interrupt the interviewer

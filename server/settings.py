@@ -174,8 +174,10 @@ class Settings(BaseSettings):
     whisper_threads: int = Field(default=2, ge=1)
     whisper_window_s: float = Field(default=12.0, ge=0.0, le=30.0)
     vad_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
-    vad_pause_ms: int = Field(default=200, ge=32)
-    vad_end_silence_ms: int = Field(default=500, ge=32)
+    # Short, so that the turn policy, not the VAD's silence, decides when an answer is
+    # over (bench/turns.py: added silence p50 553 → 443 ms at the same policy).
+    vad_pause_ms: int = Field(default=100, ge=32)
+    vad_end_silence_ms: int = Field(default=300, ge=32)
     vad_utterance_end_ms: int = Field(default=1000, ge=32)
     # Local speech synthesis (Kokoro): model files, voice, threads, phrase cache
     kokoro_model: Path | None = None  # empty: downloaded files, else the bundled model

@@ -456,10 +456,20 @@ class LocalRecognitionStream(RecognitionEvents):
         def clamp(seconds: float) -> float:
             return round(min(max(seconds + shift, low), high), 3)
 
-        words = tuple(
-            WordTiming(word.word, clamp(word.start_s), clamp(word.end_s), word.confidence)
-            for word in result.words
-        )
+        def timed(word: WordTiming) -> WordTiming:
+            start, end = clamp(word.start_s), clamp(word.end_s)
+            # A word Whisper placed (partly) after the speech ended was not all heard:
+            # usually one it added to complete a fragment ("I was responsible for" →
+            # "… for it."). Its confidence is the share of it that lies in the speech.
+            past = word.end_s + shift - high
+            spoken = word.end_s - word.start_s
+            if past <= 0:
+                heard = 1.0
+            else:
+                heard = max(0.0, 1.0 - past / spoken) if spoken > 0 else 0.0
+            return WordTiming(word.word, start, end, round(word.confidence * heard, 3))
+
+        words = tuple(timed(word) for word in result.words)
         return Transcript(
             text=result.text,
             is_final=final,

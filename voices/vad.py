@@ -130,8 +130,8 @@ class EndpointerConfig:
     # utterance going without ending a pause (Silero's usual hysteresis).
     silence_threshold: float = 0.35
     min_speech_ms: int = 64  # voiced time before speech counts as started (a click is not)
-    pause_ms: int = 200  # silence that starts a speculative transcription
-    end_ms: int = 500  # silence that ends the utterance
+    pause_ms: int = 100  # silence that starts a speculative transcription
+    end_ms: int = 300  # silence that ends the utterance
     long_silence_ms: int = 1000  # silence after which UtteranceEnd is sent
 
     def __post_init__(self) -> None:

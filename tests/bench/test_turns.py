@@ -95,14 +95,18 @@ def test_a_recorded_final_keeps_its_words_and_the_policy_judges_them() -> None:
     # the chosen policy waits as after a trailing word; a policy that counts every last
     # word takes the turn in the pause.
     text = (
-        "It broke the nightly export because a date format had changed. I was responsible for it."
-    )
+        "I once deployed a change on a Friday evening. It broke the nightly export because "
+        "a date format had changed, and our customers could not download their invoices "
+        "until the morning. I was responsible for it."
+    )  # long enough for the question: only its end decides
     words = [WordTiming(w, 0.3 * i, 0.3 * (i + 1), 0.95) for i, w in enumerate(text.split())]
-    words[-1] = WordTiming("it.", 4.5, 4.5, 0.84)
-    recorded = final(5.0, text, 4.5)
+    end = words[-2].end_s
+    words[-1] = WordTiming("it.", end, end, 0.84)
+    recorded = final(end + 0.5, text, end)
     recorded = HeardEvent.of({**recorded.as_dict(), "words": [asdict(w) for w in words]})
     assert recorded.words == tuple(words)
     events = (HeardEvent(0.5, "speech_started"), recorded)
     counts_every_word = replace(CHOSEN, sure_confidence=0.0, heard_word_s=0.0)
-    assert replay(events, policy(counts_every_word), STORY, true_end_s=7.0).cut_off
-    assert not replay(events, policy(CHOSEN), STORY, true_end_s=7.0).cut_off
+    resumed = end + 2.0  # the candidate goes on after a 2 s pause
+    assert replay(events, policy(counts_every_word), STORY, true_end_s=resumed).cut_off
+    assert not replay(events, policy(CHOSEN), STORY, true_end_s=resumed).cut_off

@@ -36,10 +36,12 @@ from voices.types import (
     SpeechStarted,
     Transcript,
     UtteranceEnd,
+    WordTiming,
 )
 from voices.vad import Boundary, Endpointer, EndpointerConfig, shared_vad
 from voices.whisper import (
     EngineBusy,
+    Recognized,
     WhisperEngine,
     WhisperOptions,
     is_speech_segment,
@@ -492,3 +494,27 @@ def test_with_no_deepgram_key_auto_selects_local_recognition(tmp_path: Path) -> 
     )
     with pytest.raises(LookupError, match="misconfigured"):
         ConfiguredProviders(odd).recognizer()
+
+
+def test_a_word_placed_after_the_speech_ended_keeps_only_the_share_of_it_heard() -> None:
+    # Whisper completes a fragment: "I was responsible for" → "… for it.", the "it." after
+    # the last sound the VAD heard (1.0 s here). Its times are kept inside the speech and
+    # its confidence is what share of it lies there.
+    said = (
+        WordTiming("responsible", 0.2, 0.7, 0.9),
+        WordTiming("for", 0.7, 0.95, 0.95),
+        WordTiming("it.", 1.0, 1.2, 0.8),  # all of it after the speech
+    )
+    heard = LocalRecognitionStream._transcript(
+        Recognized("responsible for it.", said, 0.1), 0, 0, 16000, final=True, speech_final=True
+    ).words
+    assert [(w.start_s, w.end_s, w.confidence) for w in heard] == [
+        (0.2, 0.7, 0.9),
+        (0.7, 0.95, 0.95),
+        (1.0, 1.0, 0.0),
+    ]
+    half = (WordTiming("it.", 0.9, 1.1, 0.8),)  # half of it in the speech
+    heard = LocalRecognitionStream._transcript(
+        Recognized("it.", half, 0.1), 0, 0, 16000, final=True, speech_final=True
+    ).words
+    assert heard[0].confidence == pytest.approx(0.4)
