@@ -463,9 +463,8 @@ class LocalRecognitionStream(RecognitionEvents):
             # "… for it."). Its confidence is the share of it that lies in the speech.
             past = word.end_s + shift - high
             spoken = word.end_s - word.start_s
-            if past <= 0:
-                heard = 1.0
-            else:
+            heard = 1.0
+            if past > 0:
                 heard = max(0.0, 1.0 - past / spoken) if spoken > 0 else 0.0
             return WordTiming(word.word, start, end, round(word.confidence * heard, 3))
 
