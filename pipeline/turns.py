@@ -5,8 +5,9 @@ end of speech depends on what was said: a complete answer of the length the ques
 deserves waits least; words that trail off, a clause that is not done, or an answer far
 shorter than the question deserves wait longer. Final punctuation alone says little:
 Whisper writes a fragment as a finished sentence ("dropped from 400."), so completeness
-is judged on the words, and only on those the recognizer heard with confidence. ``bench/turns.py`` measures these rules (false cut-offs against
-added silence) and chose their values.
+is judged on the words, and only on those the recognizer heard with confidence.
+``bench/turns.py`` measures these rules (false cut-offs against added silence) and chose
+their values.
 """
 
 from __future__ import annotations
