@@ -93,7 +93,6 @@ class Listening:
     ) -> None:
         self.floor = floor  # a weak proxy of the session: no cycle keeps it alive
         self.config = config
-        self.policy = config.policy
         self.speculations = speculations
         self.speech_over = speech_over
         self.clock = clock
@@ -128,7 +127,7 @@ class Listening:
         if event.speech_final:
             self.speech_over.speech_changed(open_=False)
         if floor.interviewer_speaking():
-            if not interrupts(event.text, self.policy):
+            if not interrupts(event.text, self.config.policy):
                 # A backchannel ("mm-hm") while the interviewer talks is no answer; a first
                 # word of something else holds the interviewer until it is known which.
                 if words(event.text) and not is_backchannel(event.text):
@@ -176,7 +175,10 @@ class Listening:
         # What the question deserves is part of the decision: a one-line answer to "tell
         # me about a time …" is more likely a pause than an end.
         patience = answer.patience_s(
-            self.policy, question=self.floor.question_asked(), spoken_at=spoken_at, now=self.clock()
+            self.config.policy,
+            question=self.floor.question_asked(),
+            spoken_at=spoken_at,
+            now=self.clock(),
         )
         self._timer = self.floor.spawn(self._patience(patience), "turn-timer")
 
@@ -209,7 +211,7 @@ class Listening:
             await stream.finalize()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    answer.final_arrived.wait(), self.policy.end_turn_final_wait_s
+                    answer.final_arrived.wait(), self.config.policy.end_turn_final_wait_s
                 )
         if not self.floor.candidate_has_floor():
             return
@@ -233,7 +235,7 @@ class Listening:
         # the policy gives these words is over: a candidate who goes on within a long
         # wait (a short answer to an open question) costs no request.
         wait = self.answer.patience_s(
-            self.policy,
+            self.config.policy,
             question=self.floor.question_asked(),
             spoken_at=self.audio_clock.wall_at(event.last_word_end_s),
             now=self.clock(),

@@ -280,6 +280,13 @@ async def test_patience_counts_from_the_end_of_speech_not_the_transcript(
     await run_session(session, body)
 
 
+def final_heard(
+    text: str, *, start_s: float, end_s: float, words: tuple[WordTiming, ...] = ()
+) -> Transcript:
+    """A final transcript at the end of speech, arriving now."""
+    return Transcript(text, True, True, start_s, end_s, words, time.monotonic())
+
+
 async def test_a_final_without_words_after_a_pause_restarts_the_wait_from_its_sound(
     recognizer: ScriptedRecognizer,
 ) -> None:
@@ -299,12 +306,7 @@ async def test_a_final_without_words_after_a_pause_restarts_the_wait_from_its_so
         h.send(b"\x00\x00" * 16000)
         await h.wait_for_audio_received(3.0)
         recognizer.stream.inject(SpeechStarted(at_s=2.8, received_at=time.monotonic()))
-        recognizer.stream.inject(
-            Transcript(
-                text="", is_final=True, speech_final=True, start_s=2.0, end_s=3.0, words=(),
-                received_at=time.monotonic(),
-            )
-        )  # fmt: skip
+        recognizer.stream.inject(final_heard("", start_s=2.0, end_s=3.0))
         await asyncio.sleep(0.9)  # counted from the last word, the wait would be over
         assert "user_turn_end" not in h.types(), "cut off in the middle of the answer"
         recognizer.stream.say("he decides.", start_s=3.0)
@@ -330,12 +332,8 @@ async def test_a_last_word_placed_after_the_speech_does_not_finish_the_answer(
         h.send(b"\x00\x00" * 16000 * 2)
         await h.wait_for_audio_received(2.0)
         words = (*(WordTiming(*word, 0.95) for word in heard), WordTiming("it.", 1.6, 1.6, 0.84))
-        recognizer.stream.inject(
-            Transcript(
-                text="I was responsible for it.", is_final=True, speech_final=True,
-                start_s=0.2, end_s=1.6, words=words, received_at=time.monotonic(),
-            )
-        )  # fmt: skip
+        heard_it = final_heard("I was responsible for it.", start_s=0.2, end_s=1.6, words=words)
+        recognizer.stream.inject(heard_it)
         await asyncio.sleep(0.8)  # far past the patience after a finished sentence
         assert "user_turn_end" not in h.types(), "cut off in the middle of a clause"
         recognizer.stream.say("the fix.", start_s=2.4)
